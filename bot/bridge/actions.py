@@ -1,0 +1,152 @@
+"""Incident actions shared by card buttons and thread commands: acknowledge, route, assign, triage,
+resolve. Each records the decision at once (so the card can show it) and queues the ServiceNow call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from servicenow.routing import TRIAGE_CATEGORIES
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.bridge.outbox import enqueue
+from bot.events import Person
+from bot.storage import tables
+from bot.storage.store import Store
+
+CLOSE_CODES = (
+    "Duplicate",
+    "Known error",
+    "No resolution provided",
+    "Resolved by caller",
+    "Resolved by change",
+    "Resolved by problem",
+    "Resolved by request",
+    "Solution provided",
+    "Workaround provided",
+)
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    status: int
+    message: str
+    changed: bool = False
+
+
+class UnknownAction(Exception):
+    pass
+
+
+def _group_named(value: str, groups: tuple[str, str]) -> str | None:
+    wanted = value.strip().lower()
+    aliases = {
+        "tier2": groups[0],
+        "tier 2": groups[0],
+        "t2": groups[0],
+        "product": groups[1],
+        "vfa": groups[1],
+        "vet facing apps": groups[1],
+    }
+    if wanted in aliases:
+        return aliases[wanted]
+    for group in groups:
+        if group.lower() == wanted:
+            return group
+    return None
+
+
+async def apply_action(
+    store: Store,
+    connection: AsyncConnection,
+    inquiry,
+    verb: str,
+    data: dict[str, Any],
+    actor: Person,
+    *,
+    actor_servicenow_user: str | None,
+    groups: tuple[str, str],
+    at: datetime,
+    source: str,
+) -> ActionResult:
+    """Apply one action to an inquiry's incident inside the caller's transaction."""
+    inquiries = tables.inquiries
+    where = inquiries.c.id == inquiry.id
+    if verb == "acknowledge":
+        if inquiry.first_response_at is None:
+            await connection.execute(
+                update(inquiries)
+                .where(where, inquiries.c.first_response_at.is_(None))
+                .values(
+                    first_response_at=at, first_response_by=actor.name, first_response_source="acknowledge"
+                )
+            )
+        await enqueue(store, connection, "acknowledge", {"actor": actor.name}, inquiry_id=inquiry.id)
+        return ActionResult(200, f"Acknowledged by {actor.name}.", True)
+    if verb == "route":
+        group = _group_named(str(data.get("group", "")), groups)
+        if group is None:
+            return ActionResult(400, f"Unknown group. Choose {groups[0]} or {groups[1]}.")
+        if group == inquiry.assignment_group:
+            return ActionResult(200, f"The incident is already with {group}.")
+        await connection.execute(
+            update(inquiries)
+            .where(where)
+            .values(assignment_group=group, assigned_to=None, re_routes=inquiries.c.re_routes + 1)
+        )
+        await connection.execute(
+            tables.route_events.insert().values(
+                inquiry_id=inquiry.id,
+                at=at,
+                from_group=inquiry.assignment_group,
+                to_group=group,
+                source=source,
+                actor=actor.name,
+            )
+        )
+        await enqueue(
+            store, connection, "set_group", {"group": group, "actor": actor.name}, inquiry_id=inquiry.id
+        )
+        return ActionResult(200, f"Routed to {group} by {actor.name}.", True)
+    if verb == "assign_me":
+        if not actor_servicenow_user:
+            return ActionResult(403, "Only engineers on the duty roster can take incidents.")
+        await connection.execute(update(inquiries).where(where).values(assigned_to=actor_servicenow_user))
+        await enqueue(store, connection, "assign", {"user": actor_servicenow_user}, inquiry_id=inquiry.id)
+        return ActionResult(200, f"Assigned to {actor.name}.", True)
+    if verb == "triage":
+        category = str(data.get("category") or data.get("triage") or "").strip()
+        match = next((c for c in TRIAGE_CATEGORIES if c.lower() == category.lower()), None)
+        if match is None:
+            return ActionResult(
+                400, "Unknown triage category. Choose one of: " + ", ".join(TRIAGE_CATEGORIES)
+            )
+        await connection.execute(update(inquiries).where(where).values(triage=match))
+        await enqueue(
+            store,
+            connection,
+            "work_note",
+            {"text": f"Triage: {match} (by {actor.name} in Teams)"},
+            inquiry_id=inquiry.id,
+        )
+        return ActionResult(200, f"Triage recorded: {match}.", True)
+    if verb == "resolve":
+        code = str(data.get("close_code") or data.get("code") or "").strip()
+        notes = str(data.get("close_notes") or data.get("notes") or "").strip()
+        match = next((c for c in CLOSE_CODES if c.lower() == code.lower()), None)
+        if match is None:
+            return ActionResult(400, "Choose a close code: " + ", ".join(CLOSE_CODES))
+        if not notes:
+            return ActionResult(400, "Resolution notes are required to resolve an incident.")
+        await enqueue(
+            store,
+            connection,
+            "resolve",
+            {"close_code": match, "close_notes": notes, "actor": actor.name},
+            inquiry_id=inquiry.id,
+        )
+        return ActionResult(200, f"Resolving with '{match}'.", True)
+    raise UnknownAction(verb)

@@ -1,0 +1,267 @@
+"""The outbox: side effects (ServiceNow calls, Teams posts, Graph calls) written in the same
+transaction as the state change that needs them, then drained by workers.
+
+Delivery is at least once, so every job handler is idempotent (incident creation by correlation id,
+card posts remembered by activity id). A job is claimed with a lease, so a crashed worker's job is
+picked up again once its lease runs out; retryable failures back off with jitter and honour the
+upstream's Retry-After; nothing retryable is ever dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.storage import tables
+from bot.storage.store import Store
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+
+
+class RetryLater(Exception):
+    """The job cannot run yet or failed transiently; try again after ``delay_s`` (None: backoff)."""
+
+    def __init__(self, reason: str, delay_s: float | None = None, count_attempt: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.delay_s = delay_s
+        self.count_attempt = count_attempt
+
+
+class GiveUp(Exception):
+    """The job can never succeed (a 4xx from upstream); it is closed with the reason recorded."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: int
+    kind: str
+    inquiry_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+
+
+JobHandler = Callable[[Job], Awaitable[None]]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def enqueue(
+    store: Store,
+    connection: AsyncConnection,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    inquiry_id: int | None = None,
+    dedupe_key: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a job inside the caller's transaction; a repeated ``dedupe_key`` adds nothing."""
+    now = utcnow()
+    values = {
+        "kind": kind,
+        "payload": payload or {},
+        "inquiry_id": inquiry_id,
+        "dedupe_key": dedupe_key,
+        "created_at": now,
+        "next_attempt_at": not_before or now,
+        "attempts": 0,
+    }
+    if dedupe_key is None:
+        await connection.execute(tables.outbox.insert().values(**values))
+        return True
+    return await store.insert_if_absent(connection, tables.outbox, values, ["dedupe_key"])
+
+
+def backoff_delay(attempts: int, base_s: float = 0.5, cap_s: float = 30.0) -> float:
+    """Full-jitter exponential backoff."""
+    return random.uniform(base_s, min(cap_s, base_s * (2 ** min(attempts, 16))))
+
+
+class OutboxWorker:
+    """Claims due jobs and runs them with bounded concurrency until stopped."""
+
+    def __init__(
+        self,
+        store: Store,
+        handlers: dict[str, JobHandler],
+        *,
+        concurrency: int = 4,
+        poll_interval_s: float = 0.5,
+        backoff_base_s: float = 0.5,
+        backoff_cap_s: float = 30.0,
+    ) -> None:
+        self._store = store
+        self._handlers = handlers
+        self._concurrency = concurrency
+        self._poll = poll_interval_s
+        self._backoff_base = backoff_base_s
+        self._backoff_cap = backoff_cap_s
+        self._owner = uuid.uuid4().hex[:16]
+        self._wake = asyncio.Event()
+        self._running: set[asyncio.Task[None]] = set()
+        # Jobs of one inquiry run one at a time and in order (comment after create, card after route).
+        self._busy_inquiries: set[int] = set()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self) -> None:
+        try:
+            while True:
+                claimed = await self._claim(self._concurrency - len(self._running))
+                for job in claimed:
+                    task = asyncio.create_task(self._execute(job))
+                    self._running.add(task)
+                    task.add_done_callback(self._running.discard)
+                if claimed and len(self._running) < self._concurrency:
+                    continue
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), self._poll)
+                except TimeoutError:
+                    pass
+        finally:
+            for task in list(self._running):
+                task.cancel()
+            if self._running:
+                await asyncio.gather(*self._running, return_exceptions=True)
+
+    async def drain_once(self) -> int:
+        """Run every due job once (tests and the CLI); returns how many ran."""
+        count = 0
+        while True:
+            jobs = await self._claim(self._concurrency)
+            if not jobs:
+                return count
+            await asyncio.gather(*(self._execute(job) for job in jobs))
+            count += len(jobs)
+
+    async def _claim(self, room: int) -> list[Job]:
+        if room <= 0:
+            return []
+        now = utcnow()
+        outbox = tables.outbox
+        due = and_(
+            outbox.c.done_at.is_(None),
+            outbox.c.next_attempt_at <= now,
+            or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
+        )
+        async with self._store.read() as connection:
+            rows = (
+                await connection.execute(
+                    select(outbox).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(room * 4)
+                )
+            ).all()
+        jobs: list[Job] = []
+        for row in rows:
+            if len(jobs) >= room:
+                break
+            if row.inquiry_id is not None and (
+                row.inquiry_id in self._busy_inquiries or any(j.inquiry_id == row.inquiry_id for j in jobs)
+            ):
+                continue
+            if row.inquiry_id is not None and await self._has_earlier_open_job(row):
+                continue
+            async with self._store.write() as connection:
+                result = await connection.execute(
+                    update(outbox)
+                    .where(outbox.c.id == row.id, due)
+                    .values(lease_owner=self._owner, lease_until=now + LEASE)
+                )
+            if result.rowcount == 1:
+                jobs.append(Job(row.id, row.kind, row.inquiry_id, dict(row.payload or {}), row.attempts))
+        for job in jobs:
+            if job.inquiry_id is not None:
+                self._busy_inquiries.add(job.inquiry_id)
+        return jobs
+
+    async def _has_earlier_open_job(self, row) -> bool:
+        outbox = tables.outbox
+        async with self._store.read() as connection:
+            earlier = await connection.scalar(
+                select(func.count())
+                .select_from(outbox)
+                .where(
+                    outbox.c.inquiry_id == row.inquiry_id, outbox.c.id < row.id, outbox.c.done_at.is_(None)
+                )
+            )
+        return bool(earlier)
+
+    async def _execute(self, job: Job) -> None:
+        handler = self._handlers.get(job.kind)
+        try:
+            if handler is None:
+                raise GiveUp(f"no handler for job kind {job.kind}")
+            await handler(job)
+        except RetryLater as retry:
+            attempts = job.attempts + (1 if retry.count_attempt else 0)
+            delay = retry.delay_s if retry.delay_s is not None else self._delay(attempts)
+            await self._finish(job, attempts=attempts, retry_in=delay, error=retry.reason)
+            log.info("job %s %s retry in %.1fs: %s", job.id, job.kind, delay, retry.reason)
+        except GiveUp as reason:
+            await self._finish(job, attempts=job.attempts + 1, error=f"gave up: {reason}")
+            log.warning("job %s %s closed without success: %s", job.id, job.kind, reason)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # an unexpected bug must not lose the job: retry with backoff
+            attempts = job.attempts + 1
+            await self._finish(
+                job, attempts=attempts, retry_in=self._delay(attempts), error=type(error).__name__
+            )
+            log.exception("job %s %s failed unexpectedly (attempt %d)", job.id, job.kind, attempts)
+        else:
+            await self._finish(job, attempts=job.attempts + 1)
+        finally:
+            if job.inquiry_id is not None:
+                self._busy_inquiries.discard(job.inquiry_id)
+            self._wake.set()
+
+    def _delay(self, attempts: int) -> float:
+        return backoff_delay(attempts, self._backoff_base, self._backoff_cap)
+
+    async def _finish(
+        self, job: Job, *, attempts: int, retry_in: float | None = None, error: str | None = None
+    ) -> None:
+        now = utcnow()
+        values: dict[str, Any] = {"attempts": attempts, "lease_owner": None, "lease_until": None}
+        if error is not None:
+            values["last_error"] = error[:300]
+        if retry_in is None:
+            values["done_at"] = now
+        else:
+            values["next_attempt_at"] = now + timedelta(seconds=retry_in)
+        async with self._store.write() as connection:
+            await connection.execute(
+                update(tables.outbox).where(tables.outbox.c.id == job.id).values(**values)
+            )
+
+
+async def outbox_depth(store: Store) -> tuple[int, float]:
+    """Pending jobs and the age in seconds of the oldest one."""
+    outbox = tables.outbox
+    async with store.read() as connection:
+        row = (
+            await connection.execute(
+                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.done_at.is_(None))
+            )
+        ).one()
+    count, oldest = row
+    if not count or oldest is None:
+        return 0, 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return int(count), max(0.0, (utcnow() - oldest).total_seconds())

@@ -1,0 +1,141 @@
+"""Reading and writing the plan, roster and inquiries (queries shared by the use cases)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schedule.roster import DutyRoster, parse_roster_csv
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.events import TeamsPlace
+from bot.storage import tables
+from bot.storage.store import Store
+from schedule.plan import PlannedSite, RolloutPlan, Site
+
+ROSTER_DOCUMENT = "roster"
+
+
+async def load_plan(connection: AsyncConnection, include_pulled: bool = True) -> RolloutPlan:
+    rows = (await connection.execute(select(tables.sites).order_by(tables.sites.c.week_start))).all()
+    entries = tuple(
+        PlannedSite(
+            site=Site(station=row.station, name=row.name, time_zone=row.time_zone),
+            week_start=row.week_start,
+            go_live_date=row.go_live_date,
+            pulled=bool(row.pulled),
+        )
+        for row in rows
+        if include_pulled or not row.pulled
+    )
+    return RolloutPlan(entries=entries)
+
+
+async def save_plan(connection: AsyncConnection, plan: RolloutPlan, at: datetime) -> None:
+    """Replace the stored plan with ``plan`` (sites absent from it are marked pulled, never deleted,
+    so their channels can be cancelled)."""
+    existing = {row.station for row in (await connection.execute(select(tables.sites.c.station))).all()}
+    seen = set()
+    for entry in plan.entries:
+        values = {
+            "name": entry.site.name,
+            "time_zone": entry.site.time_zone,
+            "week_start": entry.week_start,
+            "go_live_date": entry.go_live_date,
+            "pulled": entry.pulled,
+            "updated_at": at,
+        }
+        seen.add(entry.site.station)
+        if entry.site.station in existing:
+            await connection.execute(
+                update(tables.sites).where(tables.sites.c.station == entry.site.station).values(**values)
+            )
+        else:
+            await connection.execute(tables.sites.insert().values(station=entry.site.station, **values))
+    for station in existing - seen:
+        await connection.execute(
+            update(tables.sites).where(tables.sites.c.station == station).values(pulled=True, updated_at=at)
+        )
+
+
+async def load_roster_csv(store: Store, connection: AsyncConnection) -> str | None:
+    document = await store.get_document(connection, ROSTER_DOCUMENT)
+    return None if document is None else document.get("csv")
+
+
+async def load_roster(store: Store, connection: AsyncConnection) -> DutyRoster | None:
+    text = await load_roster_csv(store, connection)
+    return None if text is None else parse_roster_csv(text)
+
+
+async def save_roster_csv(store: Store, connection: AsyncConnection, text: str, at: datetime) -> None:
+    await store.put_document(connection, ROSTER_DOCUMENT, {"csv": text}, at)
+
+
+async def remember_place(store: Store, connection: AsyncConnection, place: TeamsPlace, at: datetime) -> None:
+    """Keep the service URL, tenant and team ids so the bot can post proactively after a restart."""
+    if not place.team_thread_id or not place.service_url:
+        return
+    values: dict[str, Any] = {
+        "service_url": place.service_url,
+        "tenant_id": place.tenant_id,
+        "bot_id": place.bot_id,
+        "bot_name": place.bot_name,
+        "updated_at": at,
+    }
+    if place.graph_team_id:
+        values["graph_team_id"] = place.graph_team_id
+    inserted = await store.insert_if_absent(
+        connection,
+        tables.teams_context,
+        {"team_thread_id": place.team_thread_id, "installed": True, "archived": False, **values},
+        ["team_thread_id"],
+    )
+    if not inserted:
+        await connection.execute(
+            update(tables.teams_context)
+            .where(tables.teams_context.c.team_thread_id == place.team_thread_id)
+            .values(**values)
+        )
+
+
+async def any_place(connection: AsyncConnection):
+    """The most recently seen Teams context (service URL, tenant) for proactive posts."""
+    return (
+        await connection.execute(
+            select(tables.teams_context).order_by(tables.teams_context.c.updated_at.desc()).limit(1)
+        )
+    ).first()
+
+
+async def inquiry_by_thread(connection: AsyncConnection, conversation_id: str):
+    return (
+        await connection.execute(
+            select(tables.inquiries).where(tables.inquiries.c.conversation_id == conversation_id)
+        )
+    ).first()
+
+
+async def inquiry_by_id(connection: AsyncConnection, inquiry_id: int):
+    return (
+        await connection.execute(select(tables.inquiries).where(tables.inquiries.c.id == inquiry_id))
+    ).first()
+
+
+async def inquiry_by_key(connection: AsyncConnection, key: str):
+    return (
+        await connection.execute(select(tables.inquiries).where(tables.inquiries.c.correlation_id == key))
+    ).first()
+
+
+async def channel_by_id(connection: AsyncConnection, channel_id: str):
+    return (
+        await connection.execute(select(tables.channels).where(tables.channels.c.channel_id == channel_id))
+    ).first()
+
+
+async def audit(connection: AsyncConnection, at: datetime, actor: str, action: str, detail: str) -> None:
+    await connection.execute(
+        tables.audit_log.insert().values(at=at, actor=actor, action=action, detail=detail)
+    )

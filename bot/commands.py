@@ -1,0 +1,257 @@
+"""The one command registry: the bot's parser, the ``help`` reply and the manifest's command lists.
+
+Commands are plain text addressed to the bot (``@Go Live Bridge route tier2``). The handler strips the
+bot's own mention (``TurnContext.remove_recipient_mention``) before calling :func:`parse_command`;
+the parser also drops any leftover ``<at>...</at>`` tags and HTML entities, so either order works.
+
+Whether a parsed command may run (engineer in a thread, manager in the management channel) is the
+handler's decision; the registry only says in which Teams scope a command makes sense and whether it
+is for managers. A post is a command only when its first word(s) name a command here, so the handler
+should parse only posts that @mention the bot or come from engineers: site staff writing
+"help, the kiosk is down" in a go-live channel are asking for help, not typing ``help``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Final, Literal
+
+Scope = Literal["team", "personal"]
+TEAM: Final = "team"
+PERSONAL: Final = "personal"
+SCOPES: Final[tuple[Scope, ...]] = (TEAM, PERSONAL)
+
+#: Teams renders at most this many commands per scope in the compose box menu (schema ``maxItems``).
+MANIFEST_MAX_COMMANDS: Final = 10
+#: Teams documents 32 characters for a command title; we hold descriptions to the same limit.
+MANIFEST_MAX_TITLE: Final = 32
+MANIFEST_MAX_DESCRIPTION: Final = 32
+
+#: ServiceNow's out-of-box incident close codes (``incident.close_code`` choices).
+CLOSE_CODES: Final[tuple[str, ...]] = (
+    "Duplicate",
+    "Known error",
+    "No resolution provided",
+    "Resolved by caller",
+    "Resolved by change",
+    "Resolved by problem",
+    "Resolved by request",
+    "Solution provided",
+    "Workaround provided",
+)
+
+#: Arguments of ``route``: the word a person types -> which configured assignment group it means.
+ROUTE_TARGETS: Final[Mapping[str, Literal["tier2", "product"]]] = MappingProxyType(
+    {"tier2": "tier2", "tier 2": "tier2", "t2": "tier2", "product": "product"}
+)
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """One command. ``name`` is what a person types first (one or two lower-case words).
+
+    ``manifest_scopes`` lists the scopes whose Teams command menu shows this command (a subset of
+    ``scopes``); Teams shows at most ten per scope, so the choice is made here, once.
+    """
+
+    name: str
+    usage: str
+    description: str
+    scopes: frozenset[Scope]
+    manager_only: bool = False
+    manifest_scopes: frozenset[Scope] = frozenset()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        return tuple(self.name.split())
+
+    def available(self, scope: Scope, is_manager: bool) -> bool:
+        return scope in self.scopes and (is_manager or not self.manager_only)
+
+
+_BOTH = frozenset({TEAM, PERSONAL})
+_TEAM = frozenset({TEAM})
+_PERSONAL = frozenset({PERSONAL})
+
+COMMANDS: Final[tuple[CommandSpec, ...]] = (
+    CommandSpec("help", "help", "Show what I can do", _BOTH, manifest_scopes=_BOTH),
+    CommandSpec("duty", "duty", "Who is on duty now", _BOTH, manifest_scopes=_BOTH),
+    CommandSpec("log", "log", "Log this post as an inquiry", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec("ack", "ack", "Acknowledge this incident", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec(
+        "route",
+        "route tier2 | route product",
+        "Move incident: tier2 or product",
+        _TEAM,
+        manifest_scopes=_TEAM,
+    ),
+    CommandSpec("assign me", "assign me", "Assign this incident to me", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec(
+        "resolve",
+        "resolve <close code> | <notes>",
+        "Resolve: close code | notes",
+        _TEAM,
+        manifest_scopes=_TEAM,
+    ),
+    CommandSpec("triage", "triage <category>", "Set the triage category", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec("status", "status", "Incident status for this thread", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec("swap", "swap", "Swap primary and backup today", _BOTH, manifest_scopes=_PERSONAL),
+    CommandSpec(
+        "schedule show",
+        "schedule show [YYYY-MM-DD]",
+        "Show the rollout plan",
+        _BOTH,
+        manifest_scopes=_BOTH,
+    ),
+    CommandSpec(
+        "schedule preview",
+        "schedule preview",
+        "Preview channel opens/retires",
+        _BOTH,
+        manifest_scopes=_PERSONAL,
+    ),
+    CommandSpec("roster show", "roster show", "Show the duty roster", _BOTH, manifest_scopes=_PERSONAL),
+    CommandSpec(
+        "week add",
+        "week add <YYYY-MM-DD>",
+        "Add a rollout week (managers)",
+        _BOTH,
+        manager_only=True,
+        manifest_scopes=_PERSONAL,
+    ),
+    CommandSpec(
+        "site add",
+        "site add <week> <station> <name> <time zone> [go-live date]",
+        "Add a site to a week",
+        _BOTH,
+        manager_only=True,
+        manifest_scopes=_PERSONAL,
+    ),
+    CommandSpec(
+        "site move",
+        "site move <station> <week> [go-live date]",
+        "Move a site to another week",
+        _BOTH,
+        manager_only=True,
+        manifest_scopes=_PERSONAL,
+    ),
+    CommandSpec(
+        "site pull",
+        "site pull <station>",
+        "Pull a site from the plan",
+        _BOTH,
+        manager_only=True,
+        manifest_scopes=_PERSONAL,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    """A recognised command: ``name`` is a :class:`CommandSpec` name; ``raw_args`` keeps the case and
+    spacing the person typed (for free text such as resolution notes)."""
+
+    name: str
+    args: list[str]
+    raw_args: str
+
+    @property
+    def spec(self) -> CommandSpec:
+        spec = find_command(self.name)
+        assert spec is not None, self.name  # parse_command only builds known names
+        return spec
+
+
+def find_command(name: str) -> CommandSpec | None:
+    wanted = " ".join(name.lower().split())
+    return next((spec for spec in COMMANDS if spec.name == wanted), None)
+
+
+def commands_for(scope: Scope, is_manager: bool) -> tuple[CommandSpec, ...]:
+    """The commands a person may use in ``scope``, in registry order."""
+    return tuple(spec for spec in COMMANDS if spec.available(scope, is_manager))
+
+
+def manifest_commands(scope: Scope) -> tuple[CommandSpec, ...]:
+    """The commands listed in the Teams manifest for ``scope`` (at most ten), in registry order."""
+    return tuple(spec for spec in COMMANDS if scope in spec.manifest_scopes)
+
+
+_MENTION = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+# Teams and mobile keyboards turn straight quotes into typographic ones; shlex only knows the former.
+_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'"})
+# Longest names first so "schedule show" wins over a hypothetical "schedule"; a name must end at a
+# space or the end of the text, so "helpdesk" is not "help".
+_PATTERNS = tuple(
+    (spec, re.compile(r"\s+".join(map(re.escape, spec.words)) + r"(?=\s|$)", re.IGNORECASE))
+    for spec in sorted(COMMANDS, key=lambda spec: len(spec.words), reverse=True)
+)
+
+
+def _clean(text: str) -> str:
+    text = _MENTION.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = html.unescape(text).replace("\u00a0", " ")
+    return text.translate(_QUOTES).strip()
+
+
+def _split_args(raw_args: str) -> list[str]:
+    try:
+        return shlex.split(raw_args)
+    except ValueError:
+        # Unbalanced quotes ("site add 2022-05-09 508 "Palo Alto ..."): plain words are still useful.
+        return raw_args.split()
+
+
+def parse_command(text: str) -> ParsedCommand | None:
+    """Parse a message into a command, or ``None`` when its first word(s) name no command.
+
+    Case-insensitive for the command name, tolerant of a leading ``/``, extra spaces, a leftover bot
+    mention and HTML; arguments keep their case and may be quoted.
+    """
+    cleaned = _clean(text)
+    if cleaned.startswith("/"):
+        cleaned = cleaned[1:].lstrip()
+    if not cleaned:
+        return None
+    for spec, pattern in _PATTERNS:
+        match = pattern.match(cleaned)
+        if match:
+            raw_args = cleaned[match.end() :].strip()
+            return ParsedCommand(name=spec.name, args=_split_args(raw_args), raw_args=raw_args)
+    return None
+
+
+def parse_route_target(args: list[str]) -> Literal["tier2", "product"] | None:
+    """``route tier2`` / ``route Tier 2`` / ``route product`` -> which assignment group is meant."""
+    return ROUTE_TARGETS.get(" ".join(args).lower().strip())
+
+
+def parse_resolve_args(raw_args: str) -> tuple[str, str] | None:
+    """``<close code> | <notes>`` -> (canonical close code, notes), or ``None`` when either is missing
+    or the close code is not one of :data:`CLOSE_CODES` (matched case-insensitively)."""
+    code, sep, notes = raw_args.partition("|")
+    if not sep:
+        return None
+    wanted = " ".join(code.split()).lower()
+    canonical = next((known for known in CLOSE_CODES if known.lower() == wanted), None)
+    notes = notes.strip()
+    if canonical is None or not notes:
+        return None
+    return canonical, notes
+
+
+def help_text(scope: Scope, is_manager: bool) -> str:
+    """The ``help`` reply as Teams markdown: one line per command the person may use here."""
+    lines = ["Here is what I can do:"]
+    lines += [f"- `{spec.usage}`: {spec.description}" for spec in commands_for(scope, is_manager)]
+    if scope == TEAM:
+        lines.append("")
+        lines.append("In a go-live channel every new post becomes a ServiceNow incident; no command needed.")
+    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""One typed settings object, read once at start-up (environment and `.env`, prefix ``GOLIVE_``).
+
+Every variable is documented in `.env.example`. Secrets are ``SecretStr`` so they are masked in
+``repr`` and logs; adapters receive only the slice they need (see the ``*_config`` methods).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_FILE = "golive.db"
+
+
+class Environment(StrEnum):
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+
+
+class AppType(StrEnum):
+    SINGLE_TENANT = "SingleTenant"
+    MULTI_TENANT = "MultiTenant"
+    USER_ASSIGNED_MSI = "UserAssignedMSI"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings cannot run the product; the message names the setting to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GOLIVE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.PRODUCTION
+    host: str = "127.0.0.1"
+    port: int = 3978
+    public_url: str = ""
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_FILE}"
+
+    microsoft_app_id: str = ""
+    microsoft_app_password: SecretStr = SecretStr("")
+    microsoft_app_tenant_id: str = ""
+    microsoft_app_type: AppType = AppType.SINGLE_TENANT
+    # Where inbound Bot Framework tokens are validated (the Teams emulator serves its own).
+    openid_metadata_url: str = ""
+    allowed_service_url_prefixes: str = ""
+    allowed_tenant_ids: str = ""
+
+    team_id: str = ""
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    channel_name_template: str = "Go Live - {station} {name}"
+
+    servicenow_url: str = ""
+    servicenow_user: str = "golive.integration"
+    servicenow_password: SecretStr = SecretStr("")
+    servicenow_timeout_s: float = 10.0
+    servicenow_max_concurrency: int = 8
+    servicenow_poll_interval_s: float = 15.0
+    servicenow_callback_secret: SecretStr = SecretStr("")
+    tier2_group: str = "Scheduling Support"
+    product_group: str = "eCheck-in Vet Facing Apps"
+    product_name: str = "eCheck-in"
+    routing_rules_file: str = ""
+
+    window_open_hour: int = Field(7, ge=0, le=23)
+    window_days: int = Field(7, ge=1, le=60)
+    window_retire_hour: int = Field(17, ge=0, le=23)
+
+    first_response_minutes: float = 5.0
+    second_escalation_minutes: float = 15.0
+    delivery_lead_aad_id: str = ""
+    manager_aad_ids: str = ""
+    management_channel_id: str = ""
+
+    outbox_workers: int = 4
+    dashboard_token: SecretStr = SecretStr("")
+    log_level: str = "INFO"
+
+    @field_validator("microsoft_app_type", mode="before")
+    @classmethod
+    def _app_type_case_insensitive(cls, value: object) -> object:
+        if isinstance(value, str):
+            for member in AppType:
+                if member.value.lower() == value.strip().lower():
+                    return member
+        return value
+
+    @property
+    def development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+    @property
+    def auth_disabled(self) -> bool:
+        return not self.microsoft_app_id
+
+    @property
+    def manager_ids(self) -> frozenset[str]:
+        return _split(self.manager_aad_ids)
+
+    @property
+    def tenant_allow_list(self) -> frozenset[str]:
+        return _split(self.allowed_tenant_ids)
+
+    @property
+    def service_url_allow_list(self) -> tuple[str, ...]:
+        return tuple(sorted(_split(self.allowed_service_url_prefixes)))
+
+    def check_can_serve(self) -> None:
+        """Refuse configurations that would run a production bot without authentication."""
+        if self.development:
+            return
+        if not self.microsoft_app_id:
+            raise ConfigurationError(
+                "GOLIVE_MICROSOFT_APP_ID is empty: refusing to start in production with bot "
+                "authentication disabled (set GOLIVE_ENV=development for local runs)"
+            )
+        if self.microsoft_app_type is AppType.MULTI_TENANT:
+            raise ConfigurationError(
+                "GOLIVE_MICROSOFT_APP_TYPE=MultiTenant can no longer be registered: use SingleTenant "
+                "or UserAssignedMSI"
+            )
+        if self.microsoft_app_type is AppType.SINGLE_TENANT:
+            if not self.microsoft_app_password.get_secret_value():
+                raise ConfigurationError("GOLIVE_MICROSOFT_APP_PASSWORD is empty (required for SingleTenant)")
+            if not self.microsoft_app_tenant_id:
+                raise ConfigurationError(
+                    "GOLIVE_MICROSOFT_APP_TENANT_ID is empty (required for SingleTenant)"
+                )
+
+    def sqlite_path(self) -> Path | None:
+        if self.database_url.startswith("sqlite"):
+            return Path(self.database_url.split(":///", 1)[1]) if ":///" in self.database_url else None
+        return None
+
+
+def _split(value: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in value.split(",") if part.strip())
