@@ -77,6 +77,7 @@ class Settings(BaseSettings):
     management_channel_id: str = ""
 
     outbox_workers: int = 4
+    tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")
     log_level: str = "INFO"
 

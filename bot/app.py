@@ -1,0 +1,268 @@
+"""The composition root: ``create_app(settings)`` builds and wires everything.
+
+Resources live in ``cleanup_ctx`` so every start-up has its tear-down; collaborators are reached
+through typed ``web.AppKey``s, never module globals. Tests pass their own clock, gateway or
+messenger through ``Overrides``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.bridge.escalation import EscalationService
+from bot.bridge.inquiries import BridgeConfig
+from bot.bridge.jobs import InquiryJobs, JobContext
+from bot.bridge.outbox import OutboxWorker
+from bot.bridge.render import Renderer
+from bot.bridge.service import BridgeService
+from bot.clock import Clock, SystemClock
+from bot.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider
+from bot.lifecycle import ChannelJobs, ChannelLifecycle
+from bot.scheduling import (
+    PeriodicJob,
+    PostgresLeadership,
+    ScheduleRunner,
+    SqliteLeadership,
+    replica_identity,
+)
+from bot.settings import Settings
+from bot.storage.database import create_engine, is_ready, migrate
+from bot.storage.store import Store
+from bot.teams.adapter import build_adapter, build_authentication
+from bot.teams.handler import GoLiveBot
+from bot.teams.messenger import Credentials, TeamsMessenger
+from bot.web.messages import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
+from schedule.plan import WindowSettings
+from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
+from servicenow.routing import load_rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Overrides:
+    """Collaborators a test or the sandbox supplies instead of the production ones."""
+
+    clock: Clock | None = None
+    gateway: Any = None
+    messenger: Any = None
+    graph: Any = None
+    run_background: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Components:
+    settings: Settings
+    clock: Clock
+    store: Store
+    service: BridgeService
+    worker: OutboxWorker
+    gateway: Any
+    messenger: Any
+    renderer: Renderer
+    config: BridgeConfig
+    graph: Any = None
+    lifecycle: ChannelLifecycle | None = None
+    escalation: EscalationService | None = None
+    runner: ScheduleRunner | None = None
+    background: list[asyncio.Task] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+COMPONENTS = web.AppKey("components", Components)
+
+
+def bridge_config(settings: Settings) -> BridgeConfig:
+    return BridgeConfig(
+        tier2_group=settings.tier2_group,
+        product_group=settings.product_group,
+        product_name=settings.product_name,
+        window=WindowSettings(
+            open_hour=settings.window_open_hour,
+            window_days=settings.window_days,
+            retire_hour=settings.window_retire_hour,
+        ),
+        first_response_minutes=settings.first_response_minutes,
+        second_escalation_minutes=settings.second_escalation_minutes,
+        servicenow_url=settings.servicenow_url,
+    )
+
+
+def servicenow_config(settings: Settings) -> ServiceNowConfig:
+    return ServiceNowConfig(
+        base_url=settings.servicenow_url,
+        user=settings.servicenow_user,
+        password=settings.servicenow_password.get_secret_value(),
+        timeout_s=settings.servicenow_timeout_s,
+        max_concurrency=settings.servicenow_max_concurrency,
+    )
+
+
+def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Application:
+    overrides = overrides or Overrides()
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    authentication = build_authentication(settings)
+    adapter = build_adapter(authentication)
+    policy = EdgePolicy(
+        development=settings.development,
+        allowed_service_url_prefixes=settings.service_url_allow_list,
+        allowed_tenant_ids=settings.tenant_allow_list,
+    )
+    holder: dict[str, Components] = {}
+
+    class _LateBoundUseCases:
+        """The handler is built before the database is open; calls are forwarded once it is."""
+
+        def __getattr__(self, name: str):
+            return getattr(holder["components"].service, name)
+
+    bot = GoLiveBot(_LateBoundUseCases())
+
+    async def components_ctx(app: web.Application) -> AsyncIterator[None]:
+        clock = overrides.clock or SystemClock()
+        engine = create_engine(settings.database_url)
+        await migrate(engine)
+        store = Store(engine)
+        config = bridge_config(settings)
+        rules = load_rules(settings.routing_rules_file or None)
+        renderer = Renderer(config, rules)
+        gateway = overrides.gateway or ServiceNowGateway(servicenow_config(settings))
+        messenger = overrides.messenger or TeamsMessenger(
+            Credentials(
+                settings.microsoft_app_id,
+                settings.microsoft_app_password.get_secret_value(),
+                settings.microsoft_app_tenant_id,
+                development=settings.development,
+            )
+        )
+        worker_ref: dict[str, OutboxWorker] = {}
+        service = BridgeService(store, clock, config, renderer, lambda: worker_ref["worker"].wake())
+        wake = lambda: worker_ref["worker"].wake()  # noqa: E731 - the worker is built just below
+        job_context = JobContext(store, clock, config, gateway, messenger, renderer)
+        http = aiohttp.ClientSession()
+        graph_factory = overrides.graph or _graph_factory(settings, http)
+        handlers = InquiryJobs(job_context).handlers()
+        handlers.update(
+            ChannelJobs(store, clock, config, messenger, graph_factory, settings.team_id).handlers()
+        )
+        worker = OutboxWorker(store, handlers, concurrency=settings.outbox_workers)
+        worker_ref["worker"] = worker
+        lifecycle = ChannelLifecycle(store, clock, config, settings.channel_name_template, wake)
+        escalation = EscalationService(store, clock, config, wake, _delivery_lead(settings))
+        components = Components(
+            settings=settings,
+            clock=clock,
+            store=store,
+            service=service,
+            worker=worker,
+            gateway=gateway,
+            messenger=messenger,
+            renderer=renderer,
+            config=config,
+            graph=graph_factory,
+            lifecycle=lifecycle,
+            escalation=escalation,
+            extras=dict(overrides.extra),
+        )
+        holder["components"] = components
+        app[COMPONENTS] = components
+        if overrides.run_background:
+            components.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
+            runner = _schedule_runner(settings, store, clock, lifecycle, escalation)
+            await runner.start()
+            components.runner = runner
+            components.background.append(asyncio.create_task(runner.run(), name="schedule-runner"))
+        try:
+            yield
+        finally:
+            for task in components.background:
+                task.cancel()
+            for task in components.background:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if overrides.messenger is None:
+                await messenger.close()
+            if overrides.gateway is None and hasattr(gateway, "close"):
+                await gateway.close()
+            await http.close()
+            await engine.dispose()
+
+    app.cleanup_ctx.append(components_ctx)
+    app.router.add_post("/api/messages", make_messages_handler(adapter, authentication, bot, policy))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    if settings.development and settings.microsoft_app_id == "":
+        log.warning(
+            "DEVELOPMENT MODE: bot authentication is DISABLED; any caller can post activities. "
+            "Never expose this instance."
+        )
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    components = request.app[COMPONENTS]
+    ready, reason = await is_ready(components.store.engine)
+    return web.json_response(
+        {"status": "ok" if ready else "unavailable", "reason": reason}, status=200 if ready else 503
+    )
+
+
+def _graph_factory(settings: Settings, http: aiohttp.ClientSession):
+    if settings.development or not settings.microsoft_app_id:
+        tokens = StaticTokenProvider("development")
+    else:
+        tokens = MsalTokenProvider(
+            settings.microsoft_app_id,
+            settings.microsoft_app_password.get_secret_value(),
+            settings.microsoft_app_tenant_id,
+        )
+
+    def factory(team_id: str) -> GraphChannelClient:
+        return GraphChannelClient(http, settings.graph_url, team_id, tokens)
+
+    return factory
+
+
+def _delivery_lead(settings: Settings) -> tuple[str, str] | None:
+    return (settings.delivery_lead_aad_id, "Delivery lead") if settings.delivery_lead_aad_id else None
+
+
+def _schedule_runner(
+    settings: Settings, store: Store, clock: Clock, lifecycle: ChannelLifecycle, escalation: EscalationService
+) -> ScheduleRunner:
+    identity = replica_identity()
+    if store.dialect == "sqlite":
+        leadership: SqliteLeadership | PostgresLeadership = SqliteLeadership(store, identity)
+    else:
+        leadership = PostgresLeadership(settings.database_url, identity)
+    jobs = [
+        PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
+        PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), escalation.tick),
+    ]
+
+    async def exact_instants() -> list[float]:
+        now = clock.now()
+        upcoming = await lifecycle.upcoming_instants(now, now + timedelta(hours=6))
+        return [clock.real_delay_until(at) for at in upcoming]
+
+    return ScheduleRunner(
+        leadership,
+        jobs,
+        exact_instants=exact_instants,
+        on_exact=lifecycle.tick,
+        refuse_if_taken=store.dialect == "sqlite",
+    )

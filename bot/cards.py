@@ -1,0 +1,635 @@
+"""Adaptive Cards and the short texts the bot posts: pure functions from small view models to JSON.
+
+Every builder returns a plain ``dict`` (Adaptive Card 1.5, valid against the published schema) and
+touches no I/O, clock or settings: the caller formats times and names into the view model. Buttons
+are ``Action.Execute`` only (Universal Actions: Teams sends an ``adaptiveCard/action`` invoke, see
+PROTOCOLS.md §1.6); each carries a ``verb`` from :data:`CARD_VERBS` and a ``data`` object. Inputs
+arrive merged into ``data`` under the ids in ``*_INPUT`` below.
+
+Links are Markdown links inside ``TextBlock`` text rather than ``Action.OpenUrl`` buttons, so every
+button on a card is one the bot handles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from bot.commands import CLOSE_CODES, Scope, commands_for
+
+CARD_VERSION: Final = "1.5"
+CARD_SCHEMA_URL: Final = "http://adaptivecards.io/schemas/adaptive-card.json"
+CARD_CONTENT_TYPE: Final = "application/vnd.microsoft.card.adaptive"
+MESSAGE_CONTENT_TYPE: Final = "application/vnd.microsoft.activity.message"
+ERROR_CONTENT_TYPE: Final = "application/vnd.microsoft.error"
+
+VERB_ACKNOWLEDGE: Final = "acknowledge"
+VERB_ROUTE: Final = "route"
+VERB_ASSIGN_ME: Final = "assign_me"
+VERB_TRIAGE: Final = "triage"
+VERB_RESOLVE: Final = "resolve"
+VERB_ADD_WEEK: Final = "add_week"
+#: Every ``Action.Execute`` verb a card in this module can send; the invoke handler handles exactly these.
+CARD_VERBS: Final[frozenset[str]] = frozenset(
+    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK}
+)
+
+#: Keys of an action's ``data`` (the card's own) and of the inputs Teams merges into it.
+DATA_INQUIRY: Final = "inquiry"
+DATA_GROUP: Final = "group"
+TRIAGE_INPUT: Final = "category"
+CLOSE_CODE_INPUT: Final = "close_code"
+CLOSE_NOTES_INPUT: Final = "close_notes"
+WEEK_START_INPUT: Final = "week_start"
+SITES_INPUT: Final = "sites"
+
+DEFAULT_POSTING_TIPS: Final[tuple[str, ...]] = (
+    "Start a new post for each new problem; reply in its thread for anything about the same problem.",
+    "Say what you were doing, what you expected and what happened; add the patient-facing screen "
+    "or error text, never patient details.",
+    "An engineer answers within 5 minutes during working hours; every post also becomes a "
+    "ServiceNow incident, and its number appears in the thread.",
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# View models
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    number: str
+    url: str
+
+
+@dataclass(frozen=True)
+class IncidentCardView:
+    """What the incident card shows for one inquiry. ``number``/``url`` are ``None`` until ServiceNow
+    has answered (the card is posted at once and updated when the incident exists)."""
+
+    inquiry_key: str
+    number: str | None
+    url: str | None
+    state_label: str
+    group: str
+    assignee: str | None
+    station: str
+    site_name: str
+    go_live_day: int | None
+    posted_at_text: str
+    first_response_text: str | None = None
+    suggested_group: str | None = None
+    triage: str | None = None
+    duty_primary: str | None = None
+    duty_backup: str | None = None
+    tier2_group: str = "Scheduling Support"
+    product_group: str = "eCheck-in Vet Facing Apps"
+    triage_categories: tuple[str, ...] = ()
+    resolved: bool = False
+    close_code: str | None = None
+    close_notes: str | None = None
+
+
+@dataclass(frozen=True)
+class WelcomeView:
+    station: str
+    site_name: str
+    go_live_date_text: str
+    window_text: str
+    duty_lines: tuple[str, ...]
+    servicenow_url: str
+    tips: tuple[str, ...] = DEFAULT_POSTING_TIPS
+
+
+@dataclass(frozen=True)
+class RetirementView:
+    station: str
+    site_name: str
+    inquiries: int
+    open_incidents: tuple[IncidentRef, ...]
+    servicenow_url: str
+    support_text: str = "From now on, please raise product issues in ServiceNow."
+
+
+@dataclass(frozen=True)
+class DutyPerson:
+    name: str
+    hours_text: str = ""
+    working_now: bool = False
+
+
+@dataclass(frozen=True)
+class DutyView:
+    day_text: str
+    primary: DutyPerson | None
+    backup: DutyPerson | None
+    fallback: DutyPerson | None = None
+    observers: tuple[str, ...] = ()
+    next_pickup_text: str | None = None
+
+
+@dataclass(frozen=True)
+class HandoffView:
+    """A hand-off: duty (or one inquiry) passes from one engineer to another."""
+
+    from_name: str | None
+    to_name: str
+    reason: str = ""
+    open_incidents: tuple[IncidentRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class AddWeekFormView:
+    """The managers' add-week form; re-rendered with ``errors`` when a submission is rejected."""
+
+    week_start: str = ""
+    sites_text: str = ""
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SiteCount:
+    station: str
+    name: str
+    inquiries: int
+
+
+@dataclass(frozen=True)
+class FirstResponseStats:
+    answered: int
+    unanswered: int
+    median_s: float | None
+    p90_s: float | None
+    within_5_min: int
+
+
+@dataclass(frozen=True)
+class RotationReportView:
+    """The fields of ``golive report rotation --format json`` (DESIGN.md §4)."""
+
+    week: str
+    inquiries: int
+    by_site: tuple[SiteCount, ...]
+    by_day: tuple[tuple[str, int], ...]
+    first_response: FirstResponseStats
+    re_routes: int
+    open_at_retirement: int
+    open_incidents: tuple[IncidentRef, ...] = ()
+
+    @classmethod
+    def from_report(cls, report: Mapping[str, Any]) -> RotationReportView:
+        """Build the view from the report JSON; ``by_day`` may be a mapping or a list of
+        ``{"day", "inquiries"}`` and ``open_at_retirement`` a count or a list of incidents."""
+        by_day_raw = report.get("by_day") or {}
+        if isinstance(by_day_raw, Mapping):
+            by_day = tuple((str(day), int(count)) for day, count in by_day_raw.items())
+        else:
+            by_day = tuple(
+                (str(item.get("day", item.get("label", "?"))), int(item.get("inquiries", 0)))
+                for item in by_day_raw
+            )
+        open_raw = report.get("open_at_retirement", 0)
+        if isinstance(open_raw, int):
+            open_count, open_refs = open_raw, ()
+        else:
+            open_refs = tuple(
+                IncidentRef(str(item.get("number", "")), str(item.get("url", "")))
+                if isinstance(item, Mapping)
+                else IncidentRef(str(item), "")
+                for item in open_raw
+            )
+            open_count = len(open_refs)
+        fr = report.get("first_response") or {}
+        return cls(
+            week=str(report["week"]),
+            inquiries=int(report.get("inquiries", 0)),
+            by_site=tuple(
+                SiteCount(str(s["station"]), str(s.get("name", "")), int(s.get("inquiries", 0)))
+                for s in report.get("by_site", ())
+            ),
+            by_day=by_day,
+            first_response=FirstResponseStats(
+                answered=int(fr.get("answered", 0)),
+                unanswered=int(fr.get("unanswered", 0)),
+                median_s=fr.get("median_s"),
+                p90_s=fr.get("p90_s"),
+                within_5_min=int(fr.get("within_5_min", 0)),
+            ),
+            re_routes=int(report.get("re_routes", 0)),
+            open_at_retirement=open_count,
+            open_incidents=open_refs,
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Building blocks
+# --------------------------------------------------------------------------------------------------
+
+
+def _card(body: list[dict], actions: list[dict] | None = None, fallback_text: str = "") -> dict:
+    card: dict[str, Any] = {
+        "type": "AdaptiveCard",
+        "$schema": CARD_SCHEMA_URL,
+        "version": CARD_VERSION,
+        "body": body,
+    }
+    if actions:
+        card["actions"] = actions
+    if fallback_text:
+        card["fallbackText"] = fallback_text
+    return card
+
+
+def _text(text: str, **style: Any) -> dict:
+    return {"type": "TextBlock", "text": text, "wrap": True, **style}
+
+
+def _heading(text: str) -> dict:
+    return _text(text, size="Medium", weight="Bolder", style="heading")
+
+
+def _facts(pairs: Iterable[tuple[str, str | None]]) -> dict:
+    return {"type": "FactSet", "facts": [{"title": t, "value": v} for t, v in pairs if v]}
+
+
+def _bullets(lines: Iterable[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def _link(text: str, url: str | None) -> str:
+    # Square brackets in the text would end the Markdown link early.
+    label = text.replace("[", "(").replace("]", ")")
+    return f"[{label}]({url})" if url else label
+
+
+def _execute(title: str, verb: str, data: Mapping[str, Any], style: str | None = None) -> dict:
+    action: dict[str, Any] = {"type": "Action.Execute", "title": title, "verb": verb, "data": dict(data)}
+    if style:
+        action["style"] = style
+    return action
+
+
+def _show_card(title: str, body: list[dict], actions: list[dict]) -> dict:
+    # A card inside Action.ShowCard takes no version of its own (schema note on AdaptiveCard.version).
+    return {
+        "type": "Action.ShowCard",
+        "title": title,
+        "card": {"type": "AdaptiveCard", "body": body, "actions": actions},
+    }
+
+
+def _choice_set(input_id: str, label: str, choices: Sequence[str], value: str | None = None) -> dict:
+    element: dict[str, Any] = {
+        "type": "Input.ChoiceSet",
+        "id": input_id,
+        "label": label,
+        "style": "compact",
+        "isRequired": True,
+        "errorMessage": f"Choose a {label.lower()}.",
+        "choices": [{"title": choice, "value": choice} for choice in choices],
+    }
+    if value in choices:
+        element["value"] = value
+    return element
+
+
+# --------------------------------------------------------------------------------------------------
+# Cards
+# --------------------------------------------------------------------------------------------------
+
+
+def incident_card(view: IncidentCardView) -> dict:
+    """The card in an inquiry's thread: incident link, state, site, duty, and the engineers' buttons.
+
+    Unresolved: Acknowledge, one button per assignment group titled with the group's name (data
+    ``{"group": name}``), Assign to me, a triage form (when categories exist) and a resolve form.
+    Resolved: no buttons.
+    """
+    number = _link(view.number, view.url) if view.number else "Creating the ServiceNow incident…"
+    title = f"Incident {number}" if view.number else number
+    site = f"{view.station} {view.site_name}"
+    if view.go_live_day is not None:
+        site += f" (go-live day {view.go_live_day})"
+    duty = None
+    if view.duty_primary or view.duty_backup:
+        duty = ", ".join(
+            f"{name} ({role})"
+            for name, role in ((view.duty_primary, "primary"), (view.duty_backup, "backup"))
+            if name
+        )
+    body = [
+        _heading(title),
+        _facts(
+            [
+                ("State", view.state_label),
+                ("Group", view.group),
+                ("Assigned to", view.assignee or "Unassigned"),
+                ("Site", site),
+                ("Posted", view.posted_at_text),
+                ("First response", view.first_response_text or "Waiting"),
+                ("Suggested group", view.suggested_group if view.suggested_group != view.group else None),
+                ("Triage", view.triage),
+                ("On duty", duty),
+            ]
+        ),
+    ]
+    if view.resolved:
+        resolution = view.close_code or "Resolved"
+        if view.close_notes:
+            resolution += f": {view.close_notes}"
+        body.append(_text(resolution, isSubtle=True))
+        return _card(body, fallback_text=f"Incident {view.number or ''} resolved".strip())
+
+    inquiry = {DATA_INQUIRY: view.inquiry_key}
+    actions = [_execute("Acknowledge", VERB_ACKNOWLEDGE, inquiry, style="positive")]
+    for group in dict.fromkeys((view.tier2_group, view.product_group)):  # de-duplicated, ordered
+        actions.append(_execute(group, VERB_ROUTE, {**inquiry, DATA_GROUP: group}))
+    actions.append(_execute("Assign to me", VERB_ASSIGN_ME, inquiry))
+    if view.triage_categories:
+        actions.append(
+            _show_card(
+                "Triage",
+                [_choice_set(TRIAGE_INPUT, "Category", view.triage_categories, view.triage)],
+                [_execute("Set triage", VERB_TRIAGE, inquiry)],
+            )
+        )
+    actions.append(
+        _show_card(
+            "Resolve",
+            [
+                _choice_set(CLOSE_CODE_INPUT, "Close code", CLOSE_CODES),
+                {
+                    "type": "Input.Text",
+                    "id": CLOSE_NOTES_INPUT,
+                    "label": "Resolution notes",
+                    "isMultiline": True,
+                    "isRequired": True,
+                    "errorMessage": "Resolution notes are required.",
+                    "placeholder": "What fixed it, or the workaround given",
+                    "maxLength": 4000,
+                },
+            ],
+            [_execute("Resolve incident", VERB_RESOLVE, inquiry, style="destructive")],
+        )
+    )
+    return _card(body, actions, fallback_text=f"Incident {view.number or '(pending)'}: {view.state_label}")
+
+
+def welcome_card(view: WelcomeView) -> dict:
+    """Posted when a site's go-live channel opens."""
+    body = [
+        _heading(f"Welcome to the Go Live channel for {view.station} {view.site_name}"),
+        _facts([("Go-live", view.go_live_date_text), ("Channel open", view.window_text)]),
+    ]
+    if view.duty_lines:
+        body += [_text("On duty", weight="Bolder"), _text(_bullets(view.duty_lines))]
+    if view.tips:
+        body += [_text("How to ask for help", weight="Bolder"), _text(_bullets(view.tips))]
+    body.append(
+        _text(
+            f"After the go-live week, please use {_link('ServiceNow', view.servicenow_url)} "
+            "for product support.",
+            isSubtle=True,
+        )
+    )
+    return _card(body, fallback_text=f"Welcome to the Go Live channel for {view.station} {view.site_name}")
+
+
+def retirement_card(view: RetirementView) -> dict:
+    """Posted when a go-live channel retires (before it is archived)."""
+    plural = "inquiry was" if view.inquiries == 1 else "inquiries were"
+    body = [
+        _heading(f"The go-live week for {view.station} {view.site_name} has ended"),
+        _text(f"{view.inquiries} {plural} raised in this channel. Thank you!"),
+    ]
+    if view.open_incidents:
+        body += [
+            _text("Still open (engineers keep working on these in ServiceNow):", weight="Bolder"),
+            _text(_bullets(_link(ref.number, ref.url) for ref in view.open_incidents)),
+        ]
+    else:
+        body.append(_text("Every incident from this channel is resolved."))
+    body.append(_text(f"{view.support_text} {_link('Open ServiceNow', view.servicenow_url)}"))
+    body.append(_text("This channel is now read-only.", isSubtle=True))
+    return _card(body, fallback_text=f"The go-live week for {view.station} {view.site_name} has ended")
+
+
+def duty_card(view: DutyView) -> dict:
+    """The ``duty`` reply: who is on duty for the day, and whether they are working right now."""
+
+    def line(person: DutyPerson | None) -> str | None:
+        if person is None:
+            return None
+        parts = [person.name]
+        if person.hours_text:
+            parts.append(person.hours_text)
+        parts.append("working now" if person.working_now else "off now")
+        return ", ".join(parts)
+
+    body = [
+        _heading(f"On duty {view.day_text}"),
+        _facts(
+            [
+                ("Primary", line(view.primary) or "Nobody"),
+                ("Backup", line(view.backup) or "Nobody"),
+                ("Fallback", line(view.fallback)),
+                ("Observers", ", ".join(view.observers) or None),
+            ]
+        ),
+    ]
+    if view.next_pickup_text:
+        body.append(_text(f"Next pick-up: {view.next_pickup_text}", isSubtle=True))
+    return _card(body, fallback_text=f"On duty {view.day_text}")
+
+
+def handoff_card(view: HandoffView) -> dict:
+    """Notice that duty (or an inquiry) passed from one engineer to another."""
+    who = f"{view.from_name} handed over to {view.to_name}" if view.from_name else f"{view.to_name} took over"
+    body = [_text(who, weight="Bolder")]
+    if view.reason:
+        body.append(_text(view.reason))
+    if view.open_incidents:
+        body += [
+            _text("Open incidents:", weight="Bolder"),
+            _text(_bullets(_link(ref.number, ref.url) for ref in view.open_incidents)),
+        ]
+    return _card(body, fallback_text=who)
+
+
+def help_card(scope: Scope, is_manager: bool) -> dict:
+    """The ``help`` reply as a card, from the command registry."""
+    specs = commands_for(scope, is_manager)
+    body = [
+        _heading("Go Live Bridge commands"),
+        {"type": "FactSet", "facts": [{"title": spec.usage, "value": spec.description} for spec in specs]},
+    ]
+    if scope == "team":
+        body.append(
+            _text("In a go-live channel every new post becomes a ServiceNow incident.", isSubtle=True)
+        )
+    return _card(body, fallback_text="Go Live Bridge commands")
+
+
+def add_week_form_card(view: AddWeekFormView | None = None) -> dict:
+    """Managers' form: a rollout week's Monday and its sites, one ``station,name,time_zone[,date]``
+    per line (the rollout CSV columns after ``week_start``)."""
+    view = view or AddWeekFormView()
+    body: list[dict] = [_heading("Add a rollout week")]
+    if view.errors:
+        body.append(_text(_bullets(view.errors), color="Attention"))
+    week: dict[str, Any] = {
+        "type": "Input.Date",
+        "id": WEEK_START_INPUT,
+        "label": "Week start (a Monday)",
+        "isRequired": True,
+        "errorMessage": "Pick the Monday of the week.",
+    }
+    if view.week_start:
+        week["value"] = view.week_start
+    sites: dict[str, Any] = {
+        "type": "Input.Text",
+        "id": SITES_INPUT,
+        "label": "Sites: station,name,time_zone[,go_live_date] per line",
+        "isMultiline": True,
+        "isRequired": True,
+        "errorMessage": "Add at least one site.",
+        "placeholder": "508,Atlanta VA Medical Center,America/New_York,2022-05-04",
+    }
+    if view.sites_text:
+        sites["value"] = view.sites_text
+    body += [week, sites]
+    return _card(body, [_execute("Add week", VERB_ADD_WEEK, {"form": VERB_ADD_WEEK})], "Add a rollout week")
+
+
+def _seconds(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def rotation_report_card(view: RotationReportView) -> dict:
+    """The end-of-rotation report for the team review."""
+    fr = view.first_response
+    total = fr.answered + fr.unanswered
+    within = f"{fr.within_5_min} of {total}" if total else "n/a"
+    body: list[dict] = [
+        _heading(f"Rotation report: week of {view.week}"),
+        _facts(
+            [
+                ("Inquiries", str(view.inquiries)),
+                ("Answered", str(fr.answered)),
+                ("Unanswered", str(fr.unanswered)),
+                ("Median first response", _seconds(fr.median_s)),
+                ("90th percentile", _seconds(fr.p90_s)),
+                ("Within 5 minutes", within),
+                ("Re-routes", str(view.re_routes)),
+                ("Open at retirement", str(view.open_at_retirement)),
+            ]
+        ),
+    ]
+    if view.by_site:
+        body += [
+            _text("By site", weight="Bolder", separator=True),
+            _facts((f"{s.station} {s.name}", str(s.inquiries)) for s in view.by_site),
+        ]
+    if view.by_day:
+        body += [
+            _text("By day of window", weight="Bolder", separator=True),
+            _facts((f"Day {day}" if day.isdigit() else day, str(count)) for day, count in view.by_day),
+        ]
+    if view.open_incidents:
+        body += [
+            _text("Still open", weight="Bolder", separator=True),
+            _text(_bullets(_link(ref.number, ref.url) for ref in view.open_incidents)),
+        ]
+    return _card(body, fallback_text=f"Rotation report: week of {view.week}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Texts
+# --------------------------------------------------------------------------------------------------
+
+
+def mention_entity(user_id: str, name: str) -> dict:
+    """A Teams mention entity; the message text must contain ``<at>{name}</at>`` exactly."""
+    return {"type": "mention", "text": f"<at>{name}</at>", "mentioned": {"id": user_id, "name": name}}
+
+
+def escalation_text(
+    backup_id: str, backup_name: str, minutes: float = 5, primary_name: str | None = None
+) -> tuple[str, dict]:
+    """The thread reply when an inquiry has no first response in time: (text, mention entity)."""
+    entity = mention_entity(backup_id, backup_name)
+    waited = f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    text = f"{entity['text']}, this inquiry has had no response for {waited}."
+    text += (
+        f" {primary_name} (primary) may be busy; please pick it up."
+        if primary_name
+        else " Please pick it up."
+    )
+    return text, entity
+
+
+def retired_channel_notice(servicenow_url: str, incident_number: str | None = None) -> str:
+    """Reply to a post in a retired go-live channel (the post is still logged as an incident)."""
+    logged = (
+        f"Your post is logged as ServiceNow incident {incident_number}."
+        if incident_number
+        else "Your post is being logged in ServiceNow."
+    )
+    return (
+        f"This go-live channel has closed. {logged} For new issues, please use ServiceNow: {servicenow_url}"
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Envelopes
+# --------------------------------------------------------------------------------------------------
+
+
+def card_attachment(card: Mapping[str, Any]) -> dict:
+    return {"contentType": CARD_CONTENT_TYPE, "content": dict(card)}
+
+
+_ERROR_CODES: Final[Mapping[int, str]] = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    412: "PreconditionFailed",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    503: "ServiceUnavailable",
+}
+
+
+def invoke_response(
+    status: int,
+    card: Mapping[str, Any] | None = None,
+    message: str | None = None,
+    error: str | Mapping[str, str] | None = None,
+) -> dict:
+    """The body of an ``adaptiveCard/action`` invoke answer (sent with HTTP 200; PROTOCOLS.md §1.6).
+
+    Exactly one of ``card`` (a replacement card), ``message`` (a string Teams shows) or ``error``
+    (a message, or a ``{"code", "message"}`` object) must be given.
+    """
+    if not 200 <= status <= 599:
+        raise ValueError(f"statusCode must be 200-599, not {status}")
+    given = [part is not None for part in (card, message, error)]
+    if sum(given) != 1:
+        raise ValueError("give exactly one of card, message or error")
+    if card is not None:
+        return {"statusCode": status, "type": CARD_CONTENT_TYPE, "value": dict(card)}
+    if message is not None:
+        return {"statusCode": status, "type": MESSAGE_CONTENT_TYPE, "value": message}
+    assert error is not None
+    if isinstance(error, str):
+        value = {"code": _ERROR_CODES.get(status, "Error"), "message": error}
+    else:
+        value = {"code": error.get("code", _ERROR_CODES.get(status, "Error")), "message": error["message"]}
+    return {"statusCode": status, "type": ERROR_CONTENT_TYPE, "value": value}

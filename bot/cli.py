@@ -1,0 +1,286 @@
+"""``golive``: the command line (DESIGN.md section 4 is its public contract).
+
+Exit codes: 0 success, 1 a check or import found problems, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.logs import configure_logging
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback, exit code 2."""
+
+
+def _instant(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {value!r}") from error
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _settings(**overrides):
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"GOLIVE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in error.errors()
+        )
+        raise CliError(f"invalid settings: {problems}") from None
+
+
+# --- serve / sandbox / emulate ---------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.settings import ConfigurationError
+
+    overrides = {}
+    if args.port is not None:
+        overrides["port"] = args.port
+    if args.host is not None:
+        overrides["host"] = args.host
+    settings = _settings(**overrides)
+    try:
+        settings.check_can_serve()
+    except ConfigurationError as error:
+        print(f"golive serve: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    from bot.app import create_app
+
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
+    return 0
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox import SandboxOptions, run_sandbox
+
+    configure_logging("INFO")
+    options = SandboxOptions(
+        port=args.port,
+        servicenow_port=args.servicenow_port,
+        teams_port=args.teams_port,
+        state_dir=Path(args.state_dir),
+        now=args.now,
+        speed=args.speed,
+        host=args.host,
+    )
+    asyncio.run(run_sandbox(options))
+    return 0
+
+
+def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
+    from servicenow.emulator import EmulatorConfig, run_servicenow_emulator
+    from servicenow.emulator.config import DEFAULT_LOGINS
+
+    settings = _settings()
+    configure_logging("INFO")
+    logins = dict(DEFAULT_LOGINS)
+    logins.pop("admin", None)
+    logins[args.user] = args.password
+    integration_password = settings.servicenow_password.get_secret_value()
+    if integration_password:
+        logins[settings.servicenow_user] = integration_password
+    config = EmulatorConfig(
+        logins=logins,
+        tier2_group=settings.tier2_group,
+        product_group=settings.product_group,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        integration_user=settings.servicenow_user,
+        engineers=_roster_engineers(),
+    )
+    print(
+        f"ServiceNow emulator: http://{args.host}:{args.port}/ (Table API under /api/now/table/)", flush=True
+    )
+    asyncio.run(_serve_forever(run_servicenow_emulator(args.host, args.port, config)))
+    return 0
+
+
+def cmd_emulate_teams(args: argparse.Namespace) -> int:
+    from bot.teams_emulator import TeamsEmulatorConfig, run_teams_emulator
+
+    settings = _settings()
+    configure_logging("INFO")
+    config = TeamsEmulatorConfig(
+        bot_url=args.bot_url,
+        public_url=f"http://{args.host}:{args.port}/",
+        bot_app_id=settings.microsoft_app_id or None,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+        **({"team_id": settings.team_id} if settings.team_id else {}),
+    )
+    print(f"Teams emulator: http://{args.host}:{args.port}/ (bot at {args.bot_url})", flush=True)
+    asyncio.run(_serve_forever(run_teams_emulator(args.host, args.port, config)))
+    return 0
+
+
+def _roster_engineers() -> tuple[tuple[str, str, str], ...]:
+    from schedule.sample import sample_roster
+
+    return tuple(
+        (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
+        for e in sample_roster().engineers.values()
+    )
+
+
+async def _serve_forever(awaitable) -> None:
+    try:
+        await awaitable
+    except asyncio.CancelledError:
+        pass
+
+
+# --- commands implemented in their own modules -----------------------------------------------------
+
+
+def _delegate(module: str, function: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        return getattr(importlib.import_module(module), function)(args)
+
+    return run
+
+
+def not_yet(name: str) -> Handler:
+    def run(args: argparse.Namespace) -> int:
+        print(f"golive {name}: not yet available", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="golive", description="Go Live Bridge: Teams go-live channels bridged to ServiceNow incidents."
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    sandbox = sub.add_parser("sandbox", help="run the bot with both emulators and sample data on loopback")
+    sandbox.add_argument("--port", type=int, default=3978)
+    sandbox.add_argument("--servicenow-port", type=int, default=3979)
+    sandbox.add_argument("--teams-port", type=int, default=3980)
+    sandbox.add_argument("--state-dir", default=".sandbox")
+    sandbox.add_argument(
+        "--now", type=_instant, default=None, help="start the simulated clock at this instant"
+    )
+    sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.set_defaults(handler=cmd_sandbox)
+
+    serve = sub.add_parser("serve", help="run the bot (production; settings from the environment / .env)")
+    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--host", default=None)
+    serve.set_defaults(handler=cmd_serve)
+
+    emulate = sub.add_parser("emulate", help="run one emulator alone")
+    emulate_sub = emulate.add_subparsers(dest="emulator", metavar="EMULATOR")
+    emulate_sub.required = True
+    snow = emulate_sub.add_parser("servicenow", help="the ServiceNow Table API emulator")
+    snow.add_argument("--port", type=int, default=3979)
+    snow.add_argument("--host", default="127.0.0.1")
+    snow.add_argument("--user", default="admin")
+    snow.add_argument("--password", default="admin")
+    snow.add_argument("--state-dir", default=None)
+    snow.set_defaults(handler=cmd_emulate_servicenow)
+    teams = emulate_sub.add_parser("teams", help="the Teams emulator (Bot Connector, Graph, console)")
+    teams.add_argument("--port", type=int, default=3980)
+    teams.add_argument("--host", default="127.0.0.1")
+    teams.add_argument("--bot-url", default="http://127.0.0.1:3978/api/messages")
+    teams.add_argument("--state-dir", default=None)
+    teams.set_defaults(handler=cmd_emulate_teams)
+
+    schedule = sub.add_parser("schedule", help="the rollout plan")
+    schedule_sub = schedule.add_subparsers(dest="action", metavar="ACTION")
+    schedule_sub.required = True
+    imp = schedule_sub.add_parser("import", help="replace the plan with a rollout CSV (all or nothing)")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true")
+    imp.add_argument("--actor", default="cli")
+    imp.set_defaults(handler=_delegate("bot.plan_cli", "cmd_import"))
+    show = schedule_sub.add_parser("show", help="print the plan")
+    show.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    show.set_defaults(handler=_delegate("bot.plan_cli", "cmd_show"))
+    export = schedule_sub.add_parser("export", help="write the plan as a rollout CSV")
+    export.add_argument("--out", default="-")
+    export.set_defaults(handler=_delegate("bot.plan_cli", "cmd_export"))
+    preview = schedule_sub.add_parser("preview", help="the channel actions the plan implies")
+    preview.add_argument("--from", dest="start", type=_instant, required=True)
+    preview.add_argument("--to", dest="end", type=_instant, required=True)
+    preview.add_argument("--format", choices=["table", "json"], default="table")
+    preview.set_defaults(handler=_delegate("bot.plan_cli", "cmd_preview"))
+
+    roster = sub.add_parser("roster", help="the duty roster")
+    roster_sub = roster.add_subparsers(dest="action", metavar="ACTION")
+    roster_sub.required = True
+    rimp = roster_sub.add_parser("import", help="replace the roster with a roster CSV (all or nothing)")
+    rimp.add_argument("file")
+    rimp.add_argument("--dry-run", action="store_true")
+    rimp.add_argument("--actor", default="cli")
+    rimp.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_import"))
+    rshow = roster_sub.add_parser("show", help="print the roster")
+    rshow.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_show"))
+    rduty = roster_sub.add_parser("duty", help="who is on duty at an instant")
+    rduty.add_argument("--at", type=_instant, default=None)
+    rduty.add_argument("--format", choices=["table", "json"], default="table")
+    rduty.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_duty"))
+
+    report = sub.add_parser("report", help="reports")
+    report_sub = report.add_subparsers(dest="report", metavar="REPORT")
+    report_sub.required = True
+    rotation = report_sub.add_parser("rotation", help="the rotation report of one week")
+    rotation.add_argument("--week", required=True, help="the week's Monday, YYYY-MM-DD")
+    rotation.add_argument("--format", choices=["md", "csv", "json"], default="md")
+    rotation.set_defaults(handler=_delegate("bot.reporting.cli", "cmd_rotation"))
+
+    manifest = sub.add_parser("manifest", help="the Teams app package")
+    manifest_sub = manifest.add_subparsers(dest="action", metavar="ACTION")
+    manifest_sub.required = True
+    build = manifest_sub.add_parser("build", help="write the app package zip")
+    build.add_argument("--out", required=True)
+    build.set_defaults(handler=_delegate("bot.manifest_cli", "cmd_build"))
+
+    check = sub.add_parser("check", help="check settings and connectivity")
+    check.set_defaults(handler=_delegate("bot.check", "cmd_check"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except CliError as error:
+        print(f"golive: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def print_json(value) -> None:
+    json.dump(value, sys.stdout, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    logging.basicConfig()
+    raise SystemExit(main())

@@ -1,0 +1,319 @@
+"""The go-live channel lifecycle: the reconciler's decisions recorded and carried out.
+
+``ChannelLifecycle.tick`` runs the pure reconciler over the stored plan and channel states, records
+each decision (so it is never taken twice, whatever restarts happen) and queues the Graph and Teams
+work in the outbox. The job handlers create/unarchive the channel and post the welcome, or post the
+retirement summary and archive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import cards
+from bot.bridge import records
+from bot.bridge.inquiries import BridgeConfig
+from bot.bridge.jobs import _teams
+from bot.bridge.outbox import GiveUp, Job, RetryLater, enqueue
+from bot.clock import Clock
+from bot.graph import ChannelNameConflict, GraphChannelClient, GraphError, GraphNotFound, GraphThrottled
+from bot.storage import tables
+from bot.storage.store import Store
+from bot.teams.messenger import OutgoingMessage, TeamsMessenger
+from schedule.plan import window_for
+from schedule.reconciler import ChannelAction, ChannelState, reconcile
+from schedule.roster import duty_at
+
+log = logging.getLogger(__name__)
+
+RESOLVED_STATES = (6, 7, 8)
+
+
+async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelState]:
+    rows = (await connection.execute(select(tables.channels))).all()
+    return {
+        row.station: ChannelState(
+            station=row.station, status=row.status, channel_id=row.channel_id, display_name=row.display_name
+        )
+        for row in rows
+    }
+
+
+class ChannelLifecycle:
+    def __init__(
+        self, store: Store, clock: Clock, config: BridgeConfig, name_template: str, wake: Callable[[], None]
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._config = config
+        self._template = name_template
+        self._wake = wake
+
+    async def tick(self, now: datetime | None = None) -> list[ChannelAction]:
+        now = now or self._clock.now()
+        async with self._store.write() as connection:
+            plan = await records.load_plan(connection)
+            states = await load_channel_states(connection)
+            actions = reconcile(plan, states, now, self._config.window, self._template)
+            for action in actions:
+                await self._record(connection, action, states.get(action.station), now)
+        if actions:
+            log.info("channel lifecycle: %s", ", ".join(f"{a.kind} {a.station}" for a in actions))
+            self._wake()
+        return actions
+
+    async def upcoming_instants(self, start: datetime, end: datetime) -> list[datetime]:
+        """Open and retire instants in [start, end): the scheduler adds exact-time jobs for them."""
+        async with self._store.read() as connection:
+            plan = await records.load_plan(connection, include_pulled=False)
+        instants = []
+        for entry in plan.entries:
+            window = window_for(entry, self._config.window)
+            instants += [at for at in (window.opens_at, window.retires_at) if start <= at < end]
+        return sorted(instants)
+
+    async def _record(self, connection: AsyncConnection, action: ChannelAction, state, now: datetime) -> None:
+        channels = tables.channels
+        status = {"open": "open", "retire": "retired", "cancel": "cancelled"}.get(action.kind)
+        values: dict[str, Any] = {}
+        if status:
+            values["status"] = status
+        if action.kind == "open":
+            values.update(opened_at=now, display_name=action.display_name)
+        elif action.kind == "retire":
+            values["retired_at"] = now
+        elif action.kind == "rename":
+            values["display_name"] = action.display_name
+        if state is None:
+            await connection.execute(
+                channels.insert().values(
+                    station=action.station, channel_id=action.channel_id, **{"status": "planned", **values}
+                )
+            )
+        else:
+            await connection.execute(
+                update(channels).where(channels.c.station == action.station).values(**values)
+            )
+        generation = int(now.timestamp())
+        await enqueue(
+            self._store,
+            connection,
+            f"channel_{action.kind}",
+            {"station": action.station, "display_name": action.display_name, "name": action.name},
+            dedupe_key=f"channel:{action.kind}:{action.station}:{generation}",
+        )
+
+
+class ChannelJobs:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        config: BridgeConfig,
+        messenger: TeamsMessenger,
+        graph_factory: Callable[[str], GraphChannelClient | None],
+        team_id: str,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._config = config
+        self._messenger = messenger
+        self._graph_factory = graph_factory
+        self._team_id = team_id
+
+    def handlers(self) -> dict[str, Any]:
+        return {
+            "channel_open": self.open,
+            "channel_retire": self.retire,
+            "channel_rename": self.rename,
+            "channel_cancel": self.cancel,
+        }
+
+    async def _place_and_graph(self):
+        async with self._store.read() as connection:
+            place = await records.any_place(connection)
+        team_id = self._team_id or (place.graph_team_id if place is not None else None)
+        if not team_id:
+            raise RetryLater(
+                "the Go Live team is not known yet (install the bot or set GOLIVE_TEAM_ID)", 10.0
+            )
+        graph = self._graph_factory(team_id)
+        if graph is None:
+            raise RetryLater("Graph is not configured", 30.0)
+        return place, graph
+
+    async def _channel(self, station: str):
+        async with self._store.read() as connection:
+            return (
+                await connection.execute(select(tables.channels).where(tables.channels.c.station == station))
+            ).first()
+
+    async def _save(self, station: str, **values: Any) -> None:
+        async with self._store.write() as connection:
+            await connection.execute(
+                update(tables.channels).where(tables.channels.c.station == station).values(**values)
+            )
+
+    async def open(self, job: Job) -> None:
+        station = job.payload["station"]
+        place, graph = await self._place_and_graph()
+        row = await self._channel(station)
+        if row is None or row.status != "open":
+            return  # pulled or retired since the decision: nothing to open
+        channel_id = row.channel_id
+        if channel_id is None:
+            channel_id = await _graph(self._ensure_channel(graph, job.payload["display_name"], station))
+            await self._save(station, channel_id=channel_id)
+        if row.welcome_activity_id is None:
+            if place is None:
+                raise RetryLater("no Teams service URL known yet", 10.0)
+            message = await self._welcome(station)
+            _, activity_id = await _teams(
+                self._messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id)
+            )
+            await self._save(station, welcome_activity_id=activity_id or "posted")
+
+    async def _ensure_channel(self, graph: GraphChannelClient, display_name: str, station: str) -> str:
+        description = f"eCheck-in go-live support for station {station}"
+        try:
+            return (await graph.create_channel(display_name, description)).id
+        except ChannelNameConflict:
+            existing = await graph.find_channel_by_name(display_name)
+            if existing is None:
+                raise
+            if existing.is_archived:
+                await graph.unarchive_channel(existing.id)
+            return existing.id
+
+    async def _welcome(self, station: str) -> OutgoingMessage:
+        async with self._store.read() as connection:
+            plan = await records.load_plan(connection)
+            roster = await records.load_roster(self._store, connection)
+        entry = plan.get(station)
+        now = self._clock.now()
+        duty = duty_at(roster, now) if roster is not None else None
+        duty_lines = []
+        if duty is not None:
+            for role, engineer in (("Primary", duty.primary), ("Backup", duty.backup)):
+                if engineer is not None:
+                    duty_lines.append(f"{role}: {engineer.name} ({engineer.time_zone})")
+        window_text = ""
+        go_live_text = ""
+        name = station
+        if entry is not None:
+            window = window_for(entry, self._config.window)
+            zone = ZoneInfo(entry.site.time_zone)
+            window_text = (
+                f"{window.opens_at.astimezone(zone):%a %d %b %H:%M} to "
+                f"{window.retires_at.astimezone(zone):%a %d %b %H:%M %Z}"
+            )
+            go_live_text = f"{entry.go_live_date:%A %d %B %Y}"
+            name = entry.site.name
+        view = cards.WelcomeView(
+            station=station,
+            site_name=name,
+            go_live_date_text=go_live_text,
+            window_text=window_text,
+            duty_lines=tuple(duty_lines),
+            servicenow_url=self._config.servicenow_url,
+        )
+        return OutgoingMessage(card=cards.welcome_card(view))
+
+    async def retire(self, job: Job) -> None:
+        station = job.payload["station"]
+        row = await self._channel(station)
+        if row is None or row.channel_id is None:
+            return  # never created: nothing to announce or archive
+        place, graph = await self._place_and_graph()
+        if place is None:
+            raise RetryLater("no Teams service URL known yet", 10.0)
+        async with self._store.read() as connection:
+            count = await connection.scalar(
+                select(func.count())
+                .select_from(tables.inquiries)
+                .where(tables.inquiries.c.station == station)
+            )
+            open_rows = (
+                await connection.execute(
+                    select(tables.inquiries.c.number, tables.inquiries.c.incident_url).where(
+                        tables.inquiries.c.station == station,
+                        tables.inquiries.c.number.is_not(None),
+                        tables.inquiries.c.state.not_in(RESOLVED_STATES),
+                    )
+                )
+            ).all()
+            plan = await records.load_plan(connection)
+        entry = plan.get(station)
+        view = cards.RetirementView(
+            station=station,
+            site_name=entry.site.name if entry else station,
+            inquiries=int(count or 0),
+            open_incidents=tuple(cards.IncidentRef(r.number, r.incident_url or "") for r in open_rows),
+            servicenow_url=self._config.servicenow_url,
+        )
+        if not job.payload.get("notice_posted"):
+            await _teams(
+                self._messenger.post_new_thread(
+                    place.service_url,
+                    row.channel_id,
+                    OutgoingMessage(card=cards.retirement_card(view)),
+                    place.tenant_id,
+                )
+            )
+            job.payload["notice_posted"] = True
+            await _mark_payload(self._store, job)
+        await _graph(graph.archive_channel(row.channel_id))
+
+    async def rename(self, job: Job) -> None:
+        row = await self._channel(job.payload["station"])
+        if row is None or row.channel_id is None:
+            return
+        _, graph = await self._place_and_graph()
+        await _graph(graph.rename_channel(row.channel_id, job.payload["display_name"]))
+
+    async def cancel(self, job: Job) -> None:
+        row = await self._channel(job.payload["station"])
+        if row is None or row.channel_id is None:
+            return
+        place, graph = await self._place_and_graph()
+        if place is not None and not job.payload.get("notice_posted"):
+            text = (
+                "This site's go-live has been pulled from the rollout plan, so this channel is closing. "
+                f"For help, please use ServiceNow: {self._config.servicenow_url}"
+            )
+            await _teams(
+                self._messenger.post_new_thread(
+                    place.service_url, row.channel_id, OutgoingMessage(text=text), place.tenant_id
+                )
+            )
+            job.payload["notice_posted"] = True
+            await _mark_payload(self._store, job)
+        await _graph(graph.archive_channel(row.channel_id))
+
+
+async def _mark_payload(store: Store, job: Job) -> None:
+    """Remember progress inside a job, so a retry does not post the same notice twice."""
+    async with store.write() as connection:
+        await connection.execute(
+            update(tables.outbox).where(tables.outbox.c.id == job.id).values(payload=job.payload)
+        )
+
+
+async def _graph(awaitable):
+    try:
+        return await awaitable
+    except GraphThrottled as error:
+        raise RetryLater("Graph throttled", delay_s=error.retry_after) from None
+    except GraphNotFound:
+        raise GiveUp("Graph: team or channel not found") from None
+    except GraphError as error:
+        if error.status >= 500 or error.status in (401, 429):
+            raise RetryLater(f"Graph error {error.status}") from None
+        raise GiveUp(f"Graph rejected the request ({error.status} {error.code})") from None
