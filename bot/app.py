@@ -43,7 +43,7 @@ from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.web.messages import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
 from schedule.plan import WindowSettings
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
-from servicenow.routing import load_rules
+from servicenow.routing import load_routing_rules
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         await migrate(engine)
         store = Store(engine)
         config = bridge_config(settings)
-        rules = load_rules(settings.routing_rules_file or None)
+        rules = load_routing_rules(
+            settings.routing_rules_file or None,
+            tier2_group=settings.tier2_group,
+            product_group=settings.product_group,
+        )
         renderer = Renderer(config, rules)
         gateway = overrides.gateway or ServiceNowGateway(servicenow_config(settings))
         messenger = overrides.messenger or TeamsMessenger(

@@ -42,3 +42,5 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # aiohttp's access log line holds only method, path and status; keep it at warning to stay quiet.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # APScheduler logs every run of every job at info level.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

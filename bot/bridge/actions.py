@@ -8,26 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from servicenow.routing import TRIAGE_CATEGORIES
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge.outbox import enqueue
+from bot.commands import CLOSE_CODES
 from bot.events import Person
 from bot.storage import tables
 from bot.storage.store import Store
-
-CLOSE_CODES = (
-    "Duplicate",
-    "Known error",
-    "No resolution provided",
-    "Resolved by caller",
-    "Resolved by change",
-    "Resolved by problem",
-    "Resolved by request",
-    "Solution provided",
-    "Workaround provided",
-)
+from servicenow.routing import TRIAGE_CATEGORIES
 
 
 @dataclass(frozen=True)

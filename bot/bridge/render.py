@@ -10,7 +10,7 @@ from bot.bridge.inquiries import BridgeConfig
 from bot.commands import PERSONAL, TEAM
 from bot.teams.messenger import OutgoingMessage
 from schedule.roster import Duty, is_working, next_pickup
-from servicenow.routing import TRIAGE_CATEGORIES, RoutingRules, suggest_group
+from servicenow.routing import TRIAGE_CATEGORIES, RoutingRule, suggest_group
 
 RESOLVED_STATES = {6, 7, 8}
 EASTERN = ZoneInfo("America/New_York")
@@ -30,7 +30,7 @@ def _minutes(seconds: float) -> str:
 
 
 class Renderer:
-    def __init__(self, config: BridgeConfig, rules: RoutingRules | None = None) -> None:
+    def __init__(self, config: BridgeConfig, rules: tuple[RoutingRule, ...] | None = None) -> None:
         self._config = config
         self._rules = rules
 
@@ -79,7 +79,7 @@ class Renderer:
             duty_backup=duty.backup.name if duty and duty.backup else None,
             tier2_group=self._config.tier2_group,
             product_group=self._config.product_group,
-            triage_categories=tuple(TRIAGE_CATEGORIES),
+            triage_categories=tuple(c.label for c in TRIAGE_CATEGORIES),
             resolved=(row.state in RESOLVED_STATES),
             close_code=row.close_code or None,
             close_notes=row.close_notes or None,

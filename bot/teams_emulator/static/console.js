@@ -170,7 +170,7 @@ function renderPost(post) {
   el.innerHTML =
     `<div class="post-head"><span class="author${post.fromBot ? " bot" : ""}">${escapeHtml(post.from.name || post.from.id || "")}</span>` +
     `<span class="time">${escapeHtml(time)}</span>` +
-    (post.lastModified && !post.deleted ? '<span class="edited">Edited</span>' : "") +
+    (post.lastModified && !post.deleted && !post.fromBot ? '<span class="edited">Edited</span>' : "") +
     `</div><div class="text">${post.deleted ? "This message has been deleted." : renderText(post.text)}</div>`;
   for (const att of post.attachments || []) {
     if (att.contentType === "application/vnd.microsoft.card.adaptive" && att.content) {

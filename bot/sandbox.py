@@ -1,0 +1,161 @@
+"""``golive sandbox``: the bot, the Teams emulator and the ServiceNow emulator on loopback, with the
+sample rollout plan and roster loaded when the database is empty, and an optional simulated clock.
+
+Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.app import Overrides, create_app
+from bot.bridge import records
+from bot.clock import SimulatedClock
+from bot.settings import Environment, Settings
+from bot.storage import tables
+from bot.storage.database import create_engine, migrate
+from bot.storage.store import Store
+from bot.teams_emulator import Person, TeamsEmulatorConfig, create_teams_emulator
+from bot.teams_emulator.config import sample_people
+from schedule.roster import DutyRoster, export_roster_csv, role_of
+from schedule.sample import sample_plan, sample_roster
+from servicenow.emulator import (
+    INTEGRATION_PASSWORD,
+    INTEGRATION_USER,
+    EmulatorConfig,
+    create_servicenow_emulator,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SandboxOptions:
+    port: int = 3978
+    servicenow_port: int = 3979
+    teams_port: int = 3980
+    state_dir: Path = Path(".sandbox")
+    now: datetime | None = None
+    speed: float = 1.0
+    host: str = "127.0.0.1"
+
+
+def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
+    state = options.state_dir.resolve()
+    tick = max(0.5, min(15.0, 60.0 / options.speed))
+    return Settings(
+        env=Environment.DEVELOPMENT,
+        host=options.host,
+        port=options.port,
+        database_url=f"sqlite:///{state / 'golive.db'}",
+        microsoft_app_id="",
+        servicenow_url=f"http://{options.host}:{options.servicenow_port}",
+        servicenow_user=INTEGRATION_USER,
+        servicenow_password=INTEGRATION_PASSWORD,
+        servicenow_poll_interval_s=2.0,
+        graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
+        team_id=team_id,
+        tick_seconds=tick,
+    )
+
+
+def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
+    staff = tuple(p for p in sample_people() if p.role != "engineer")
+    engineers = tuple(Person(e.name, e.aad_object_id, "engineer", e.email) for e in roster.engineers.values())
+    return staff + engineers
+
+
+async def seed_if_empty(settings: Settings, now: datetime) -> DutyRoster:
+    """Load the sample plan and roster into an empty database; return the roster in force."""
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        store = Store(engine)
+        async with store.write() as connection:
+            sites = await connection.scalar(select(func.count()).select_from(tables.sites))
+            if not sites:
+                await records.save_plan(connection, sample_plan(), now)
+                await records.audit(connection, now, "sandbox", "plan.import", "sample rollout plan loaded")
+            if await records.load_roster_csv(store, connection) is None:
+                await records.save_roster_csv(store, connection, export_roster_csv(sample_roster()), now)
+                await records.audit(connection, now, "sandbox", "roster.import", "sample roster loaded")
+            roster = await records.load_roster(store, connection)
+    finally:
+        await engine.dispose()
+    assert roster is not None
+    return roster
+
+
+async def run_sandbox(options: SandboxOptions, ready: asyncio.Event | None = None) -> None:
+    clock = SimulatedClock(options.now or datetime.now(UTC), options.speed)
+    state = options.state_dir.resolve()
+    state.mkdir(parents=True, exist_ok=True)
+    base = f"http://{options.host}"
+    teams_config = TeamsEmulatorConfig(
+        bot_url=f"{base}:{options.port}/api/messages",
+        public_url=f"{base}:{options.teams_port}/",
+        now=clock.now,
+        state_dir=state / "teams",
+    )
+    settings = sandbox_settings(options, teams_config.team_id)
+    roster = await seed_if_empty(settings, clock.now())
+
+    def duty_for(aad_object_id: str, at: datetime) -> str | None:
+        return role_of(roster, aad_object_id, at)
+
+    teams_config = TeamsEmulatorConfig(
+        bot_url=teams_config.bot_url,
+        public_url=teams_config.public_url,
+        now=clock.now,
+        state_dir=teams_config.state_dir,
+        people=sandbox_people(roster),
+        duty_for=duty_for,
+    )
+    servicenow_config = EmulatorConfig(
+        engineers=tuple(
+            (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
+            for e in roster.engineers.values()
+        ),
+        tier2_group=settings.tier2_group,
+        product_group=settings.product_group,
+        state_dir=state / "servicenow",
+        clock=clock.now,
+        public_base_url=f"{base}:{options.servicenow_port}",
+    )
+    runners: list[web.AppRunner] = []
+    try:
+        for app, port in (
+            (create_servicenow_emulator(servicenow_config), options.servicenow_port),
+            (create_teams_emulator(teams_config), options.teams_port),
+            (create_app(settings, Overrides(clock=clock)), options.port),
+        ):
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, options.host, port).start()
+            runners.append(runner)
+        async with aiohttp.ClientSession() as session:
+            async with session.post(f"{base}:{options.teams_port}/_emulator/install", json={}) as response:
+                await response.read()
+        print(
+            "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
+            f"  Teams console:     {base}:{options.teams_port}/\n"
+            f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
+            f"  Bot endpoint:      {base}:{options.port}/api/messages\n"
+            f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
+            f"  State:             {state}\n",
+            flush=True,
+        )
+        if ready is not None:
+            ready.set()
+        await asyncio.Event().wait()
+    finally:
+        for runner in reversed(runners):
+            await runner.cleanup()
