@@ -24,6 +24,7 @@ from bot.bridge.jobs import InquiryJobs, JobContext
 from bot.bridge.outbox import OutboxWorker
 from bot.bridge.render import Renderer
 from bot.bridge.service import BridgeService
+from bot.bridge.syncback import SyncBack, make_callback_handler
 from bot.clock import Clock, SystemClock
 from bot.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider
 from bot.lifecycle import ChannelJobs, ChannelLifecycle
@@ -74,6 +75,7 @@ class Components:
     graph: Any = None
     lifecycle: ChannelLifecycle | None = None
     escalation: EscalationService | None = None
+    sync: SyncBack | None = None
     runner: ScheduleRunner | None = None
     background: list[asyncio.Task] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +165,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         worker_ref["worker"] = worker
         lifecycle = ChannelLifecycle(store, clock, config, settings.channel_name_template, wake)
         escalation = EscalationService(store, clock, config, wake, _delivery_lead(settings))
+        sync = SyncBack(
+            store,
+            clock,
+            gateway,
+            integration_user=settings.servicenow_user,
+            correlation_display=config.correlation_display,
+            wake=wake,
+        )
         components = Components(
             settings=settings,
             clock=clock,
@@ -182,7 +192,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         app[COMPONENTS] = components
         if overrides.run_background:
             components.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
-            runner = _schedule_runner(settings, store, clock, lifecycle, escalation)
+            runner = _schedule_runner(settings, store, clock, lifecycle, escalation, sync)
             await runner.start()
             components.runner = runner
             components.background.append(asyncio.create_task(runner.run(), name="schedule-runner"))
@@ -199,10 +209,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             if overrides.gateway is None and hasattr(gateway, "close"):
                 await gateway.close()
             await http.close()
+            await authentication.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(components_ctx)
     app.router.add_post("/api/messages", make_messages_handler(adapter, authentication, bot, policy))
+    app.router.add_post("/servicenow/events", servicenow_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     if settings.development and settings.microsoft_app_id == "":
@@ -211,6 +223,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+async def servicenow_events(request: web.Request) -> web.StreamResponse:
+    components = request.app[COMPONENTS]
+    secrets = [
+        s.strip()
+        for s in components.settings.servicenow_callback_secret.get_secret_value().split(",")
+        if s.strip()
+    ]
+    handler = make_callback_handler(components.sync, secrets, components.store, components.clock)
+    return await handler(request)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -246,7 +269,12 @@ def _delivery_lead(settings: Settings) -> tuple[str, str] | None:
 
 
 def _schedule_runner(
-    settings: Settings, store: Store, clock: Clock, lifecycle: ChannelLifecycle, escalation: EscalationService
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    lifecycle: ChannelLifecycle,
+    escalation: EscalationService,
+    sync: SyncBack,
 ) -> ScheduleRunner:
     identity = replica_identity()
     if store.dialect == "sqlite":
@@ -257,6 +285,8 @@ def _schedule_runner(
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), escalation.tick),
     ]
+    if settings.servicenow_url:
+        jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, sync.poll))
 
     async def exact_instants() -> list[float]:
         now = clock.now()

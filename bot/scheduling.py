@@ -125,6 +125,21 @@ class PeriodicJob:
     run: Callable[[], Awaitable[object]]
 
 
+def _guarded(job: PeriodicJob) -> Callable[[], Awaitable[None]]:
+    """Log a failing tick once with context instead of APScheduler's traceback; a cancelled tick
+    (shutdown or lost leadership) is not an error."""
+
+    async def run() -> None:
+        try:
+            await job.run()
+        except asyncio.CancelledError:
+            return
+        except Exception as error:  # the next tick retries; the jobs are idempotent
+            log.warning("schedule job %s failed: %s", job.name, type(error).__name__)
+
+    return run
+
+
 class ScheduleRunner:
     """Holds leadership and runs the periodic jobs plus exact-instant jobs while it does."""
 
@@ -179,7 +194,7 @@ class ScheduleRunner:
         scheduler = AsyncIOScheduler(timezone=UTC)
         for job in self._jobs:
             scheduler.add_job(
-                job.run,
+                _guarded(job),
                 "interval",
                 seconds=job.every_s,
                 id=job.name,

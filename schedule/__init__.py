@@ -1,0 +1,16 @@
+"""The go-live plan and the duty roster: pure domain code, no I/O, time always passed in.
+
+Modules
+    ``plan``        sites, rollout weeks, go-live windows (local-time arithmetic across DST)
+    ``edits``       delivery-manager edits (add a week or a site, move, pull) and the plan diff
+    ``csvio``       rollout CSV import/export (the public format of DESIGN.md section 4)
+    ``preview``     the channel actions a plan implies in ``[start, end)``; the Preview JSON
+    ``reconciler``  (plan, channel states, now) -> channel actions, idempotent
+    ``roster``      engineers, weekly pairs, fallback days, observers; who is on duty and who picks up
+    ``roster_csv``  roster CSV import/export (docs/ROSTER_CSV.md)
+    ``sample``      the original 2022 rollout and a sample roster
+    ``localtime``   the one place that turns a local day and hour into an instant
+    ``errors``      the error tree (``ScheduleError`` and below)
+
+This package never imports ``bot`` or ``servicenow`` and never reads the clock.
+"""

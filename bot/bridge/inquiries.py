@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from schedule.roster import DutyRoster
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -27,6 +26,7 @@ from bot.events import ChannelPost, MessageDeleted, MessageEdited
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import WindowSettings, go_live_day
+from schedule.roster import DutyRoster
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,10 @@ class BridgeConfig:
     first_response_minutes: float = 5.0
     second_escalation_minutes: float = 15.0
     servicenow_url: str = ""
+
+    @property
+    def correlation_display(self) -> str:
+        return f"{self.product_name} Go Live"
 
     @property
     def groups(self) -> tuple[str, str]:

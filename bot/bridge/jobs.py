@@ -127,7 +127,7 @@ class InquiryJobs:
                 caller_name=row.author_name,
                 caller_aad_id=row.author_aad_id or "",
                 assignment_group=self.c.config.tier2_group,
-                correlation_display=self.c.config.product_name + " Go Live",
+                correlation_display=self.c.config.correlation_display,
                 assigned_to=assignee.servicenow_user if assignee else None,
             )
             record = await _servicenow(self.c.gateway.create_incident(draft))
@@ -219,6 +219,8 @@ class InquiryJobs:
 
     async def _reply_message(self, job: Job) -> OutgoingMessage | None:
         payload = job.payload
+        if payload.get("card"):
+            return OutgoingMessage(text=payload.get("text"), card=payload["card"])
         if payload.get("text"):
             mentions = tuple(tuple(m) for m in payload.get("mentions", ()))
             return OutgoingMessage(text=payload["text"], mentions=mentions)

@@ -73,6 +73,12 @@ class CachingAuthentication(BotFrameworkAuthentication):
             result.connector_factory = _CachingConnectorFactory(result.connector_factory, self._connectors)
         return result
 
+    async def close(self) -> None:
+        from bot.teams.messenger import close_connector_clients
+
+        await close_connector_clients(self._connectors.values())
+        self._connectors.clear()
+
     async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str):
         return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
 

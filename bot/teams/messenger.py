@@ -123,8 +123,7 @@ class TeamsMessenger:
         return client
 
     async def close(self) -> None:
-        for client in self._clients.values():
-            await client.close()
+        await close_connector_clients(self._clients.values())
         self._clients.clear()
 
     async def _paced(self, thread: str, call):
@@ -214,3 +213,12 @@ def _retry_after(response) -> float | None:
         return float(value) if value is not None else None
     except ValueError:
         return None
+
+
+async def close_connector_clients(clients) -> None:
+    """msrest's async clients own an aiohttp session; closing means leaving their context."""
+    for client in list(clients):
+        try:
+            await client.__aexit__(None, None, None)
+        except Exception as error:  # closing is best effort at shutdown
+            log.debug("connector client close failed: %s", type(error).__name__)

@@ -1,0 +1,43 @@
+"""``golive report rotation --week YYYY-MM-DD [--format md|csv|json]`` (delegated from ``bot.cli``).
+
+Reads the database named by ``GOLIVE_DATABASE_URL`` (creating or migrating it like the bot does, so
+an empty database simply reports zeros). Exit codes: 0 printed, 2 a bad ``--week`` or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.reporting.queries import load_rotation_data
+from bot.reporting.rotation import RENDERERS, InvalidWeek, RotationReport, compute_rotation_report, parse_week
+
+
+async def build_report(settings, week) -> RotationReport:
+    from bot.storage.database import create_engine, migrate
+
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        async with engine.connect() as connection:
+            data = await load_rotation_data(connection, week)
+    finally:
+        await engine.dispose()
+    return compute_rotation_report(
+        data, window_days=settings.window_days, first_response_s=settings.first_response_minutes * 60
+    )
+
+
+def cmd_rotation(args: argparse.Namespace) -> int:
+    from bot.cli import _settings
+
+    try:
+        week = parse_week(args.week)
+    except InvalidWeek as error:
+        print(f"golive report rotation: {error}", file=sys.stderr)
+        return 2
+    settings = _settings()
+    report = asyncio.run(build_report(settings, week))
+    sys.stdout.write(RENDERERS[args.format](report))
+    return 0

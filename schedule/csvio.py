@@ -1,0 +1,202 @@
+"""Rollout CSV import and export (the public format of DESIGN.md section 4).
+
+Format: UTF-8 (a leading byte-order mark is fine), a header row, then one row per site::
+
+    week_start,station,name,time_zone,go_live_date
+    2022-05-02,508,Atlanta,America/New_York,
+    2022-05-02,528A7,Syracuse,America/New_York,2022-05-04
+
+``go_live_date`` is optional (column or value) and defaults to the week's Monday. Column names are
+matched case-insensitively and in any order; blank lines are skipped; stations are upper-cased
+(``528a7`` is ``528A7``). The import is all-or-nothing: ``parse_rollout_csv`` either returns the
+whole plan or raises ``PlanImportError`` listing every problem as ``line N: reason`` (the header
+is line 1). A row is bad when a required field is empty, a date is not YYYY-MM-DD or does not exist,
+``week_start`` is not a Monday, ``go_live_date`` is outside that week, ``time_zone`` is not an IANA
+zone, or its station appeared on an earlier row.
+
+The CSV helpers here (decoding, numbered records, dates) are shared with the roster CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from schedule.errors import CsvImportError, LineError, PlanImportError
+from schedule.localtime import is_iana_zone
+from schedule.plan import PlannedSite, RolloutPlan, Site
+
+ROLLOUT_COLUMNS = ("week_start", "station", "name", "time_zone", "go_live_date")
+ROLLOUT_REQUIRED = ("week_start", "station", "name", "time_zone")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class CsvRecord:
+    """One data row: the line it starts on and its values by (lower-case) column name."""
+
+    line: int
+    values: dict[str, str]
+
+    def get(self, column: str) -> str:
+        return self.values.get(column, "").strip()
+
+
+def decode_csv_text(data: str | bytes, error: Callable[[list[LineError]], CsvImportError]) -> str:
+    """CSV text without a byte-order mark; bytes must be UTF-8."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise error([LineError(line, "the file is not UTF-8 text")]) from None
+    else:
+        text = data
+    return text.removeprefix("\ufeff")
+
+
+def read_csv_records(
+    text: str,
+    known: Sequence[str],
+    required: Sequence[str],
+    error: Callable[[list[LineError]], CsvImportError],
+) -> Iterator[CsvRecord]:
+    """Check the header, then yield each non-blank row with the line it starts on.
+
+    Header problems (missing, unknown or repeated columns) raise at once: the rows cannot be read
+    without a good header. A row with more values than the header has columns yields a record with
+    the extra values under the key ``""`` so the caller can report it.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise error([LineError(1, f"the header cannot be read as CSV ({exc})")]) from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise error([LineError(1, f"the header row is missing; expected {','.join(known)}")])
+    columns = [cell.strip().lower() for cell in header]
+    problems: list[str] = []
+    for column in columns:
+        if column not in known:
+            problems.append(f"unknown column {column!r} (expected {', '.join(known)})")
+    for column in sorted({c for c in columns if columns.count(c) > 1}):
+        problems.append(f"column {column} appears more than once")
+    for column in required:
+        if column not in columns:
+            problems.append(f"missing column {column}")
+    if problems:
+        raise error([LineError(1, problem) for problem in problems])
+
+    last_line = reader.line_num
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise error([LineError(last_line + 1, f"cannot be read as CSV ({exc})")]) from None
+        line, last_line = last_line + 1, reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue
+        values = dict(zip(columns, row, strict=False))
+        if len(row) > len(columns):
+            values[""] = ",".join(cell for cell in row[len(columns) :] if cell.strip())
+        yield CsvRecord(line, values)
+
+
+def too_many_values(record: CsvRecord, width: int) -> str | None:
+    if record.values.get(""):
+        return f"more values than the header has columns ({width})"
+    return None
+
+
+def parse_iso_date(label: str, value: str) -> tuple[date | None, str | None]:
+    """(date, None) or (None, reason) for a YYYY-MM-DD value."""
+    if not _ISO_DATE.fullmatch(value):
+        return None, f"{label} {value!r} is not a date in YYYY-MM-DD form"
+    try:
+        return date.fromisoformat(value), None
+    except ValueError:
+        return None, f"{label} {value} is not a real date"
+
+
+def parse_monday(label: str, value: str) -> tuple[date | None, str | None]:
+    day, problem = parse_iso_date(label, value)
+    if day is not None and day.weekday() != 0:
+        return None, f"{label} {value} is a {day:%A}, not a Monday"
+    return day, problem
+
+
+def parse_rollout_csv(text: str | bytes) -> RolloutPlan:
+    """The plan in a rollout CSV, or ``PlanImportError`` with every bad row (nothing is applied)."""
+    text = decode_csv_text(text, PlanImportError)
+    errors: list[LineError] = []
+    entries: list[PlannedSite] = []
+    first_line_of: dict[str, int] = {}
+
+    for record in read_csv_records(text, ROLLOUT_COLUMNS, ROLLOUT_REQUIRED, PlanImportError):
+        problems: list[str] = []
+        extra = too_many_values(record, len(ROLLOUT_COLUMNS))
+        if extra:
+            problems.append(extra)
+        for column in ROLLOUT_REQUIRED:
+            if not record.get(column):
+                problems.append(f"{column} is empty")
+
+        week_start = go_live = None
+        if record.get("week_start"):
+            week_start, problem = parse_monday("week_start", record.get("week_start"))
+            problems += [problem] if problem else []
+        if record.get("go_live_date"):
+            go_live, problem = parse_iso_date("go_live_date", record.get("go_live_date"))
+            problems += [problem] if problem else []
+            if week_start and go_live and not week_start <= go_live <= week_start + timedelta(days=6):
+                problems.append(
+                    f"go_live_date {go_live.isoformat()} is outside the week of {week_start.isoformat()} "
+                    f"({week_start.isoformat()} to {(week_start + timedelta(days=6)).isoformat()})"
+                )
+                go_live = None
+        time_zone = record.get("time_zone")
+        if time_zone and not is_iana_zone(time_zone):
+            problems.append(f"time_zone {time_zone!r} is not an IANA time zone (like America/New_York)")
+
+        station = record.get("station").upper()
+        if station:
+            if station in first_line_of:
+                problems.append(f"station {station} already appeared on line {first_line_of[station]}")
+            else:
+                first_line_of[station] = record.line
+
+        if problems:
+            errors.extend(LineError(record.line, problem) for problem in problems)
+            continue
+        assert week_start is not None
+        site = Site(station=station, name=record.get("name"), time_zone=time_zone)
+        entries.append(PlannedSite(site, week_start, go_live or week_start))
+
+    if errors:
+        raise PlanImportError(errors)
+    return RolloutPlan(tuple(entries))
+
+
+def export_rollout_csv(plan: RolloutPlan) -> str:
+    """The plan as rollout CSV (pulled sites are left out: they are not part of the rollout)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROLLOUT_COLUMNS)
+    for entry in plan.active():
+        writer.writerow(
+            [
+                entry.week_start.isoformat(),
+                entry.station,
+                entry.name,
+                entry.time_zone,
+                entry.go_live_date.isoformat(),
+            ]
+        )
+    return out.getvalue()

@@ -1,0 +1,568 @@
+"""The async gateway to ServiceNow: the one place where the sync/async boundary is crossed.
+
+pysnow is synchronous (``requests``), so every call runs in a worker thread of the gateway's own
+pool, under an ``asyncio.Semaphore`` that caps how many calls are in flight. Each worker thread has
+its own pysnow ``Client`` (and ``requests.Session``); every operation builds a fresh ``Resource``
+because pysnow resources share and mutate their parameters. Every request carries an explicit
+timeout (pysnow's own default is 60 s).
+
+Failures are retried with jittered exponential backoff; ``Retry-After`` on 429/503 is honoured
+(a wait longer than ``backoff_max_s`` is not slept through: the gateway raises
+:class:`ServiceNowUnavailable` with ``retry_after`` so the outbox can come back later).
+:meth:`ServiceNowGateway.create_incident` is idempotent by ``correlation_id``: it looks the id up
+before the first POST and before every retry, so a reply lost after the server committed never
+produces a second incident.
+
+Values enter encoded queries only through :mod:`servicenow.query`, which refuses ``^`` and
+``javascript:``. Logs and exceptions name sys_ids, numbers, statuses and operations, never text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import random
+import re
+import threading
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import pysnow
+import requests
+
+from servicenow.errors import (
+    IncidentNotFound,
+    ServiceNowError,
+    ServiceNowRejected,
+    ServiceNowUnavailable,
+)
+from servicenow.model import (
+    STATE_LABELS,
+    STATE_ON_HOLD,
+    STATE_RESOLVED,
+    IncidentDraft,
+    IncidentRecord,
+    JournalEntry,
+    incident_url,
+)
+from servicenow.query import EncodedQuery, format_sn_datetime, parse_sn_datetime
+
+__all__ = [
+    "STATE_LABELS",
+    "IncidentDraft",
+    "IncidentRecord",
+    "JournalEntry",
+    "ServiceNowConfig",
+    "ServiceNowGateway",
+    "incident_url",
+]
+
+log = logging.getLogger("servicenow.gateway")
+T = TypeVar("T")
+
+_SYS_ID = re.compile(r"^[0-9a-f]{32}$")
+_INCIDENT_FIELDS = (
+    "sys_id",
+    "number",
+    "state",
+    "assignment_group",
+    "assigned_to",
+    "assigned_to.user_name",
+    "short_description",
+    "correlation_id",
+    "correlation_display",
+    "sys_mod_count",
+    "sys_updated_on",
+    "close_code",
+    "close_notes",
+    "hold_reason",
+    "resolved_at",
+)
+_JOURNAL_FIELDS = ("sys_id", "element_id", "element", "value", "sys_created_by", "sys_created_on")
+
+
+@dataclass(frozen=True)
+class ServiceNowConfig:
+    base_url: str
+    user: str
+    password: str = field(repr=False)
+    timeout_s: float = 10.0
+    max_concurrency: int = 8
+    max_attempts: int = 6
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 30.0
+    # Wait this long after an ambiguous failure before looking the correlation_id up: a real
+    # instance may still be running the request (its own Table API timeout is 60 s).
+    ambiguous_lookup_delay_s: float = 0.0
+    page_size: int = 500
+    # Base of IncidentRecord.url; empty means base_url (differs when the UI has another host).
+    ui_base_url: str = ""
+
+
+def _value(raw: Mapping[str, Any], name: str) -> str:
+    item = raw.get(name, "")
+    if isinstance(item, dict):
+        return str(item.get("value", ""))
+    return "" if item is None else str(item)
+
+
+def _display(raw: Mapping[str, Any], name: str) -> str:
+    item = raw.get(name, "")
+    if isinstance(item, dict):
+        return str(item.get("display_value", item.get("value", "")))
+    return "" if item is None else str(item)
+
+
+def _int(text: str, default: int = 0) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return default
+
+
+def _when(text: str) -> datetime | None:
+    try:
+        return parse_sn_datetime(text)
+    except ValueError:
+        return None
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _translate(exc: BaseException, op: str, sys_id: str | None = None) -> ServiceNowError:
+    """One pysnow/requests failure as our error tree (messages carry no record text)."""
+    if isinstance(exc, ServiceNowError):
+        return exc
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        status = exc.response.status_code
+        if status == 429 or status >= 500:
+            return ServiceNowUnavailable(
+                f"{op}: ServiceNow answered {status}",
+                status=status,
+                retry_after=_retry_after(exc.response.headers),
+                ambiguous=status in (500, 502, 504),
+            )
+        if status == 404 and sys_id is not None:
+            return IncidentNotFound(sys_id)
+        return ServiceNowRejected(f"{op}: ServiceNow answered {status}", status=status)
+    if isinstance(exc, requests.ConnectTimeout):
+        return ServiceNowUnavailable(f"{op}: connect timeout")
+    if isinstance(exc, requests.Timeout):
+        return ServiceNowUnavailable(f"{op}: no answer within the timeout", ambiguous=True)
+    if isinstance(exc, requests.ConnectionError):
+        refused = "NewConnectionError" in repr(exc.args[0]) if exc.args else False
+        return ServiceNowUnavailable(f"{op}: connection failed", ambiguous=not refused)
+    if isinstance(exc, requests.RequestException | ValueError | pysnow.exceptions.PysnowException):
+        # A garbled or truncated answer: the server may well have applied the request.
+        return ServiceNowUnavailable(f"{op}: unreadable answer ({type(exc).__name__})", ambiguous=True)
+    return ServiceNowError(f"{op}: unexpected {type(exc).__name__}")
+
+
+class ServiceNowGateway:
+    """Async ServiceNow operations the bridge needs. Create one per process; ``await close()``."""
+
+    def __init__(
+        self,
+        config: ServiceNowConfig,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ):
+        parts = urlsplit(config.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("ServiceNow base_url must be http(s)://host[:port]")
+        self._config = config
+        self._host = parts.netloc
+        self._use_ssl = parts.scheme == "https"
+        self._ui_base = (config.ui_base_url or config.base_url).rstrip("/")
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._semaphore = asyncio.Semaphore(config.max_concurrency)
+        self._executor = ThreadPoolExecutor(
+            max_workers=config.max_concurrency, thread_name_prefix="servicenow"
+        )
+        self._local = threading.local()
+        self._clients: list[pysnow.Client] = []
+        self._clients_lock = threading.Lock()
+        self._group_ids: dict[str, str] = {}
+        self._user_ids: dict[str, str] = {}
+        self._create_locks: dict[str, list[Any]] = {}
+        self._closed = False
+
+    async def __aenter__(self) -> ServiceNowGateway:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.get_running_loop().run_in_executor(None, self._shutdown)
+
+    def _shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._clients_lock:
+            for client in self._clients:
+                client.session.close()
+            self._clients.clear()
+
+    @property
+    def user(self) -> str:
+        """The integration user's login: journal entries it wrote are the bridge's own."""
+        return self._config.user
+
+    # ---- threads and attempts ------------------------------------------------------------
+    def _client(self) -> pysnow.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            session = requests.Session()
+            session.auth = (self._config.user, self._config.password)
+            client = pysnow.Client(host=self._host, use_ssl=self._use_ssl, session=session)
+            self._local.client = client
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def _resource(self, table: str, *, fields: Iterable[str] = (), display: bool | str = False) -> Any:
+        """A fresh pysnow Resource; ``fields`` apply to custom requests (``get()`` sets its own)."""
+        resource = self._client().resource(api_path=f"/table/{table}", timeout=self._config.timeout_s)
+        resource.parameters.display_value = display
+        if fields:
+            resource.parameters.fields = list(fields)
+        return resource
+
+    async def _attempt(self, op: str, work: Callable[[], T], *, sys_id: str | None = None) -> T:
+        if self._closed:
+            raise ServiceNowError(f"{op}: gateway closed")
+        async with self._semaphore:
+            loop = asyncio.get_running_loop()
+            try:
+                return await loop.run_in_executor(self._executor, work)
+            except Exception as exc:
+                raise _translate(exc, op, sys_id) from None
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``; None when the wait is too long to sleep."""
+        cfg = self._config
+        if retry_after is not None:
+            if retry_after > cfg.backoff_max_s:
+                return None
+            return retry_after + self._rng.uniform(0, cfg.backoff_base_s / 2)
+        ceiling = min(cfg.backoff_max_s, cfg.backoff_base_s * 2 ** (attempt - 1))
+        return self._rng.uniform(ceiling / 2, ceiling)
+
+    async def _wait_or_raise(self, op: str, attempt: int, exc: ServiceNowUnavailable) -> None:
+        delay = None if attempt >= self._config.max_attempts else self._backoff(attempt, exc.retry_after)
+        if delay is None:
+            log.warning("servicenow %s: giving up after attempt %d (status %s)", op, attempt, exc.status)
+            raise exc
+        log.info(
+            "servicenow %s: attempt %d failed (status %s), retrying in %.2fs", op, attempt, exc.status, delay
+        )
+        await self._sleep(delay)
+
+    async def _call(self, op: str, work: Callable[[], T], *, sys_id: str | None = None) -> T:
+        """An idempotent operation, retried until it works or the attempts run out."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await self._attempt(op, work, sys_id=sys_id)
+            except ServiceNowUnavailable as exc:
+                await self._wait_or_raise(op, attempt, exc)
+
+    # ---- reading -------------------------------------------------------------------------
+    def _record(self, raw: Mapping[str, Any]) -> IncidentRecord:
+        state = _int(_value(raw, "state"), 1)
+        assignee = _value(raw, "assigned_to.user_name") or None
+        sys_id = _value(raw, "sys_id")
+        return IncidentRecord(
+            sys_id=sys_id,
+            number=_value(raw, "number"),
+            state=state,
+            state_label=_display(raw, "state") or STATE_LABELS.get(state, str(state)),
+            assignment_group=_display(raw, "assignment_group"),
+            assigned_to=assignee,
+            short_description=_value(raw, "short_description"),
+            correlation_id=_value(raw, "correlation_id"),
+            sys_mod_count=_int(_value(raw, "sys_mod_count")),
+            updated_at=_when(_value(raw, "sys_updated_on")) or datetime.now(UTC),
+            close_code=_value(raw, "close_code"),
+            close_notes=_value(raw, "close_notes"),
+            hold_reason=_value(raw, "hold_reason"),
+            url=incident_url(self._ui_base, sys_id),
+            assigned_to_name=_display(raw, "assigned_to") if assignee else "",
+            assignment_group_sys_id=_value(raw, "assignment_group"),
+            correlation_display=_value(raw, "correlation_display"),
+            resolved_at=_when(_value(raw, "resolved_at")),
+        )
+
+    def _query_all(self, table: str, query: str, fields: Iterable[str], display: bool | str) -> list[dict]:
+        """Every matching row, paged with limit/offset (pysnow's Resource does not follow Link)."""
+        rows: list[dict] = []
+        size = self._config.page_size
+        while True:
+            page = self._resource(table, display=display).get(
+                query=query, limit=size, offset=len(rows), fields=list(fields)
+            )
+            batch = list(page.all())
+            rows.extend(batch)
+            if len(batch) < size:
+                return rows
+
+    async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:
+        query = EncodedQuery().where("correlation_id", "=", correlation_id).order_by("sys_created_on").build()
+
+        def work() -> list[dict]:
+            resource = self._resource("incident", display="all")
+            return list(resource.get(query=query, limit=10, fields=list(_INCIDENT_FIELDS)).all())
+
+        rows = await self._call("find_by_correlation_id", work)
+        if not rows:
+            return None
+        if len(rows) > 1:
+            numbers = ", ".join(_value(r, "number") for r in rows)
+            log.warning(
+                "servicenow: %d incidents share one correlation_id (%s); using the oldest", len(rows), numbers
+            )
+        return self._record(rows[0])
+
+    async def get_incident(self, sys_id: str) -> IncidentRecord:
+        if not _SYS_ID.match(sys_id):
+            raise IncidentNotFound(sys_id)
+
+        def work() -> dict:
+            resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
+            return resource.request("GET", path_append=f"/{sys_id}").one()
+
+        return self._record(await self._call("get_incident", work, sys_id=sys_id))
+
+    async def incidents_updated_since(
+        self, since: datetime, correlation_display: str
+    ) -> list[IncidentRecord]:
+        """Incidents of this integration changed at or after ``since`` (second precision), oldest first."""
+        query = (
+            EncodedQuery()
+            .where("correlation_display", "=", correlation_display)
+            .where("sys_updated_on", ">=", format_sn_datetime(since))
+            .order_by("sys_updated_on")
+            .build()
+        )
+        rows = await self._call(
+            "incidents_updated_since", lambda: self._query_all("incident", query, _INCIDENT_FIELDS, "all")
+        )
+        return [self._record(r) for r in rows]
+
+    async def journal_since(self, incident_sys_ids: Iterable[str], since: datetime) -> list[JournalEntry]:
+        """Comments and work notes on these incidents created at or after ``since``, oldest first."""
+        ids = sorted({s for s in incident_sys_ids if _SYS_ID.match(s)})
+        entries: list[JournalEntry] = []
+        for start in range(0, len(ids), 50):
+            chunk = ids[start : start + 50]
+            query = (
+                EncodedQuery()
+                .where("element_id", "IN", chunk)
+                .where("element", "IN", ["comments", "work_notes"])
+                .where("sys_created_on", ">=", format_sn_datetime(since))
+                .order_by("sys_created_on")
+                .build()
+            )
+            rows = await self._call(
+                "journal_since",
+                lambda q=query: self._query_all("sys_journal_field", q, _JOURNAL_FIELDS, False),
+            )
+            entries.extend(self._journal_entry(r) for r in rows)
+        entries.sort(key=lambda e: e.created_at)
+        return entries
+
+    @staticmethod
+    def _journal_entry(raw: Mapping[str, Any]) -> JournalEntry:
+        element = _value(raw, "element")
+        return JournalEntry(
+            sys_id=_value(raw, "sys_id"),
+            incident_sys_id=_value(raw, "element_id"),
+            element="work_notes" if element == "work_notes" else "comments",
+            value=_value(raw, "value"),
+            created_by=_value(raw, "sys_created_by"),
+            created_at=_when(_value(raw, "sys_created_on")) or datetime.now(UTC),
+        )
+
+    async def _lookup_sys_id(self, table: str, key: str, value: str, cache: dict[str, str]) -> str:
+        if value in cache:
+            return cache[value]
+        query = EncodedQuery().where(key, "=", value).build()
+
+        def work() -> list[dict]:
+            return list(self._resource(table).get(query=query, limit=1, fields=["sys_id"]).all())
+
+        rows = await self._call(f"lookup {table}", work)
+        if not rows:
+            what = "assignment group" if table == "sys_user_group" else "user"
+            raise ServiceNowRejected(f"{what} {value!r} not found in {table}", status=404)
+        cache[value] = _value(rows[0], "sys_id")
+        return cache[value]
+
+    async def group_sys_id(self, group_name: str) -> str:
+        """The sys_id of an assignment group by name (cached for the gateway's life)."""
+        return await self._lookup_sys_id("sys_user_group", "name", group_name, self._group_ids)
+
+    async def user_sys_id(self, user_name: str) -> str:
+        return await self._lookup_sys_id("sys_user", "user_name", user_name, self._user_ids)
+
+    # ---- writing -------------------------------------------------------------------------
+    async def create_incident(self, draft: IncidentDraft) -> IncidentRecord:
+        """Create the incident, or return the one that already carries ``draft.correlation_id``."""
+        # Two creates for one correlation_id in this process must not both miss the lookup.
+        entry = self._create_locks.setdefault(draft.correlation_id, [asyncio.Lock(), 0])
+        entry[1] += 1
+        try:
+            async with entry[0]:
+                return await self._create_once(draft)
+        finally:
+            entry[1] -= 1
+            if entry[1] == 0:
+                self._create_locks.pop(draft.correlation_id, None)
+
+    async def _create_once(self, draft: IncidentDraft) -> IncidentRecord:
+        existing = await self.find_by_correlation_id(draft.correlation_id)
+        if existing is not None:
+            log.info("servicenow: correlation_id already has %s %s", existing.number, existing.sys_id)
+            return existing
+        payload: dict[str, str] = {
+            "short_description": draft.short_description[:160],
+            "description": draft.description,
+            "assignment_group": await self.group_sys_id(draft.assignment_group),
+            "category": draft.category,
+            "contact_type": draft.contact_type,
+            "correlation_id": draft.correlation_id,
+            "correlation_display": draft.correlation_display,
+            "impact": str(draft.impact),
+            "urgency": str(draft.urgency),
+            "u_caller_name": draft.caller_name,
+            "u_caller_aad_id": draft.caller_aad_id,
+        }
+        if draft.assigned_to:
+            payload["assigned_to"] = await self.user_sys_id(draft.assigned_to)
+        if draft.comments:
+            payload["comments"] = draft.comments
+
+        def work() -> dict:
+            return self._resource("incident", fields=_INCIDENT_FIELDS, display="all").create(payload).one()
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                record = self._record(await self._attempt("create_incident", work))
+            except ServiceNowUnavailable as exc:
+                await self._wait_or_raise("create_incident", attempt, exc)
+                if exc.ambiguous and self._config.ambiguous_lookup_delay_s > 0:
+                    await self._sleep(self._config.ambiguous_lookup_delay_s)
+                # Never POST again before checking that the last POST did not commit.
+                existing = await self.find_by_correlation_id(draft.correlation_id)
+                if existing is not None:
+                    log.info("servicenow: create committed despite a failed reply: %s", existing.number)
+                    return existing
+                continue
+            log.info("servicenow: created %s %s", record.number, record.sys_id)
+            return record
+
+    async def _update(self, op: str, sys_id: str, payload: Mapping[str, str]) -> IncidentRecord:
+        if not _SYS_ID.match(sys_id):
+            raise IncidentNotFound(sys_id)
+
+        def work() -> dict:
+            resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
+            return resource.request("PUT", path_append=f"/{sys_id}", json=dict(payload)).one()
+
+        record = self._record(await self._call(op, work, sys_id=sys_id))
+        log.info("servicenow %s: %s now mod %d", op, record.number, record.sys_mod_count)
+        return record
+
+    async def _add_journal(self, sys_id: str, element: str, text: str) -> IncidentRecord:
+        """Write a journal entry at most once, even when a reply is lost after the write."""
+        if not _SYS_ID.match(sys_id):
+            raise IncidentNotFound(sys_id)
+
+        def work() -> dict:
+            resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
+            return resource.request("PUT", path_append=f"/{sys_id}", json={element: text}).one()
+
+        op = f"add_{element}"
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return self._record(await self._attempt(op, work, sys_id=sys_id))
+            except ServiceNowUnavailable as exc:
+                await self._wait_or_raise(op, attempt, exc)
+                if exc.ambiguous and await self._latest_journal_is(sys_id, element, text):
+                    log.info("servicenow %s: entry on %s committed despite a failed reply", op, sys_id)
+                    return await self.get_incident(sys_id)
+
+    async def _latest_journal_is(self, sys_id: str, element: str, text: str) -> bool:
+        # Text can hold '^', so it is compared here rather than put in the query.
+        query = (
+            EncodedQuery()
+            .where("element_id", "=", sys_id)
+            .where("element", "=", element)
+            .where("sys_created_by", "=", self._config.user)
+            .order_by("sys_created_on", descending=True)
+            .build()
+        )
+
+        def work() -> list[dict]:
+            resource = self._resource("sys_journal_field")
+            return list(resource.get(query=query, limit=1, fields=["value"]).all())
+
+        rows = await self._call("journal_check", work)
+        return bool(rows) and _value(rows[0], "value") == text
+
+    async def add_comment(self, sys_id: str, text: str) -> IncidentRecord:
+        """A public comment (Additional comments), written as the integration user."""
+        return await self._add_journal(sys_id, "comments", text)
+
+    async def add_work_note(self, sys_id: str, text: str) -> IncidentRecord:
+        return await self._add_journal(sys_id, "work_notes", text)
+
+    async def set_assignment_group(self, sys_id: str, group_name: str) -> IncidentRecord:
+        group = await self.group_sys_id(group_name)
+        return await self._update("set_assignment_group", sys_id, {"assignment_group": group})
+
+    async def assign_to(self, sys_id: str, user_name: str | None) -> IncidentRecord:
+        user = await self.user_sys_id(user_name) if user_name else ""
+        return await self._update("assign_to", sys_id, {"assigned_to": user})
+
+    async def set_state(self, sys_id: str, state: int, hold_reason: str = "") -> IncidentRecord:
+        if state not in STATE_LABELS:
+            raise ValueError(f"unknown incident state {state}")
+        payload = {"state": str(state)}
+        if state == STATE_ON_HOLD:
+            payload["hold_reason"] = hold_reason
+        return await self._update("set_state", sys_id, payload)
+
+    async def resolve(self, sys_id: str, close_code: str, close_notes: str) -> IncidentRecord:
+        payload = {"state": str(STATE_RESOLVED), "close_code": close_code, "close_notes": close_notes}
+        return await self._update("resolve", sys_id, payload)

@@ -1,0 +1,222 @@
+"""The whole product on loopback for end-to-end tests: the bot, the Teams emulator and the ServiceNow
+emulator, each a real HTTP server; the real clients (botbuilder's connector client, pysnow) talk to
+them over the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.app import COMPONENTS, Overrides, create_app
+from bot.clock import FrozenClock
+from bot.settings import Environment, Settings
+from bot.teams_emulator import Person, TeamsEmulatorConfig, create_teams_emulator
+from bot.teams_emulator.config import sample_people
+from schedule.roster import role_of
+from schedule.sample import sample_roster
+from servicenow.emulator import INTEGRATION_PASSWORD, INTEGRATION_USER, EmulatorConfig, create_servicenow_emulator
+
+# Tuesday of the sample plan's first week, mid-afternoon on the US east coast.
+SAMPLE_NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
+STAFF = Person("Pat Frontdesk", "a1b2c3d4-0000-4000-8000-000000000001", "site-staff")
+ROSTER = sample_roster()
+ENGINEERS = tuple(ROSTER.engineers.values())
+
+
+def basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": aiohttp.encode_basic_auth(user, password), "Accept": "application/json"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05) -> Any:
+    """Poll ``check`` until it returns a truthy value; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    value = None
+    while time.monotonic() < deadline:
+        value = await check()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
+
+
+def bot_settings(tmp_path: Path, bot_port: int, sn_port: int, teams_port: int, team_id: str, **extra) -> Settings:
+    values = dict(
+        env=Environment.DEVELOPMENT,
+        database_url=f"sqlite:///{tmp_path / 'golive.db'}",
+        microsoft_app_id="",
+        servicenow_url=f"http://127.0.0.1:{sn_port}",
+        servicenow_user=INTEGRATION_USER,
+        servicenow_password=INTEGRATION_PASSWORD,
+        servicenow_poll_interval_s=0.3,
+        servicenow_timeout_s=5.0,
+        graph_url=f"http://127.0.0.1:{teams_port}/v1.0",
+        team_id=team_id,
+        tick_seconds=0.3,
+        port=bot_port,
+    )
+    values.update(extra)
+    return Settings(**values)
+
+
+@dataclass
+class Stack:
+    bot_port: int
+    sn_port: int
+    teams_port: int
+    clock: FrozenClock
+    settings: Settings
+    runners: list[web.AppRunner]
+    http: aiohttp.ClientSession
+    bot_app: web.Application | None = None
+
+    @property
+    def teams(self) -> str:
+        return f"http://127.0.0.1:{self.teams_port}"
+
+    @property
+    def servicenow(self) -> str:
+        return f"http://127.0.0.1:{self.sn_port}"
+
+    @property
+    def components(self):
+        assert self.bot_app is not None
+        return self.bot_app[COMPONENTS]
+
+    async def channels(self) -> list[dict]:
+        async with self.http.get(f"{self.teams}/_emulator/channels") as response:
+            return (await response.json())["channels"]
+
+    async def channel_of(self, station: str) -> str:
+        async def find():
+            for channel in await self.channels():
+                if channel.get("station") == station and channel["state"] == "open":
+                    return channel["id"]
+            return None
+
+        return await wait_for(find)
+
+    async def post(self, channel_id: str, text: str, person: Person = STAFF, reply_to: str | None = None) -> dict:
+        body: dict[str, Any] = {"from": {"name": person.name, "aadObjectId": person.aad_object_id}, "text": text}
+        if reply_to:
+            body["replyToId"] = reply_to
+        async with self.http.post(f"{self.teams}/_emulator/channels/{channel_id}/messages", json=body) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def threads(self, channel_id: str) -> list[dict]:
+        async with self.http.get(f"{self.teams}/_emulator/channels/{channel_id}/threads") as response:
+            return await response.json()
+
+    async def thread(self, channel_id: str, root_id: str) -> dict:
+        for thread in await self.threads(channel_id):
+            if thread["id"] == root_id:
+                return thread
+        raise AssertionError("thread not found")
+
+    async def incidents(self, query: str = "") -> list[dict]:
+        params = {"sysparm_query": query} if query else {}
+        async with self.http.get(
+            f"{self.servicenow}/api/now/table/incident", params=params, headers=basic("admin", "admin"),
+        ) as response:
+            return (await response.json())["result"]
+
+    async def journal(self, sys_id: str) -> list[dict]:
+        params = {"sysparm_query": f"element_id={sys_id}^ORDERBYsys_created_on"}
+        async with self.http.get(
+            f"{self.servicenow}/api/now/table/sys_journal_field", params=params, headers=basic("admin", "admin"),
+        ) as response:
+            return (await response.json())["result"]
+
+    async def servicenow_faults(self, faults: dict | None) -> None:
+        if faults is None:
+            async with self.http.delete(f"{self.servicenow}/_emulator/faults") as response:
+                assert response.status in (200, 204)
+        else:
+            async with self.http.post(f"{self.servicenow}/_emulator/faults", json=faults) as response:
+                assert response.status == 200
+
+    async def servicenow_as(self, user: str, password: str, method: str, path: str, payload: dict) -> dict:
+        async with self.http.request(
+            method, f"{self.servicenow}{path}", json=payload if method != "GET" else None,
+            headers=basic(user, password),
+        ) as response:
+            assert response.status < 300, await response.text()
+            return await response.json()
+
+    async def press(self, activity_id: str, verb: str, data: dict, person: Person | None = None) -> dict:
+        body: dict[str, Any] = {"activityId": activity_id, "verb": verb, "data": data}
+        if person is not None:
+            body["from"] = {"name": person.name, "aadObjectId": person.aad_object_id}
+        async with self.http.post(f"{self.teams}/_emulator/actions", json=body) as response:
+            assert response.status == 200, await response.text()
+            return await response.json()
+
+    async def start_bot(self, overrides: Overrides | None = None) -> None:
+        overrides = overrides or Overrides(clock=self.clock)
+        app = create_app(self.settings, overrides)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", self.bot_port).start()
+        self.runners.append(runner)
+        self.bot_app = app
+
+    async def stop_bot(self) -> None:
+        for runner in list(self.runners):
+            if runner.app is self.bot_app:
+                await runner.cleanup()
+                self.runners.remove(runner)
+        self.bot_app = None
+
+    async def close(self) -> None:
+        for runner in reversed(self.runners):
+            await runner.cleanup()
+        await self.http.close()
+
+
+async def start_stack(tmp_path: Path, *, start_bot: bool = True, clock: FrozenClock | None = None, **settings) -> Stack:
+    """Both emulators and (optionally) the bot, with the sample plan and roster loaded."""
+    from bot.sandbox import sandbox_people, seed_if_empty
+
+    clock = clock or FrozenClock(SAMPLE_NOW)
+    bot_port, sn_port, teams_port = free_port(), free_port(), free_port()
+    teams_config = TeamsEmulatorConfig(
+        bot_url=f"http://127.0.0.1:{bot_port}/api/messages",
+        public_url=f"http://127.0.0.1:{teams_port}/",
+        now=clock.now,
+        people=sandbox_people(ROSTER) or sample_people(),
+        duty_for=lambda aad, at: role_of(ROSTER, aad, at),
+    )
+    bot = bot_settings(tmp_path, bot_port, sn_port, teams_port, teams_config.team_id, **settings)
+    await seed_if_empty(bot, clock.now())
+    sn_config = EmulatorConfig(
+        engineers=tuple((e.servicenow_user, e.name, e.email or "x@example.va.gov") for e in ENGINEERS),
+        clock=clock.now,
+        public_base_url=f"http://127.0.0.1:{sn_port}",
+    )
+    runners = []
+    for app, port in ((create_servicenow_emulator(sn_config), sn_port), (create_teams_emulator(teams_config), teams_port)):
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        runners.append(runner)
+    stack = Stack(bot_port, sn_port, teams_port, clock, bot, runners, aiohttp.ClientSession())
+    if start_bot:
+        await stack.start_bot()
+        async with stack.http.post(f"{stack.teams}/_emulator/install", json={}) as response:
+            assert response.status == 200
+    return stack
