@@ -12,7 +12,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import aiohttp
@@ -22,12 +22,14 @@ from bot.bridge.escalation import EscalationService
 from bot.bridge.inquiries import BridgeConfig
 from bot.bridge.jobs import InquiryJobs, JobContext
 from bot.bridge.outbox import OutboxWorker
+from bot.bridge.personal import PersonalCommands, PersonalConfig
 from bot.bridge.render import Renderer
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack, make_callback_handler
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider
 from bot.lifecycle import ChannelJobs, ChannelLifecycle
+from bot.reporting.routes import install as install_reporting
 from bot.scheduling import (
     PeriodicJob,
     PostgresLeadership,
@@ -131,7 +133,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     bot = GoLiveBot(_LateBoundUseCases())
 
     async def components_ctx(app: web.Application) -> AsyncIterator[None]:
-        clock = overrides.clock or SystemClock()
+        clock = overrides.clock or _clock_for(settings)
         engine = create_engine(settings.database_url)
         await migrate(engine)
         store = Store(engine)
@@ -152,7 +154,24 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             )
         )
         worker_ref: dict[str, OutboxWorker] = {}
-        service = BridgeService(store, clock, config, renderer, lambda: worker_ref["worker"].wake())
+        service = BridgeService(
+            store,
+            clock,
+            config,
+            renderer,
+            lambda: worker_ref["worker"].wake(),
+            management_channel_id=settings.management_channel_id,
+        )
+        personal = PersonalCommands(
+            store,
+            clock,
+            PersonalConfig.from_settings(settings),
+            renderer,
+            lambda: worker_ref["worker"].wake(),
+        )
+        service.set_personal_handler(personal.on_personal_message)
+        service.set_add_week_handler(personal.on_add_week_card)
+        service.set_management_handler(personal.on_management_post)
         wake = lambda: worker_ref["worker"].wake()  # noqa: E731 - the worker is built just below
         job_context = JobContext(store, clock, config, gateway, messenger, renderer)
         http = aiohttp.ClientSession()
@@ -217,6 +236,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app.router.add_post("/servicenow/events", servicenow_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    # --- reporting (issue 10): /metrics, /dashboard, /dashboard/data.json; app[METRICS] ---
+    install_reporting(app, COMPONENTS)
+    # --- end reporting ---
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
             "DEVELOPMENT MODE: bot authentication is DISABLED; any caller can post activities. "
@@ -246,6 +268,15 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok" if ready else "unavailable", "reason": reason}, status=200 if ready else 503
     )
+
+
+def _clock_for(settings: Settings) -> Clock:
+    if settings.development and settings.simulated_now is not None:
+        start = settings.simulated_now
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=UTC)
+        return SimulatedClock(start, settings.simulated_speed)
+    return SystemClock()
 
 
 def _graph_factory(settings: Settings, http: aiohttp.ClientSession):

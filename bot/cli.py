@@ -274,6 +274,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``golive schedule show | head``); nothing more to say.
+        sys.stderr.close()
+        return 0
 
 
 def print_json(value) -> None:

@@ -38,6 +38,12 @@ HEARTBEAT_STALE = timedelta(seconds=30)
 LEADER_DOCUMENT = "scheduler_leader"
 
 
+# A tick still running when the next is due is skipped by design (max_instances=1); APScheduler
+# would log each skip as a warning.
+_QUIET_APSCHEDULER = logging.getLogger("bot.scheduling.apscheduler")
+_QUIET_APSCHEDULER.setLevel(logging.ERROR)
+
+
 class SchedulerRefused(RuntimeError):
     """Another scheduler already runs against this SQLite database."""
 
@@ -94,9 +100,9 @@ class SqliteLeadership:
         now = datetime.now(UTC)
         async with self._store.write() as connection:
             current = await self._store.get_document(connection, LEADER_DOCUMENT)
-            if current and current.get("owner") != self._identity:
+            if current and current.get("owner") not in (None, self._identity):
                 beat = datetime.fromisoformat(current["heartbeat"])
-                if now - beat < HEARTBEAT_STALE:
+                if now - beat < HEARTBEAT_STALE and _owner_alive(current["owner"]):
                     return False
             await self._store.put_document(
                 connection, LEADER_DOCUMENT, {"owner": self._identity, "heartbeat": now.isoformat()}, now
@@ -116,6 +122,21 @@ class SqliteLeadership:
                     {"owner": None, "heartbeat": "1970-01-01T00:00:00+00:00"},
                     datetime.now(UTC),
                 )
+
+
+def _owner_alive(owner: str) -> bool:
+    """A heartbeat from a process on this host that no longer exists (killed) is not a leader."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return True
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass(frozen=True)
@@ -191,7 +212,7 @@ class ScheduleRunner:
     def _become_leader(self) -> None:
         log.info("this replica is the scheduler leader")
         self.is_leader = True
-        scheduler = AsyncIOScheduler(timezone=UTC)
+        scheduler = AsyncIOScheduler(timezone=UTC, logger=_QUIET_APSCHEDULER)
         for job in self._jobs:
             scheduler.add_job(
                 _guarded(job),

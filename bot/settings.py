@@ -6,6 +6,7 @@ Every variable is documented in `.env.example`. Secrets are ``SecretStr`` so the
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     delivery_lead_aad_id: str = ""
     manager_aad_ids: str = ""
     management_channel_id: str = ""
+
+    # Development only: run the product's clock from this instant at this speed (the sandbox's --now/--speed).
+    simulated_now: datetime | None = None
+    simulated_speed: float = Field(1.0, gt=0)
 
     outbox_workers: int = 4
     tick_seconds: float = Field(15.0, gt=0)

@@ -198,6 +198,7 @@ class ServiceNowGateway:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._semaphore = asyncio.Semaphore(config.max_concurrency)
+        self._blocked_until = 0.0
         self._executor = ThreadPoolExecutor(
             max_workers=config.max_concurrency, thread_name_prefix="servicenow"
         )
@@ -258,10 +259,18 @@ class ServiceNowGateway:
             raise ServiceNowError(f"{op}: gateway closed")
         async with self._semaphore:
             loop = asyncio.get_running_loop()
+            # A Retry-After seen by any call holds back every call: one 429 must not become a storm.
+            wait = self._blocked_until - loop.time()
+            if wait > 0:
+                await self._sleep(wait)
             try:
                 return await loop.run_in_executor(self._executor, work)
             except Exception as exc:
-                raise _translate(exc, op, sys_id) from None
+                error = _translate(exc, op, sys_id)
+                retry_after = getattr(error, "retry_after", None)
+                if retry_after:
+                    self._blocked_until = max(self._blocked_until, loop.time() + retry_after)
+                raise error from None
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait before attempt ``attempt + 1``; None when the wait is too long to sleep."""

@@ -119,7 +119,23 @@ class OutboxWorker:
     def wake(self) -> None:
         self._wake.set()
 
+    async def release_orphaned_leases(self) -> int:
+        """SQLite means one process: at start-up every lease belongs to a process that died, so
+        its jobs are taken back now instead of when the lease runs out."""
+        if self._store.dialect != "sqlite":
+            return 0
+        async with self._store.write() as connection:
+            result = await connection.execute(
+                update(tables.outbox)
+                .where(tables.outbox.c.done_at.is_(None), tables.outbox.c.lease_owner.is_not(None))
+                .values(lease_owner=None, lease_until=None)
+            )
+        return result.rowcount
+
     async def run(self) -> None:
+        released = await self.release_orphaned_leases()
+        if released:
+            log.info("took back %d jobs leased by a process that stopped", released)
         try:
             while True:
                 claimed = await self._claim(self._concurrency - len(self._running))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schedule.roster import DutyRoster, parse_roster_csv
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -13,6 +12,7 @@ from bot.events import TeamsPlace
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import PlannedSite, RolloutPlan, Site
+from schedule.roster import DutyRoster, parse_roster_csv
 
 ROSTER_DOCUMENT = "roster"
 

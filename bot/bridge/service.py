@@ -33,6 +33,7 @@ class BridgeService:
         renderer: Renderer,
         wake_outbox: Callable[[], None],
         personal_handler: PersonalHandler | None = None,
+        management_channel_id: str = "",
     ) -> None:
         self._store = store
         self._clock = clock
@@ -41,11 +42,25 @@ class BridgeService:
         self._wake = wake_outbox
         self.inquiries = InquiryService(store, clock, config, wake_outbox)
         self._personal_handler = personal_handler
+        self._management_channel_id = management_channel_id
+        self._management_handler: Callable[[ChannelPost], Awaitable[None]] | None = None
 
     def set_personal_handler(self, handler: PersonalHandler) -> None:
         self._personal_handler = handler
 
+    def set_management_handler(self, handler: Callable[[ChannelPost], Awaitable[None]]) -> None:
+        self._management_handler = handler
+
     async def on_channel_post(self, post: ChannelPost) -> None:
+        if (
+            self._management_handler is not None
+            and self._management_channel_id
+            and post.channel_id == self._management_channel_id
+            and post.mentions_bot
+            and not post.from_bot
+        ):
+            await self._management_handler(post)
+            return
         await self.inquiries.on_channel_post(post)
 
     async def on_edit(self, edit: MessageEdited) -> None:

@@ -112,8 +112,7 @@ def handlers(components) -> dict[str, JobHandler]:
     """Outbox job handlers of this module, to merge into the worker's table."""
 
     async def post_card(job: Job) -> None:
-        from bot.bridge.jobs import _teams
-        from bot.teams.messenger import OutgoingMessage
+        from bot.teams.messenger import OutgoingMessage, TeamsRejected, TeamsUnavailable
 
         payload: dict[str, Any] = job.payload
         card = payload.get("card")
@@ -124,10 +123,15 @@ def handlers(components) -> dict[str, JobHandler]:
             place = await records.any_place(connection)
         if place is None:
             raise RetryLater("no Teams service URL known yet", delay_s=30.0)
-        await _teams(
-            components.messenger.post_new_thread(
+        try:
+            await components.messenger.post_new_thread(
                 place.service_url, channel_id, OutgoingMessage(card=card), place.tenant_id
             )
-        )
+        except TeamsUnavailable as error:
+            raise RetryLater(
+                f"Teams unavailable (status {error.status})", delay_s=error.retry_after
+            ) from None
+        except TeamsRejected as error:
+            raise GiveUp(f"Teams rejected the post (status {error.status}, {error.code})") from None
 
     return {POST_CARD: post_card}

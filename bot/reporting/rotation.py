@@ -502,8 +502,20 @@ def render_markdown(report: RotationReport) -> str:
         days = [d.day for d in report.by_day]
         out += ["", "## By site", ""]
         out += _md_table(
-            ["station", "site", "go-live", "channel", "inquiries", *[f"day {d}" for d in days]]
-            + ["median", "p90", "within 5 min", "re-routes", "escalations", "open at retirement"],
+            [
+                "station",
+                "site",
+                "go-live",
+                "channel",
+                "inquiries",
+                *[f"day {d}" for d in days],
+                "median",
+                "p90",
+                "within 5 min",
+                "re-routes",
+                "escalations",
+                "open at retirement",
+            ],
             [
                 [
                     s.station,
@@ -532,7 +544,13 @@ def render_markdown(report: RotationReport) -> str:
         out += _md_table(
             ["engineer", "first responses", "median", "within 5 min", "escalations received"],
             [
-                (e.name, e.first_responses, format_duration(e.median_s), e.within_5_min, e.escalations_received)
+                (
+                    e.name,
+                    e.first_responses,
+                    format_duration(e.median_s),
+                    e.within_5_min,
+                    e.escalations_received,
+                )
                 for e in report.per_engineer
             ],
         )

@@ -23,7 +23,12 @@ from bot.teams_emulator import Person, TeamsEmulatorConfig, create_teams_emulato
 from bot.teams_emulator.config import sample_people
 from schedule.roster import role_of
 from schedule.sample import sample_roster
-from servicenow.emulator import INTEGRATION_PASSWORD, INTEGRATION_USER, EmulatorConfig, create_servicenow_emulator
+from servicenow.emulator import (
+    INTEGRATION_PASSWORD,
+    INTEGRATION_USER,
+    EmulatorConfig,
+    create_servicenow_emulator,
+)
 
 # Tuesday of the sample plan's first week, mid-afternoon on the US east coast.
 SAMPLE_NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
@@ -54,7 +59,9 @@ async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, i
     raise AssertionError(f"condition not met within {timeout}s (last value: {value!r})")
 
 
-def bot_settings(tmp_path: Path, bot_port: int, sn_port: int, teams_port: int, team_id: str, **extra) -> Settings:
+def bot_settings(
+    tmp_path: Path, bot_port: int, sn_port: int, teams_port: int, team_id: str, **extra
+) -> Settings:
     values = dict(
         env=Environment.DEVELOPMENT,
         database_url=f"sqlite:///{tmp_path / 'golive.db'}",
@@ -110,11 +117,18 @@ class Stack:
 
         return await wait_for(find)
 
-    async def post(self, channel_id: str, text: str, person: Person = STAFF, reply_to: str | None = None) -> dict:
-        body: dict[str, Any] = {"from": {"name": person.name, "aadObjectId": person.aad_object_id}, "text": text}
+    async def post(
+        self, channel_id: str, text: str, person: Person = STAFF, reply_to: str | None = None
+    ) -> dict:
+        body: dict[str, Any] = {
+            "from": {"name": person.name, "aadObjectId": person.aad_object_id},
+            "text": text,
+        }
         if reply_to:
             body["replyToId"] = reply_to
-        async with self.http.post(f"{self.teams}/_emulator/channels/{channel_id}/messages", json=body) as response:
+        async with self.http.post(
+            f"{self.teams}/_emulator/channels/{channel_id}/messages", json=body
+        ) as response:
             assert response.status == 200, await response.text()
             return await response.json()
 
@@ -131,14 +145,20 @@ class Stack:
     async def incidents(self, query: str = "") -> list[dict]:
         params = {"sysparm_query": query} if query else {}
         async with self.http.get(
-            f"{self.servicenow}/api/now/table/incident", params=params, headers=basic("admin", "admin"),
+            f"{self.servicenow}/api/now/table/incident",
+            params=params,
+            headers=basic("admin", "admin"),
         ) as response:
+            if response.status != 200:  # a fault the test injected also answers our own reads
+                return []
             return (await response.json())["result"]
 
     async def journal(self, sys_id: str) -> list[dict]:
         params = {"sysparm_query": f"element_id={sys_id}^ORDERBYsys_created_on"}
         async with self.http.get(
-            f"{self.servicenow}/api/now/table/sys_journal_field", params=params, headers=basic("admin", "admin"),
+            f"{self.servicenow}/api/now/table/sys_journal_field",
+            params=params,
+            headers=basic("admin", "admin"),
         ) as response:
             return (await response.json())["result"]
 
@@ -152,7 +172,9 @@ class Stack:
 
     async def servicenow_as(self, user: str, password: str, method: str, path: str, payload: dict) -> dict:
         async with self.http.request(
-            method, f"{self.servicenow}{path}", json=payload if method != "GET" else None,
+            method,
+            f"{self.servicenow}{path}",
+            json=payload if method != "GET" else None,
             headers=basic(user, password),
         ) as response:
             assert response.status < 300, await response.text()
@@ -188,7 +210,9 @@ class Stack:
         await self.http.close()
 
 
-async def start_stack(tmp_path: Path, *, start_bot: bool = True, clock: FrozenClock | None = None, **settings) -> Stack:
+async def start_stack(
+    tmp_path: Path, *, start_bot: bool = True, clock: FrozenClock | None = None, **settings
+) -> Stack:
     """Both emulators and (optionally) the bot, with the sample plan and roster loaded."""
     from bot.sandbox import sandbox_people, seed_if_empty
 
@@ -209,7 +233,10 @@ async def start_stack(tmp_path: Path, *, start_bot: bool = True, clock: FrozenCl
         public_base_url=f"http://127.0.0.1:{sn_port}",
     )
     runners = []
-    for app, port in ((create_servicenow_emulator(sn_config), sn_port), (create_teams_emulator(teams_config), teams_port)):
+    for app, port in (
+        (create_servicenow_emulator(sn_config), sn_port),
+        (create_teams_emulator(teams_config), teams_port),
+    ):
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", port).start()

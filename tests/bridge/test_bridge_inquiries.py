@@ -55,7 +55,11 @@ async def test_inquiry_becomes_one_tier2_incident_and_thread_shows_its_number(st
     assert titles[:3] == ["Acknowledge", "Scheduling Support", "eCheck-in Vet Facing Apps"]
 
     groups = await stack.servicenow_as(
-        "admin", "admin", "GET", f"/api/now/table/incident/{incident['sys_id']}?sysparm_display_value=true", {}
+        "admin",
+        "admin",
+        "GET",
+        f"/api/now/table/incident/{incident['sys_id']}?sysparm_display_value=true",
+        {},
     )
     assert groups["result"]["assignment_group"]["display_value"] == "Scheduling Support"
     assert "Pat Frontdesk" in groups["result"]["description"]
@@ -100,8 +104,12 @@ async def test_staff_reply_becomes_a_comment_and_engineer_reply_is_the_first_res
     engineer = ENGINEERS[0]
     from bot.teams_emulator import Person
 
-    await stack.post(channel, "Looking into it now", Person(engineer.name, engineer.aad_object_id, "engineer"),
-                     reply_to=posted["id"])
+    await stack.post(
+        channel,
+        "Looking into it now",
+        Person(engineer.name, engineer.aad_object_id, "engineer"),
+        reply_to=posted["id"],
+    )
 
     async def comments():
         entries = [e for e in await stack.journal(incident["sys_id"]) if e["element"] == "comments"]
@@ -124,7 +132,9 @@ async def test_top_level_post_by_engineer_is_an_announcement_not_an_inquiry(stac
     engineer = ENGINEERS[0]
     from bot.teams_emulator import Person
 
-    await stack.post(channel, "Announcement: new build deployed", Person(engineer.name, engineer.aad_object_id))
+    await stack.post(
+        channel, "Announcement: new build deployed", Person(engineer.name, engineer.aad_object_id)
+    )
     await asyncio.sleep(0.8)
     assert await stack.incidents("short_descriptionLIKEnew build deployed") == []
 
@@ -150,7 +160,9 @@ async def test_edit_and_delete_add_work_notes_to_the_incident(stack):
         json={"text": "Tablet frozen on welcome screen (room 4)"},
     ) as response:
         assert response.status == 200
-    async with stack.http.delete(f"{stack.teams}/_emulator/channels/{channel}/messages/{posted['id']}") as response:
+    async with stack.http.delete(
+        f"{stack.teams}/_emulator/channels/{channel}/messages/{posted['id']}"
+    ) as response:
         assert response.status == 200
 
     async def notes():
@@ -204,8 +216,11 @@ async def _rebuild_activity(stack: Stack, channel: str, message_id: str, text: s
         "timestamp": stack.clock.now().isoformat(),
         "from": {"id": "29:staff", "name": STAFF.name, "aadObjectId": STAFF.aad_object_id},
         "recipient": {"id": "28:bot", "name": "Go Live Bridge"},
-        "conversation": {"id": f"{channel};messageid={message_id}", "isGroup": True,
-                         "conversationType": "channel"},
+        "conversation": {
+            "id": f"{channel};messageid={message_id}",
+            "isGroup": True,
+            "conversationType": "channel",
+        },
         "channelData": {"channel": {"id": channel}, "tenant": {"id": "tenant"}},
         "text": text,
     }

@@ -39,14 +39,18 @@ def activity(**overrides) -> dict:
 
 @pytest.fixture
 async def dev_client(aiohttp_client, tmp_path):
-    settings = Settings(env=Environment.DEVELOPMENT, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                        servicenow_url="http://127.0.0.1:9")
+    settings = Settings(
+        env=Environment.DEVELOPMENT,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
+        servicenow_url="http://127.0.0.1:9",
+    )
     return await aiohttp_client(create_app(settings, Overrides(run_background=False)))
 
 
 async def test_missing_content_type_is_415(dev_client):
-    response = await dev_client.post("/api/messages", data=json.dumps(activity()).encode(),
-                                     skip_auto_headers={"Content-Type"})
+    response = await dev_client.post(
+        "/api/messages", data=json.dumps(activity()).encode(), skip_auto_headers={"Content-Type"}
+    )
     assert response.status == 415
     assert "Content-Type" in (await response.json())["error"]["message"]
 
@@ -57,7 +61,9 @@ async def test_non_json_content_type_is_415(dev_client):
 
 
 async def test_invalid_json_is_400(dev_client):
-    response = await dev_client.post("/api/messages", data="{not json", headers={"Content-Type": "application/json"})
+    response = await dev_client.post(
+        "/api/messages", data="{not json", headers={"Content-Type": "application/json"}
+    )
     assert response.status == 400
     assert "JSON" in (await response.json())["error"]["message"]
 
@@ -141,11 +147,24 @@ class KeySet:
     def metadata_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1/.well-known/openidconfiguration"
 
-    def token(self, *, key=None, kid=None, audience=APP_ID, expires_in=3600, service_url=SERVICE_URL,
-              issuer="https://api.botframework.com") -> str:
+    def token(
+        self,
+        *,
+        key=None,
+        kid=None,
+        audience=APP_ID,
+        expires_in=3600,
+        service_url=SERVICE_URL,
+        issuer="https://api.botframework.com",
+    ) -> str:
         now = int(time.time())
-        claims = {"iss": issuer, "aud": audience, "nbf": now - 60, "exp": now + expires_in,
-                  "serviceurl": service_url}
+        claims = {
+            "iss": issuer,
+            "aud": audience,
+            "nbf": now - 60,
+            "exp": now + expires_in,
+            "serviceurl": service_url,
+        }
         return jwt.encode(claims, key or self.key, algorithm="RS256", headers={"kid": kid or self.kid})
 
     def close(self) -> None:
@@ -163,7 +182,9 @@ def keyset():
 @pytest.fixture
 async def prod_client(aiohttp_client, tmp_path, keyset, monkeypatch):
     # botbuilder keeps the metadata location in a class attribute; restore it after the test.
-    monkeypatch.setattr(ChannelValidation, "open_id_metadata_endpoint", ChannelValidation.open_id_metadata_endpoint)
+    monkeypatch.setattr(
+        ChannelValidation, "open_id_metadata_endpoint", ChannelValidation.open_id_metadata_endpoint
+    )
     settings = Settings(
         env=Environment.PRODUCTION,
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",

@@ -1,0 +1,22 @@
+"""End-to-end fixtures: the whole product on loopback (see tests/bridge/bridge_support.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# bridge_support lives beside the bridge tests and sync_support beside the sync tests; these tests
+# drive the same stack with the same helpers.
+for folder in ("bridge", "sync"):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / folder))
+
+from bridge_support import start_stack  # noqa: E402
+
+
+@pytest.fixture
+async def stack(tmp_path):
+    stack = await start_stack(tmp_path)
+    yield stack
+    await stack.close()

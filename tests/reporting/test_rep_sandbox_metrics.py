@@ -1,0 +1,106 @@
+"""Metrics move when the sandbox handles inquiries; the report CLI reads what the sandbox did."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import time
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.cli import main
+from bot.sandbox import SandboxOptions, run_sandbox
+
+pytestmark = pytest.mark.slow
+
+STAFF = {"name": "Pat Frontdesk", "aadObjectId": "a1b2c3d4-0000-4000-8000-000000000001"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def figure(text: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return sample.value
+    return 0.0
+
+
+async def eventually(check, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await check()
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.2)
+
+
+async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeypatch, capsys):
+    options = SandboxOptions(
+        port=free_port(),
+        servicenow_port=free_port(),
+        teams_port=free_port(),
+        state_dir=tmp_path / "sandbox",
+        now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
+    )
+    ready = asyncio.Event()
+    sandbox = asyncio.create_task(run_sandbox(options, ready))
+    bot, teams = f"http://127.0.0.1:{options.port}", f"http://127.0.0.1:{options.teams_port}"
+    try:
+        await asyncio.wait_for(ready.wait(), 30)
+        async with aiohttp.ClientSession() as http:
+
+            async def scrape() -> str:
+                async with http.get(f"{bot}/metrics") as response:
+                    assert response.status == 200
+                    return await response.text()
+
+            async def open_channel():
+                async with http.get(f"{teams}/_emulator/channels") as response:
+                    channels = (await response.json())["channels"]
+                return next((c["id"] for c in channels if c["goLive"] and c["state"] == "open"), None)
+
+            channel = await eventually(open_channel)
+            assert channel, "no go-live channel opened in the sandbox"
+            before = await scrape()
+            for text in ("Kiosk shows error E42", "Pre-check-in link does not open"):
+                async with http.post(
+                    f"{teams}/_emulator/channels/{channel}/messages", json={"from": STAFF, "text": text}
+                ) as response:
+                    assert response.status == 200
+
+            async def incidents_created():
+                text = await scrape()
+                created = figure(text, "golive_incidents_created_total")
+                return text if created >= figure(before, "golive_incidents_created_total") + 2 else None
+
+            after = await eventually(incidents_created)
+            assert after, "incidents were not created"
+            assert figure(after, "golive_inquiries_total") == figure(before, "golive_inquiries_total") + 2
+            assert figure(after, "golive_open_incidents") >= 2
+            dashboard = await http.get(f"{bot}/dashboard")
+            assert dashboard.status == 200
+            assert "Kiosk" not in await dashboard.text()  # the dashboard never shows inquiry text
+    finally:
+        sandbox.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await sandbox
+    capsys.readouterr()
+
+    monkeypatch.setenv("GOLIVE_DATABASE_URL", f"sqlite:///{options.state_dir / 'golive.db'}")
+    monkeypatch.chdir(tmp_path)
+    # the CLI runs its own event loop, so it runs in a thread here as it would in a shell
+    assert (
+        await asyncio.to_thread(main, ["report", "rotation", "--week", "2022-05-02", "--format", "json"]) == 0
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert report["inquiries"] == 2
+    assert sum(d["inquiries"] for d in report["by_day"]) == 2
