@@ -205,6 +205,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             graph=graph_factory,
             lifecycle=lifecycle,
             escalation=escalation,
+            sync=sync,
             extras=dict(overrides.extra),
         )
         holder["components"] = components

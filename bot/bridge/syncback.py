@@ -54,11 +54,16 @@ def _snapshot(row) -> IncidentSnapshot | None:
     )
 
 
+# ServiceNow's base choices for incident.hold_reason (the Table API returns the value).
+HOLD_REASONS = {"1": "Awaiting Caller", "3": "Awaiting Problem", "4": "Awaiting Vendor", "5": "Awaiting Change"}
+
+
 def change_text(change: IncidentChange, names: dict[str, str]) -> str:
     number = change.number
     if change.kind == "state":
         if change.new == "On Hold" and change.hold_reason:
-            return f"ServiceNow: {number} is On Hold ({change.hold_reason})."
+            reason = HOLD_REASONS.get(change.hold_reason, change.hold_reason)
+            return f"ServiceNow: {number} is On Hold ({reason})."
         if change.new == "Resolved":
             notes = f" Resolution notes: {change.close_notes}" if change.close_notes else ""
             code = f" ({change.close_code})" if change.close_code else ""
@@ -93,7 +98,14 @@ class SyncBack:
         self._correlation_display = correlation_display
         self._wake = wake
         self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task] = set()
         self.last_poll_at: datetime | None = None
+
+    def spawn(self, coroutine) -> None:
+        """Run callback work after the HTTP answer, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _names(self) -> dict[str, str]:
         async with self._store.read() as connection:
@@ -290,9 +302,7 @@ def make_callback_handler(sync: SyncBack, secrets: list[str], store: Store, cloc
             )
         if not first:
             return web.json_response({"status": "duplicate"}, status=200)
-        task = asyncio.get_running_loop().create_task(_apply_event(sync, sys_id))
-        request.app.setdefault("_event_tasks", set()).add(task)
-        task.add_done_callback(request.app["_event_tasks"].discard)
+        sync.spawn(_apply_event(sync, sys_id))
         return web.json_response({"status": "accepted"}, status=202)
 
     return events

@@ -29,15 +29,26 @@ async def build_report(settings, week) -> RotationReport:
     )
 
 
-def cmd_rotation(args: argparse.Namespace) -> int:
-    from bot.cli import _settings
+def _load_settings():
+    from pydantic import ValidationError
 
+    from bot.cli import CliError
+    from bot.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        raise CliError(f"invalid settings: {problems}") from None
+
+
+def cmd_rotation(args: argparse.Namespace) -> int:
     try:
         week = parse_week(args.week)
     except InvalidWeek as error:
         print(f"golive report rotation: {error}", file=sys.stderr)
         return 2
-    settings = _settings()
+    settings = _load_settings()
     report = asyncio.run(build_report(settings, week))
     sys.stdout.write(RENDERERS[args.format](report))
     return 0

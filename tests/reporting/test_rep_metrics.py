@@ -169,3 +169,10 @@ def test_status_of_maps_outcomes_to_short_labels():
 async def test_metrics_survive_concurrent_scrapes(client):
     texts = await asyncio.gather(*(scrape(client) for _ in range(5)))
     assert {value(t, "golive_inquiries_total") for t in texts} == {10}
+
+
+async def test_openmetrics_is_served_when_the_scraper_asks_for_it(client):
+    response = await client.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/openmetrics-text")
+    assert (await response.text()).rstrip().endswith("# EOF")

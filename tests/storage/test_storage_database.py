@@ -1,0 +1,153 @@
+"""The database adapter on SQLite and PostgreSQL: migrations, readiness, idempotent inserts,
+aware UTC datetimes and the outbox's claim-once guarantee."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.bridge.outbox import Job, OutboxWorker, RetryLater, enqueue
+from bot.storage import tables
+from bot.storage.database import (
+    DatabaseUrlError,
+    async_url,
+    create_engine,
+    current_revision,
+    head_revision,
+    is_ready,
+    migrate,
+)
+from bot.storage.store import Store
+
+
+@pytest.fixture
+async def store(database_url):
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield Store(engine)
+    await engine.dispose()
+
+
+def test_plain_urls_get_the_async_driver():
+    assert async_url("sqlite:////tmp/x/golive.db").startswith("sqlite+aiosqlite:////tmp/x/golive.db")
+    assert async_url("postgresql://u:p@h:5432/db") == "postgresql+asyncpg://u:p@h:5432/db"
+    with pytest.raises(DatabaseUrlError):
+        async_url("mysql://u@h/db")
+
+
+async def test_fresh_database_is_migrated_to_head_and_ready(store):
+    assert await current_revision(store.engine) == head_revision()
+    ready, reason = await is_ready(store.engine)
+    assert ready, reason
+
+
+async def test_migrating_twice_changes_nothing(store):
+    await migrate(store.engine)
+    assert await current_revision(store.engine) == head_revision()
+
+
+async def test_concurrent_inserts_of_one_key_record_it_once(store):
+    async def insert() -> bool:
+        async with store.write() as connection:
+            return await store.insert_if_absent(
+                connection,
+                tables.inbox,
+                {"dedupe_key": "conv|1", "kind": "message", "received_at": datetime.now(UTC)},
+                ["dedupe_key"],
+            )
+
+    results = await asyncio.gather(*(insert() for _ in range(10)))
+    assert results.count(True) == 1
+    async with store.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(tables.inbox)) == 1
+
+
+async def test_datetimes_come_back_aware_in_utc(store):
+    eastern = timezone(timedelta(hours=-4))
+    stamp = datetime(2022, 5, 3, 11, 0, tzinfo=eastern)
+    async with store.write() as connection:
+        await connection.execute(
+            tables.inbox.insert().values(dedupe_key="k", kind="message", received_at=stamp)
+        )
+    async with store.read() as connection:
+        value = await connection.scalar(select(tables.inbox.c.received_at))
+    assert value == stamp
+    assert value.tzinfo is not None and value.utcoffset() == timedelta(0)
+
+
+async def test_naive_datetimes_are_refused(store):
+    with pytest.raises(Exception, match="naive"):
+        async with store.write() as connection:
+            await connection.execute(
+                tables.inbox.insert().values(dedupe_key="k", kind="m", received_at=datetime(2022, 5, 3))
+            )
+
+
+async def test_documents_round_trip_and_overwrite(store):
+    now = datetime.now(UTC)
+    async with store.write() as connection:
+        await store.put_document(connection, "roster", {"csv": "a"}, now)
+        await store.put_document(connection, "roster", {"csv": "b"}, now)
+    async with store.read() as connection:
+        assert await store.get_document(connection, "roster") == {"csv": "b"}
+        assert await store.get_document(connection, "missing") is None
+
+
+async def test_two_workers_run_each_job_exactly_once(store):
+    runs: list[int] = []
+
+    async def handler(job: Job) -> None:
+        runs.append(job.payload["n"])
+        await asyncio.sleep(0.01)
+
+    async with store.write() as connection:
+        for n in range(30):
+            await enqueue(store, connection, "count", {"n": n})
+    workers = [OutboxWorker(store, {"count": handler}, concurrency=4) for _ in range(2)]
+    await asyncio.gather(*(worker.drain_once() for worker in workers))
+    assert sorted(runs) == list(range(30))
+
+
+async def test_a_repeated_dedupe_key_queues_one_job(store):
+    async with store.write() as connection:
+        assert await enqueue(store, connection, "create_incident", {}, dedupe_key="create:1")
+        assert not await enqueue(store, connection, "create_incident", {}, dedupe_key="create:1")
+
+
+async def test_retry_later_keeps_the_job_and_honours_the_delay(store):
+    attempts: list[datetime] = []
+
+    async def flaky(job: Job) -> None:
+        attempts.append(datetime.now(UTC))
+        if len(attempts) == 1:
+            raise RetryLater("upstream busy", delay_s=0.3)
+
+    async with store.write() as connection:
+        await enqueue(store, connection, "flaky", {})
+    worker = OutboxWorker(store, {"flaky": flaky})
+    await worker.drain_once()
+    assert len(attempts) == 1
+    await asyncio.sleep(0.35)
+    await worker.drain_once()
+    assert len(attempts) == 2
+    assert attempts[1] - attempts[0] >= timedelta(seconds=0.3)
+    async with store.read() as connection:
+        done = await connection.scalar(select(tables.outbox.c.done_at))
+    assert done is not None
+
+
+async def test_jobs_of_one_inquiry_run_in_order(store):
+    order: list[str] = []
+
+    async def record(job: Job) -> None:
+        order.append(job.payload["step"])
+
+    async with store.write() as connection:
+        for step in ("create", "comment", "route"):
+            await enqueue(store, connection, "step", {"step": step}, inquiry_id=7)
+    worker = OutboxWorker(store, {"step": record}, concurrency=4)
+    await worker.drain_once()
+    assert order == ["create", "comment", "route"]
