@@ -219,6 +219,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         try:
             yield
         finally:
+            if components.runner is not None:
+                components.runner.stop_jobs()
+            await worker.stop()
             for task in components.background:
                 task.cancel()
             for task in components.background:

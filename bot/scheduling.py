@@ -181,6 +181,7 @@ class ScheduleRunner:
         self._check_every = check_every_s
         self._refuse_if_taken = refuse_if_taken
         self._scheduler: AsyncIOScheduler | None = None
+        self._shutting_down = False
         self.is_leader = False
 
     async def start(self) -> None:
@@ -195,8 +196,10 @@ class ScheduleRunner:
 
     async def run(self) -> None:
         try:
-            while True:
+            while not self._shutting_down:
                 await asyncio.sleep(self._check_every)
+                if self._shutting_down:
+                    break
                 if self.is_leader:
                     if not await self._leadership.still_held():
                         log.warning("scheduler leadership lost: stopping schedule jobs")
@@ -237,6 +240,11 @@ class ScheduleRunner:
                 self._scheduler.add_job(
                     self._on_exact, DateTrigger(run_date=run_at), id=job_id, misfire_grace_time=300
                 )
+
+    def stop_jobs(self) -> None:
+        """Shutting down: no new ticks (leadership is released when the run task ends)."""
+        self._shutting_down = True
+        self._stop_scheduler()
 
     def _stop_scheduler(self) -> None:
         self.is_leader = False

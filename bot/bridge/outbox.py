@@ -115,9 +115,18 @@ class OutboxWorker:
         self._running: set[asyncio.Task[None]] = set()
         # Jobs of one inquiry run one at a time and in order (comment after create, card after route).
         self._busy_inquiries: set[int] = set()
+        self._stopping = False
 
     def wake(self) -> None:
         self._wake.set()
+
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop claiming and let running jobs finish (a job cut between a Teams post and its
+        bookkeeping would post again after a restart)."""
+        self._stopping = True
+        self._wake.set()
+        if self._running:
+            await asyncio.wait(list(self._running), timeout=grace_s)
 
     async def release_orphaned_leases(self) -> int:
         """SQLite means one process: at start-up every lease belongs to a process that died, so
@@ -137,7 +146,7 @@ class OutboxWorker:
         if released:
             log.info("took back %d jobs leased by a process that stopped", released)
         try:
-            while True:
+            while not self._stopping:
                 claimed = await self._claim(self._concurrency - len(self._running))
                 for job in claimed:
                     task = asyncio.create_task(self._execute(job))
@@ -150,6 +159,8 @@ class OutboxWorker:
                     await asyncio.wait_for(self._wake.wait(), self._poll)
                 except TimeoutError:
                     pass
+            if self._running:
+                await asyncio.wait(list(self._running))
         finally:
             for task in list(self._running):
                 task.cancel()

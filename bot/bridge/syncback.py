@@ -55,7 +55,12 @@ def _snapshot(row) -> IncidentSnapshot | None:
 
 
 # ServiceNow's base choices for incident.hold_reason (the Table API returns the value).
-HOLD_REASONS = {"1": "Awaiting Caller", "3": "Awaiting Problem", "4": "Awaiting Vendor", "5": "Awaiting Change"}
+HOLD_REASONS = {
+    "1": "Awaiting Caller",
+    "3": "Awaiting Problem",
+    "4": "Awaiting Vendor",
+    "5": "Awaiting Change",
+}
 
 
 def change_text(change: IncidentChange, names: dict[str, str]) -> str:

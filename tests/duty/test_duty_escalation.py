@@ -8,7 +8,14 @@ import asyncio
 import pytest
 from bridge_support import ROSTER, SAMPLE_NOW, wait_for
 from sqlalchemy import select
-from sync_support import Inquiry, bot_replies, change_in_servicenow, count_containing, inquiry_row, new_inquiry
+from sync_support import (
+    Inquiry,
+    bot_replies,
+    change_in_servicenow,
+    count_containing,
+    inquiry_row,
+    new_inquiry,
+)
 
 from bot.storage import tables
 from bot.teams_emulator import EMULATOR, Person

@@ -10,7 +10,7 @@ import pytest
 # bridge_support lives beside the bridge tests; these tests drive the same stack.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bridge"))
 
-from bridge_support import start_stack  # noqa: E402
+from bridge_support import start_stack
 
 
 @pytest.fixture
