@@ -37,11 +37,12 @@ INCIDENT = re.compile(r"INC\d{7}")
 @dataclass(frozen=True)
 class Sizes:
     warmup: int = 100
-    echo: int = 500
-    ingest: int = 500
+    rewarm: int = 20  # after a fault change, before timing again
+    echo: int = 400
+    ingest: int = 400
     memory_inquiries: int = 10_000
-    e2e: int = 60
-    e2e_per_s: float = 8.0
+    e2e: int = 30
+    e2e_per_s: float = 2.5
     backlog: int = 1_000
     rate_limit: int = 50
     retry_after_s: float = 1.0
@@ -145,14 +146,16 @@ class Bench:
 
     # --- ingest ------------------------------------------------------------------------------------
 
-    async def ingest(self, label: str, server: str, posts: PostFactory, count: int) -> LoadResult:
-        batch = posts.make(self.sizes.warmup + count, label)
+    async def ingest(
+        self, label: str, server: str, posts: PostFactory, count: int, warmup: int
+    ) -> LoadResult:
+        batch = posts.make(warmup + count, label)
         result = await fire(
             self.url(server, "/api/messages"),
             batch,
             label=label,
             concurrency=self.sizes.concurrency,
-            warmup=self.sizes.warmup,
+            warmup=warmup,
         )
         self.say(
             f"  {label}: {result.acked}/{result.sent} acknowledged in {result.elapsed_s:.1f}s = "
@@ -180,13 +183,13 @@ class Bench:
         posts = PostFactory(
             self.url("connector", "/"), channel, team_thread, datetime.fromisoformat(DEMO_NOW)
         )
-        sample = await self.ingest("echo-sample", "echo", posts, sizes.echo)
+        sample = await self.ingest("echo-sample", "echo", posts, sizes.echo, sizes.warmup)
         echo.stop()
-        healthy = await self.ingest("bot", "bot-a", posts, sizes.ingest)
+        healthy = await self.ingest("bot", "bot-a", posts, sizes.ingest, sizes.warmup)
         await self.servicenow_faults({"latency_ms": 1000})
-        slow = await self.ingest("bot, ServiceNow 1 s", "bot-a", posts, sizes.ingest)
+        slow = await self.ingest("bot, ServiceNow 1 s", "bot-a", posts, sizes.ingest, sizes.rewarm)
         await self.servicenow_faults({"outage": True})
-        down = await self.ingest("bot, ServiceNow down", "bot-a", posts, sizes.ingest)
+        down = await self.ingest("bot, ServiceNow down", "bot-a", posts, sizes.ingest, sizes.rewarm)
         kept, acked = self.durability(db, [healthy, slow, down])
 
         ratio = healthy.rate / sample.rate if sample.rate else float("inf")
@@ -247,6 +250,7 @@ class Bench:
         )
         await self.servicenow_faults({"latency_ms": 300})
         await self.call("POST", self.url("proxy", "/_bench/delay"), {"delay_ms": 100})
+        since = time.monotonic()
         tasks = []
         for index in range(sizes.e2e):
             text = f"[e2e {index}] The check-in kiosk in clinic B says 'appointment not found' for everyone."
@@ -270,10 +274,12 @@ class Bench:
             and any(reply["fromBot"] and INCIDENT.search(json.dumps(reply)) for reply in thread["replies"])
         )
         p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+        calls = await self.call("GET", self.url("servicenow", f"/_bench/calls?since={since}"))
         self.say(
             f"  {len(latencies)}/{len(roots)} replies with an incident number; p50 {p50:.0f} ms, "
             f"p99 {p99:.0f} ms; {shown} threads show the bot's reply with the number"
         )
+        self.say(f"  ServiceNow calls per inquiry: {call_mix(calls, len(roots))}")
         self.lines.append(
             f"end to end (ServiceNow 300 ms + Teams 100 ms): p50 {p50:.0f} ms, p99 {p99:.0f} ms "
             f"({len(latencies)}/{len(roots)} answered; target p50 <= 550 ms)"
@@ -324,6 +330,7 @@ class Bench:
         first = (creates[0] - recovered) if creates else float("nan")
         gap = max((b - a for a, b in zip(creates, creates[1:], strict=False)), default=0.0)
         windows = len(passed) / sizes.rate_limit
+        self.say(f"  ServiceNow calls per inquiry: {call_mix(calls, len(roots))}")
         self.say(
             f"  {done}/{len(roots)} answered (incident number + reply) {drained:.1f}s after recovery; "
             f"first incident after {first:.1f}s; {len(creates)} creates, {len(passed)} calls passed, "
@@ -361,6 +368,17 @@ class Bench:
         for server in reversed(self.servers):
             with contextlib.suppress(Exception):
                 server.stop()
+
+
+def call_mix(calls: list, inquiries: int) -> str:
+    """Table API calls per inquiry by method and table, e.g. "GET incident 1.0, POST incident 1.0"."""
+    mix: dict[str, int] = {}
+    for _at, method, path, status in calls:
+        key = f"{method} {path.rstrip('/').split('/table/', 1)[-1].split('/')[0]}" + (
+            f" ({status})" if status >= 400 else ""
+        )
+        mix[key] = mix.get(key, 0) + 1
+    return ", ".join(f"{key} {count / max(1, inquiries):.2f}" for key, count in sorted(mix.items()))
 
 
 def machine() -> str:

@@ -29,6 +29,10 @@ from bot.bridge.syncback import SyncBack, make_callback_handler
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider
 from bot.lifecycle import ChannelJobs, ChannelLifecycle
+from bot.reporting.metrics import ObservedClient
+from bot.reporting.posting import handlers as report_handlers
+from bot.reporting.posting import post_due_rotation_reports
+from bot.reporting.routes import METRICS
 from bot.reporting.routes import install as install_reporting
 from bot.scheduling import (
     PeriodicJob,
@@ -144,8 +148,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             product_group=settings.product_group,
         )
         renderer = Renderer(config, rules)
-        gateway = overrides.gateway or ServiceNowGateway(servicenow_config(settings))
-        messenger = overrides.messenger or TeamsMessenger(
+        metrics = app[METRICS]
+        raw_gateway = overrides.gateway or ServiceNowGateway(servicenow_config(settings))
+        raw_messenger = overrides.messenger or TeamsMessenger(
             Credentials(
                 settings.microsoft_app_id,
                 settings.microsoft_app_password.get_secret_value(),
@@ -153,6 +158,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
                 development=settings.development,
             )
         )
+        # Every ServiceNow and Teams call is timed and counted by status for /metrics.
+        gateway = ObservedClient(raw_gateway, metrics.observe_servicenow)
+        messenger = ObservedClient(raw_messenger, metrics.observe_teams)
         worker_ref: dict[str, OutboxWorker] = {}
         service = BridgeService(
             store,
@@ -210,9 +218,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         )
         holder["components"] = components
         app[COMPONENTS] = components
+        handlers.update(report_handlers(components))
         if overrides.run_background:
             components.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
             runner = _schedule_runner(settings, store, clock, lifecycle, escalation, sync)
+            runner.add_job(PeriodicJob("rotation-report", 600, lambda: post_due_rotation_reports(components)))
             await runner.start()
             components.runner = runner
             components.background.append(asyncio.create_task(runner.run(), name="schedule-runner"))
@@ -228,9 +238,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             if overrides.messenger is None:
-                await messenger.close()
-            if overrides.gateway is None and hasattr(gateway, "close"):
-                await gateway.close()
+                await raw_messenger.close()
+            if overrides.gateway is None:
+                await raw_gateway.close()
             await http.close()
             await authentication.close()
             await engine.dispose()

@@ -184,6 +184,10 @@ class ScheduleRunner:
         self._shutting_down = False
         self.is_leader = False
 
+    def add_job(self, job: PeriodicJob) -> None:
+        """Add a periodic job before ``start``."""
+        self._jobs.append(job)
+
     async def start(self) -> None:
         """Called once at start-up; refuses (SQLite) when another scheduler is alive."""
         if await self._leadership.try_acquire():
