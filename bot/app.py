@@ -29,6 +29,7 @@ from bot.bridge.syncback import SyncBack, make_callback_handler
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider
 from bot.lifecycle import ChannelJobs, ChannelLifecycle
+from bot.logs import quiet_payload_loggers
 from bot.reporting.metrics import ObservedClient
 from bot.reporting.posting import handlers as report_handlers
 from bot.reporting.posting import post_due_rotation_reports
@@ -118,6 +119,7 @@ def servicenow_config(settings: Settings) -> ServiceNowConfig:
 
 def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Application:
     overrides = overrides or Overrides()
+    quiet_payload_loggers()
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     authentication = build_authentication(settings)
     adapter = build_adapter(authentication)

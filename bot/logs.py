@@ -34,12 +34,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+# Libraries that log SQL parameters or HTTP bodies at debug level: those carry what staff posted.
+PAYLOAD_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "msrest", "urllib3",
+                   "requests_oauthlib", "botbuilder", "botframework", "pysnow", "msal")
+
+
+def quiet_payload_loggers() -> None:
+    """Keep payload-logging libraries at warning whatever the configured level."""
+    for name in PAYLOAD_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.WARNING:
+            logger.setLevel(logging.WARNING)
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    quiet_payload_loggers()
     # aiohttp's access log line holds only method, path and status; keep it at warning to stay quiet.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # APScheduler logs every run of every job at info level.
