@@ -58,7 +58,7 @@ async def test_escalation_comes_at_five_minutes_and_not_before_and_mentions_the_
     assert await escalations(stack, inquiry) == []
 
     stack.clock.advance(seconds=1)
-    replies = await wait_for(lambda: escalations(stack, inquiry), timeout=3)
+    replies = await wait_for(lambda: escalations(stack, inquiry), timeout=5)
     assert len(replies) == 1
     text = replies[0]["text"]
     assert f"<at>{DUTY.backup.name}</at>" in text
@@ -73,7 +73,7 @@ async def test_escalation_comes_at_five_minutes_and_not_before_and_mentions_the_
 async def test_exactly_one_escalation_across_many_ticks_and_a_restart(stack):
     inquiry = await new_inquiry(stack, "Escalate me only once please")
     stack.clock.advance(minutes=5, seconds=30)
-    await wait_for(lambda: escalations(stack, inquiry), timeout=3)
+    await wait_for(lambda: escalations(stack, inquiry), timeout=5)
 
     for _ in range(5):
         assert await stack.components.escalation.tick() == 0
@@ -92,7 +92,7 @@ async def test_escalation_due_while_the_bot_was_down_comes_once_after_restart(st
     await stack.stop_bot()
     stack.clock.advance(minutes=7)
     await stack.start_bot()
-    await wait_for(lambda: escalations(stack, inquiry), timeout=3)
+    await wait_for(lambda: escalations(stack, inquiry), timeout=5)
     await asyncio.sleep(TICKS_S)
     assert len(await escalations(stack, inquiry)) == 1
 
@@ -117,7 +117,7 @@ async def test_no_escalation_after_a_first_response(stack, first_response):
         row = await inquiry_row(stack, inquiry)
         return row.first_response_at is not None and row
 
-    row = await wait_for(answered, timeout=3)
+    row = await wait_for(answered, timeout=5)
     assert row.first_response_source == {
         "engineer_reply": "teams_reply",
         "acknowledge": "acknowledge",
