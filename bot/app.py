@@ -50,6 +50,7 @@ from bot.teams.handler import GoLiveBot
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.web.messages import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
 from schedule.plan import WindowSettings
+from servicenow.errors import ServiceNowUnavailable
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 from servicenow.routing import load_routing_rules
 
@@ -151,7 +152,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         )
         renderer = Renderer(config, rules)
         metrics = app[METRICS]
-        raw_gateway = overrides.gateway or ServiceNowGateway(servicenow_config(settings))
+        raw_gateway = overrides.gateway or (
+            ServiceNowGateway(servicenow_config(settings))
+            if settings.servicenow_url
+            else UnconfiguredServiceNow()
+        )
         raw_messenger = overrides.messenger or TeamsMessenger(
             Credentials(
                 settings.microsoft_app_id,
@@ -284,6 +289,20 @@ async def readyz(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": "ok" if ready else "unavailable", "reason": reason}, status=200 if ready else 503
     )
+
+
+class UnconfiguredServiceNow:
+    """Stands in when GOLIVE_SERVICENOW_URL is empty: the bot still starts and stores every inquiry;
+    each ServiceNow job waits (retried with backoff) until the setting is given and the bot restarts."""
+
+    def __getattr__(self, name: str):
+        async def unavailable(*args, **kwargs):
+            raise ServiceNowUnavailable("GOLIVE_SERVICENOW_URL is not set", retry_after=60.0)
+
+        return unavailable
+
+    async def close(self) -> None:
+        return None
 
 
 def _clock_for(settings: Settings) -> Clock:

@@ -35,8 +35,20 @@ class JsonFormatter(logging.Formatter):
 
 
 # Libraries that log SQL parameters or HTTP bodies at debug level: those carry what staff posted.
-PAYLOAD_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "msrest", "urllib3",
-                   "requests_oauthlib", "botbuilder", "botframework", "pysnow", "msal")
+PAYLOAD_LOGGERS = (
+    "aiosqlite",
+    "sqlalchemy.engine",
+    "sqlalchemy.pool",
+    "asyncpg",
+    "msrest",
+    "urllib3",
+    "requests_oauthlib",
+    "botbuilder",
+    "botframework",
+    "pysnow",
+    "msal",
+    "alembic",
+)
 
 
 def quiet_payload_loggers() -> None:

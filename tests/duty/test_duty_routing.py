@@ -69,6 +69,7 @@ async def test_pressing_the_product_group_button_moves_the_incident(stack):
     # The bridge's own move is not announced back as if someone had made it in ServiceNow.
     await asyncio.sleep(1.0)
     assert await count_containing(stack, inquiry, "moved from") == 0
+    assert await count_containing(stack, inquiry, "is now assigned to") == 0
     assert (await inquiry_row(stack, inquiry)).re_routes == 1
 
     # And back to Tier 2 with the other button: a second re-route.

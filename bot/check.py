@@ -1,0 +1,97 @@
+"""``golive check``: are the settings usable and can the bot reach what it needs?
+
+Each line is ``ok``, ``warn`` or ``FAIL`` with a reason; exit 1 when anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+import aiohttp
+
+from bot.settings import ConfigurationError, Settings
+from bot.storage.database import create_engine, is_ready, migrate
+
+Result = tuple[str, str, str]  # (status, what, detail)
+
+
+async def _database(settings: Settings) -> Result:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        ready, reason = await is_ready(engine)
+    except Exception as error:  # report, don't crash: this is a diagnostic
+        return "FAIL", "database", f"{type(error).__name__}"
+    finally:
+        await engine.dispose()
+    return ("ok" if ready else "FAIL"), "database", reason
+
+
+async def _servicenow(settings: Settings, session: aiohttp.ClientSession) -> Result:
+    if not settings.servicenow_url:
+        return (
+            "warn",
+            "servicenow",
+            "GOLIVE_SERVICENOW_URL is empty: inquiries are stored but no incident is made",
+        )
+    url = settings.servicenow_url.rstrip("/") + "/api/now/table/sys_user_group"
+    auth = aiohttp.encode_basic_auth(
+        settings.servicenow_user, settings.servicenow_password.get_secret_value()
+    )
+    params = {
+        "sysparm_query": f"name={settings.tier2_group}",
+        "sysparm_fields": "sys_id,name",
+        "sysparm_limit": "1",
+    }
+    try:
+        async with session.get(
+            url, params=params, headers={"Authorization": auth, "Accept": "application/json"}
+        ) as r:
+            if r.status != 200:
+                return "FAIL", "servicenow", f"HTTP {r.status} from the Table API"
+            found = (await r.json()).get("result") or []
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return "FAIL", "servicenow", f"unreachable ({type(error).__name__})"
+    if not found:
+        return "FAIL", "servicenow", f"group {settings.tier2_group!r} not found"
+    return "ok", "servicenow", f"signed in as {settings.servicenow_user}; {settings.tier2_group} found"
+
+
+async def _graph(settings: Settings, session: aiohttp.ClientSession) -> Result:
+    if not settings.team_id:
+        return "warn", "graph", "GOLIVE_TEAM_ID is empty: learnt from the bot's install event"
+    url = f"{settings.graph_url.rstrip('/')}/teams/{settings.team_id}"
+    headers = {"Authorization": "Bearer development"} if settings.development else {}
+    if not settings.development:
+        return "warn", "graph", "not probed in production (needs an app-only token)"
+    try:
+        async with session.get(url, headers=headers) as response:
+            if response.status != 200:
+                return "FAIL", "graph", f"HTTP {response.status} for the Go Live team"
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return "FAIL", "graph", f"unreachable ({type(error).__name__})"
+    return "ok", "graph", "Go Live team found"
+
+
+async def run_checks(settings: Settings) -> list[Result]:
+    results: list[Result] = []
+    try:
+        settings.check_can_serve()
+        results.append(("ok", "settings", f"{settings.env.value} mode"))
+    except ConfigurationError as error:
+        results.append(("FAIL", "settings", str(error)))
+    results.append(await _database(settings))
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        results.append(await _servicenow(settings, session))
+        results.append(await _graph(settings, session))
+    return results
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.cli import _settings
+
+    results = asyncio.run(run_checks(_settings()))
+    for status, what, detail in results:
+        print(f"{status:4}  {what:10}  {detail}")
+    return 1 if any(status == "FAIL" for status, _, _ in results) else 0
