@@ -126,5 +126,19 @@ class EscalationService:
                 inquiry_id=row.id,
                 dedupe_key=f"escalation:{row.id}:{level}",
             )
+            if target is not None:
+                # Told directly as well, in case the channel is muted.
+                where = f"station {row.station}" if row.station else "a go-live channel"
+                await enqueue(
+                    self._store,
+                    connection,
+                    "direct_message",
+                    {
+                        "user_id": target[0],
+                        "text": f"An inquiry in {where} has had no response for {minutes:g} minutes"
+                        + (f" (incident {row.number})." if row.number else "."),
+                    },
+                    dedupe_key=f"escalation-direct:{row.id}:{level}",
+                )
         log.info("inquiry %s escalated (level %d)", row.id, level)
         return True

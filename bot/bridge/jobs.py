@@ -78,6 +78,7 @@ class InquiryJobs:
             "reopen": self.reopen,
             "update_card": self.update_card,
             "reply": self.reply,
+            "direct_message": self.direct_message,
         }
 
     async def _inquiry(self, job: Job):
@@ -214,6 +215,20 @@ class InquiryJobs:
         await _teams(
             self.c.messenger.reply_in_thread(
                 await self._service_url(job), payload["conversation_id"], message
+            )
+        )
+
+    async def direct_message(self, job: Job) -> None:
+        async with self.c.store.read() as connection:
+            place = await records.any_place(connection)
+        if place is None:
+            raise RetryLater("no Teams service URL known yet", delay_s=5.0)
+        await _teams(
+            self.c.messenger.send_direct(
+                place.service_url,
+                job.payload["user_id"],
+                OutgoingMessage(text=job.payload["text"]),
+                place.tenant_id,
             )
         )
 

@@ -177,6 +177,21 @@ class TeamsMessenger:
             activity_id = conversation_id.rsplit("=", 1)[1]
         return conversation_id, activity_id
 
+    async def send_direct(
+        self, service_url: str, user_id: str, message: OutgoingMessage, tenant_id: str | None = None
+    ) -> str:
+        """A 1:1 chat message to a person (their Entra object id or 29: id); returns the chat id."""
+        params = ConversationParameters(
+            is_group=False,
+            members=[ChannelAccount(id=user_id)],
+            activity=message.to_activity(),
+            channel_data={"tenant": {"id": tenant_id}} if tenant_id else None,
+            tenant_id=tenant_id,
+        )
+        client = self.client_for(service_url)
+        response = await self._paced(user_id, lambda: _call(client.conversations.create_conversation(params)))
+        return getattr(response, "id", None) or ""
+
     async def update_message(
         self, service_url: str, conversation_id: str, activity_id: str, message: OutgoingMessage
     ) -> None:

@@ -77,6 +77,9 @@ class Post:
         }
         if self.reply_to_id:
             out["replyToId"] = self.reply_to_id
+        mentions = [e for e in self.entities if isinstance(e, dict) and e.get("type") == "mention"]
+        if mentions and not self.deleted:
+            out["mentions"] = [dict(m) for m in mentions]
         if self.edited:
             out["lastModified"] = self.edited
         if self.deleted:
