@@ -354,10 +354,11 @@ def _schedule_runner(
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, sync.poll))
 
-    async def exact_instants() -> list[float]:
+    async def exact_instants() -> list[tuple[str, float]]:
+        """Open/retire instants of the next hours, keyed by the instant (not by when it runs)."""
         now = clock.now()
         upcoming = await lifecycle.upcoming_instants(now, now + timedelta(hours=6))
-        return [clock.real_delay_until(at) for at in upcoming]
+        return [(at.isoformat(), clock.real_delay_until(at)) for at in upcoming]
 
     return ScheduleRunner(
         leadership,

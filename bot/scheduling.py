@@ -169,7 +169,7 @@ class ScheduleRunner:
         leadership: SqliteLeadership | PostgresLeadership,
         jobs: list[PeriodicJob],
         *,
-        exact_instants: Callable[[], Awaitable[list[float]]] | None = None,
+        exact_instants: Callable[[], Awaitable[list[tuple[str, float]]]] | None = None,
         on_exact: Callable[[], Awaitable[object]] | None = None,
         check_every_s: float = 3.0,
         refuse_if_taken: bool = False,
@@ -237,12 +237,15 @@ class ScheduleRunner:
     async def _refresh_exact_jobs(self) -> None:
         if self._scheduler is None or self._exact_instants is None or self._on_exact is None:
             return
-        for delay in await self._exact_instants():
+        for key, delay in await self._exact_instants():
             run_at = datetime.now(UTC) + timedelta(seconds=delay)
-            job_id = f"exact-{run_at:%Y%m%dT%H%M%S}"
+            job_id = f"exact-{key}"
             if self._scheduler.get_job(job_id) is None:
                 self._scheduler.add_job(
-                    self._on_exact, DateTrigger(run_date=run_at), id=job_id, misfire_grace_time=300
+                    _guarded(PeriodicJob(job_id, 0, self._on_exact)),
+                    DateTrigger(run_date=run_at),
+                    id=job_id,
+                    misfire_grace_time=300,
                 )
 
     def stop_jobs(self) -> None:

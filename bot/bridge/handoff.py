@@ -1,0 +1,158 @@
+"""Hand-off notices: when duty passes to other engineers (a roster week takes effect, a fallback date
+starts or ends), every open go-live channel gets a notice as a new thread, so site staff and the
+incoming engineer see who is on duty and what is still open in that channel.
+
+``HandoffNotices.tick`` looks at the hand-offs in ``(last checked, now]`` with
+:func:`schedule.roster.duty_changes`. The watermark lives in the documents table and moves in the
+same transaction that queues the notices, so a restart neither repeats nor misses one; each notice
+is an outbox job deduplicated per channel and instant, so overlapping or repeated ticks post once.
+The first tick only sets the watermark: a new deployment does not announce hand-offs of the past.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot import cards
+from bot.bridge import records
+from bot.bridge.jobs import _teams
+from bot.bridge.outbox import Job, RetryLater, enqueue
+from bot.clock import Clock
+from bot.storage import tables
+from bot.storage.store import Store
+from bot.teams.messenger import OutgoingMessage, TeamsMessenger
+from schedule.roster import Duty, Engineer, duty_changes
+
+log = logging.getLogger(__name__)
+
+WATERMARK = "handoff_watermark"
+JOB_KIND = "post_channel_card"
+RESOLVED_STATES = (6, 7, 8)
+# duty_changes looks at [start, end); shifting both ends by the smallest step gives (start, end].
+_STEP = timedelta(microseconds=1)
+
+
+def _lead(duty: Duty) -> Engineer | None:
+    """Who is asked first: the fallback on their date, else the primary."""
+    return duty.fallback or duty.primary
+
+
+def handoff_view(at: datetime, before: Duty, after: Duty, open_incidents=()) -> cards.HandoffView:
+    """The notice for one hand-off, times on the incoming lead's clock."""
+    outgoing, incoming = _lead(before), _lead(after)
+    if incoming is None:
+        when = at.strftime("%a %d %b %H:%M UTC")
+        reason = f"From {when} nobody is on the duty roster; please use ServiceNow for help."
+        return cards.HandoffView(
+            from_name=outgoing.name if outgoing else None,
+            to_name="nobody on duty",
+            reason=reason,
+            open_incidents=tuple(open_incidents),
+        )
+    when = at.astimezone(ZoneInfo(incoming.time_zone)).strftime("%a %d %b %H:%M %Z")
+    parts = []
+    if after.fallback is not None and after.fallback_date is not None:
+        parts.append(f"{after.fallback.name} covers {after.fallback_date:%A %d %B}")
+    if after.primary is not None:
+        parts.append(f"primary {after.primary.name}")
+    if after.backup is not None:
+        parts.append(f"backup {after.backup.name}")
+    return cards.HandoffView(
+        from_name=outgoing.name if outgoing is not None and outgoing.key != incoming.key else None,
+        to_name=incoming.name,
+        reason=f"On duty from {when}: " + ", ".join(parts) + ".",
+        open_incidents=tuple(open_incidents),
+    )
+
+
+class HandoffNotices:
+    def __init__(self, store: Store, clock: Clock, wake: Callable[[], None]) -> None:
+        self._store = store
+        self._clock = clock
+        self._wake = wake
+
+    async def tick(self, now: datetime | None = None) -> int:
+        """Queue a notice per hand-off since the last tick and open channel; returns how many."""
+        now = now or self._clock.now()
+        queued = 0
+        async with self._store.write() as connection:
+            mark = await self._store.get_document(connection, WATERMARK)
+            since = datetime.fromisoformat(mark["checked_until"]) if mark else None
+            if since is not None and now <= since:
+                return 0  # the clock went back (or did not move): nothing new, the mark stays
+            if since is not None:
+                roster = await records.load_roster(self._store, connection)
+                changes = [] if roster is None else duty_changes(roster, since + _STEP, now + _STEP)
+                if changes:
+                    channels = await _open_channels(connection)
+                    for at, before, after in changes:
+                        for channel in channels:
+                            view = handoff_view(at, before, after, await _open_incidents(connection, channel))
+                            if await enqueue(
+                                self._store,
+                                connection,
+                                JOB_KIND,
+                                {"channel_id": channel, "card": cards.handoff_card(view)},
+                                dedupe_key=f"handoff:{channel}:{at.astimezone(UTC).isoformat()}",
+                            ):
+                                queued += 1
+                        log.info(
+                            "duty hand-off at %s: notice queued for %d channels",
+                            at.isoformat(),
+                            len(channels),
+                        )
+            await self._store.put_document(connection, WATERMARK, {"checked_until": now.isoformat()}, now)
+        if queued:
+            self._wake()
+        return queued
+
+
+async def _open_channels(connection: AsyncConnection) -> list[str]:
+    channels = tables.channels
+    rows = await connection.execute(
+        select(channels.c.channel_id)
+        .where(channels.c.status == "open", channels.c.channel_id.is_not(None))
+        .order_by(channels.c.station)
+    )
+    return [row.channel_id for row in rows]
+
+
+async def _open_incidents(connection: AsyncConnection, channel_id: str) -> list[cards.IncidentRef]:
+    inquiries = tables.inquiries
+    rows = await connection.execute(
+        select(inquiries.c.number, inquiries.c.incident_url)
+        .where(
+            inquiries.c.channel_id == channel_id,
+            inquiries.c.number.is_not(None),
+            inquiries.c.deleted.is_(False),
+            inquiries.c.state.is_(None) | inquiries.c.state.not_in(RESOLVED_STATES),
+        )
+        .order_by(inquiries.c.posted_at)
+    )
+    return [cards.IncidentRef(row.number, row.incident_url or "") for row in rows]
+
+
+def handoff_handlers(messenger: TeamsMessenger, store: Store) -> dict[str, Any]:
+    """The outbox handler that posts a card as a new thread in a go-live channel."""
+
+    async def post_channel_card(job: Job) -> None:
+        channel_id = job.payload["channel_id"]
+        async with store.read() as connection:
+            channel = await records.channel_by_id(connection, channel_id)
+            place = await records.any_place(connection)
+        if channel is None or channel.status != "open":
+            log.info("channel card skipped: the channel is no longer open")
+            return
+        if place is None:
+            raise RetryLater("no Teams service URL known yet", delay_s=10.0)
+        message = OutgoingMessage(card=job.payload["card"])
+        await _teams(messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id))
+
+    return {JOB_KIND: post_channel_card}

@@ -1,0 +1,243 @@
+"""Hand-off notices (bot/bridge/handoff.py): each duty hand-off puts one notice into every open
+go-live channel, never into retired, cancelled or planned ones, however often the tick runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bridge_support import wait_for
+from sqlalchemy import select
+
+from bot.bridge import records
+from bot.bridge.handoff import JOB_KIND, WATERMARK, HandoffNotices, handoff_handlers
+from bot.bridge.outbox import Job, RetryLater
+from bot.storage import tables
+from bot.storage.database import create_engine, migrate
+from bot.storage.store import Store
+from schedule.sample import sample_roster_csv
+
+TUESDAY = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
+ROSA_COVERS = datetime(2022, 5, 6, 7, 0, tzinfo=UTC)  # Friday 00:00 in Phoenix: Rosa's fallback day starts
+ROSA_DONE = datetime(2022, 5, 7, 7, 0, tzinfo=UTC)  # and ends
+WEEK_TWO = datetime(2022, 5, 9, 5, 0, tzinfo=UTC)  # Monday 00:00 in Chicago: Marcus takes over from Jane
+CHANNELS = {
+    "508": ("19:open-508@thread.tacv2", "open"),
+    "528A7": ("19:open-528a7@thread.tacv2", "open"),
+    "402": ("19:retired-402@thread.tacv2", "retired"),
+    "437": ("19:cancelled-437@thread.tacv2", "cancelled"),
+    "589": ("19:planned-589@thread.tacv2", "planned"),
+    "612": (None, "open"),  # decided open, the channel not created yet
+}
+OPEN = {"19:open-508@thread.tacv2", "19:open-528a7@thread.tacv2"}
+
+
+class Wakes:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+
+
+@pytest.fixture
+async def store(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'handoff.db'}")
+    await migrate(engine)
+    store = Store(engine)
+    async with store.write() as connection:
+        await records.save_roster_csv(store, connection, sample_roster_csv(), TUESDAY)
+        for station, (channel_id, status) in CHANNELS.items():
+            await connection.execute(
+                tables.channels.insert().values(
+                    station=station, channel_id=channel_id, status=status, display_name=f"Go Live - {station}"
+                )
+            )
+    yield store
+    await engine.dispose()
+
+
+async def handoff_jobs(store: Store) -> list:
+    async with store.read() as connection:
+        rows = await connection.execute(
+            select(tables.outbox).where(tables.outbox.c.kind == JOB_KIND).order_by(tables.outbox.c.id)
+        )
+        return rows.all()
+
+
+class Clock:
+    def __init__(self, now: datetime) -> None:
+        self.at = now
+
+    def now(self) -> datetime:
+        return self.at
+
+    def real_delay_until(self, instant: datetime) -> float:
+        return 0.0
+
+
+async def test_first_tick_only_sets_the_watermark(store):
+    wakes = Wakes()
+    notices = HandoffNotices(store, Clock(ROSA_COVERS + timedelta(hours=1)), wakes)
+    assert await notices.tick() == 0
+    assert await handoff_jobs(store) == []
+    assert wakes.count == 0
+    async with store.read() as connection:
+        mark = await store.get_document(connection, WATERMARK)
+    assert datetime.fromisoformat(mark["checked_until"]) == ROSA_COVERS + timedelta(hours=1)
+
+
+async def test_one_notice_per_hand_off_and_open_channel_across_repeated_ticks(store):
+    wakes = Wakes()
+    clock = Clock(TUESDAY)
+    notices = HandoffNotices(store, clock, wakes)
+    await notices.tick()
+
+    clock.at = ROSA_COVERS - timedelta(seconds=1)
+    assert await notices.tick() == 0
+    clock.at = ROSA_COVERS  # the hand-off instant itself is inside (last checked, now]
+    assert await notices.tick() == 2
+    for _ in range(3):
+        assert await notices.tick() == 0
+        assert await notices.tick(ROSA_COVERS + timedelta(minutes=5)) == 0
+    assert wakes.count == 1
+
+    jobs = await handoff_jobs(store)
+    assert {job.payload["channel_id"] for job in jobs} == OPEN
+    assert {job.dedupe_key for job in jobs} == {f"handoff:{c}:{ROSA_COVERS.isoformat()}" for c in OPEN}
+    card = json.dumps(jobs[0].payload["card"])
+    assert "Rosa Martinez" in card and "Jane Doe" in card
+    assert jobs[0].payload["card"]["type"] == "AdaptiveCard"
+
+
+async def test_a_long_gap_posts_every_hand_off_in_it_once(store):
+    clock = Clock(TUESDAY)
+    notices = HandoffNotices(store, clock, Wakes())
+    await notices.tick()
+    clock.at = WEEK_TWO + timedelta(hours=1)
+    assert await notices.tick() == 3 * len(OPEN)
+    assert await notices.tick() == 0
+    jobs = await handoff_jobs(store)
+    keys = sorted({job.dedupe_key.rsplit(":", 3)[-3] for job in jobs})
+    assert len(jobs) == 6 and len(keys) == 3
+    week_two = [job for job in jobs if WEEK_TWO.isoformat() in job.dedupe_key]
+    assert "Marcus Lee" in json.dumps(week_two[0].payload["card"])
+
+
+async def test_the_watermark_survives_a_new_instance_and_a_clock_moving_back(store):
+    await HandoffNotices(store, Clock(TUESDAY), Wakes()).tick()
+    assert await HandoffNotices(store, Clock(ROSA_COVERS + timedelta(seconds=1)), Wakes()).tick() == 2
+    # A restarted process (a new instance) and a clock set back do not repeat or lose anything.
+    assert await HandoffNotices(store, Clock(TUESDAY), Wakes()).tick() == 0
+    assert await HandoffNotices(store, Clock(ROSA_COVERS + timedelta(minutes=1)), Wakes()).tick() == 0
+    assert await HandoffNotices(store, Clock(ROSA_DONE), Wakes()).tick() == 2
+    assert len(await handoff_jobs(store)) == 4
+
+
+async def test_open_incidents_of_the_channel_are_listed(store):
+    async with store.write() as connection:
+        for number, channel, state in (
+            ("INC0010001", "19:open-508@thread.tacv2", 2),
+            ("INC0010002", "19:open-508@thread.tacv2", 6),
+            ("INC0010003", "19:open-528a7@thread.tacv2", 1),
+        ):
+            await connection.execute(
+                tables.inquiries.insert().values(
+                    correlation_id=f"teams-{number}", channel_id=channel, root_message_id="1",
+                    conversation_id=f"{channel};messageid={number}", author_name="Pat", text="help",
+                    posted_at=TUESDAY, received_at=TUESDAY, number=number, state=state,
+                    incident_url=f"https://example.service-now.com/{number}", deleted=False,
+                )
+            )
+    clock = Clock(TUESDAY)
+    notices = HandoffNotices(store, clock, Wakes())
+    await notices.tick()
+    clock.at = ROSA_COVERS
+    await notices.tick()
+    cards = {job.payload["channel_id"]: json.dumps(job.payload["card"]) for job in await handoff_jobs(store)}
+    assert "INC0010001" in cards["19:open-508@thread.tacv2"]
+    assert "INC0010002" not in cards["19:open-508@thread.tacv2"]
+    assert "INC0010003" in cards["19:open-528a7@thread.tacv2"]
+    assert "INC0010001" not in cards["19:open-528a7@thread.tacv2"]
+
+
+class FakeMessenger:
+    def __init__(self) -> None:
+        self.posts: list[tuple] = []
+
+    async def post_new_thread(self, service_url, channel_id, message, tenant_id=None):
+        self.posts.append((service_url, channel_id, message, tenant_id))
+        return f"{channel_id};messageid=1", "1"
+
+
+async def test_the_job_handler_posts_a_new_thread_in_an_open_channel_only(store):
+    messenger = FakeMessenger()
+    handler = handoff_handlers(messenger, store)[JOB_KIND]
+    card = {"type": "AdaptiveCard", "version": "1.5", "body": []}
+
+    def job(channel_id: str) -> Job:
+        return Job(1, JOB_KIND, None, {"channel_id": channel_id, "card": card}, 0)
+
+    with pytest.raises(RetryLater):
+        await handler(job("19:open-508@thread.tacv2"))  # no Teams service URL known yet
+    async with store.write() as connection:
+        await connection.execute(
+            tables.teams_context.insert().values(
+                team_thread_id="19:team@thread.tacv2", service_url="https://smba.example/", tenant_id="t1",
+                installed=True, archived=False, updated_at=TUESDAY,
+            )
+        )
+    await handler(job("19:open-508@thread.tacv2"))
+    await handler(job("19:retired-402@thread.tacv2"))  # retired since the notice was queued
+    await handler(job("19:unknown@thread.tacv2"))
+    assert [(url, channel, tenant) for url, channel, _, tenant in messenger.posts] == [
+        ("https://smba.example/", "19:open-508@thread.tacv2", "t1")
+    ]
+    assert messenger.posts[0][2].card == card
+
+
+async def test_notices_reach_exactly_the_open_channels_end_to_end(stack):
+    """Against the emulators, wired as bot/app.py will wire it (handlers on the worker, a tick)."""
+    components = stack.components
+    components.worker._handlers.update(handoff_handlers(components.messenger, components.store))
+    emulated = {c["id"] for c in await stack.channels() if c["goLive"] and c["state"] == "open"}
+    assert emulated
+    await wait_for(lambda: _open_with_ids(stack, emulated))
+    async with components.store.write() as connection:
+        for station, (channel_id, status) in CHANNELS.items():
+            if status != "open":
+                await connection.execute(
+                    tables.channels.insert().values(station=station, channel_id=channel_id, status=status)
+                )
+
+    notices = HandoffNotices(components.store, stack.clock, components.worker.wake)
+    await notices.tick()
+    stack.clock.set(ROSA_COVERS + timedelta(seconds=1))
+    assert await notices.tick() == len(emulated)
+    for _ in range(3):
+        assert await notices.tick() == 0
+
+    async def notice_roots(channel_id: str) -> list[dict]:
+        return [
+            t for t in await stack.threads(channel_id)
+            if t.get("fromBot") and "Rosa Martinez" in json.dumps(t["attachments"])
+        ]
+
+    for channel_id in emulated:
+        await wait_for(lambda channel_id=channel_id: notice_roots(channel_id), timeout=5)
+    await asyncio.sleep(0.5)
+    for channel_id in emulated:
+        assert len(await notice_roots(channel_id)) == 1
+    jobs = await handoff_jobs(components.store)
+    assert {job.payload["channel_id"] for job in jobs} == emulated
+    assert all(job.done_at is not None and job.last_error is None for job in jobs), jobs
+
+
+async def _open_with_ids(stack, expected: set[str]) -> bool:
+    async with stack.components.store.read() as connection:
+        rows = await connection.execute(
+            select(tables.channels.c.channel_id).where(tables.channels.c.status == "open")
+        )
+        return {row.channel_id for row in rows} == expected
