@@ -256,6 +256,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app.router.add_post("/api/messages", make_messages_handler(adapter, authentication, bot, policy))
     app.router.add_post("/servicenow/events", servicenow_events)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/privacy", policy_page)
+    app.router.add_get("/terms", policy_page)
+    app.router.add_get("/support", policy_page)
     app.router.add_get("/readyz", readyz)
     # --- reporting (issue 10): /metrics, /dashboard, /dashboard/data.json; app[METRICS] ---
     install_reporting(app, COMPONENTS)
@@ -277,6 +280,36 @@ async def servicenow_events(request: web.Request) -> web.StreamResponse:
     ]
     handler = make_callback_handler(components.sync, secrets, components.store, components.clock)
     return await handler(request)
+
+
+POLICY_TEXT = {
+    "/privacy": (
+        "Privacy",
+        "Go Live Bridge copies what site staff post in go-live channels into ServiceNow incidents for "
+        "product support. It keeps the posts, their authors' names and Entra object ids in its own "
+        "database for the go-live period, never writes message text to logs, and warns when a post "
+        "looks like it holds a Social Security number or a date of birth. Please never post patient data.",
+    ),
+    "/terms": (
+        "Terms of use",
+        "For VA staff supporting the eCheck-in go-live. Support requests are handled as ServiceNow "
+        "incidents under the normal product support terms.",
+    ),
+    "/support": (
+        "Support",
+        "Post in your site's Go Live channel during your go-live week; afterwards, raise a ServiceNow "
+        "incident for the product.",
+    ),
+}
+
+
+async def policy_page(request: web.Request) -> web.Response:
+    title, text = POLICY_TEXT[request.path]
+    body = (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>Go Live Bridge: {title}</title>"
+        f"<body style='font-family:system-ui;max-width:40rem;margin:2rem auto'><h1>{title}</h1><p>{text}</p>"
+    )
+    return web.Response(text=body, content_type="text/html")
 
 
 async def healthz(request: web.Request) -> web.Response:
