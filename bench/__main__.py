@@ -38,8 +38,8 @@ INCIDENT = re.compile(r"INC\d{7}")
 class Sizes:
     warmup: int = 100
     rewarm: int = 20  # after a fault change, before timing again
-    echo: int = 400
-    ingest: int = 400
+    echo: int = 300
+    ingest: int = 300
     memory_inquiries: int = 10_000
     e2e: int = 30
     e2e_per_s: float = 2.5
@@ -304,7 +304,7 @@ class Bench:
             f"  {len(roots)}/{sizes.backlog} acknowledged by the bot in {time.monotonic() - started:.1f}s "
             "while ServiceNow was down"
         )
-        await asyncio.sleep(2)  # an outage that outlasts the burst, so every job has failed once
+        await asyncio.sleep(1)  # an outage that outlasts the burst, so every job has failed once
         recovered = time.monotonic()
         await self.call(
             "POST",
