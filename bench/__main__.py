@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import platform
@@ -328,7 +329,7 @@ class Bench:
             if method == "POST" and path.rstrip("/").endswith("/table/incident") and status == 201
         ]
         first = (creates[0] - recovered) if creates else float("nan")
-        gap = max((b - a for a, b in zip(creates, creates[1:], strict=False)), default=0.0)
+        gap = max((b - a for a, b in itertools.pairwise(creates)), default=0.0)
         windows = len(passed) / sizes.rate_limit
         self.say(f"  ServiceNow calls per inquiry: {call_mix(calls, len(roots))}")
         self.say(

@@ -71,7 +71,9 @@ class PostFactory:
                 sender=self.sender,
                 text=f"[{tag}] Kiosk at check-in desk {message_id[-4:]} shows a blank screen after the "
                 "veteran scans their card; restarted once, no change.",
-                conversation=act.channel_conversation(self.config, f"{self.channel_id};messageid={message_id}"),
+                conversation=act.channel_conversation(
+                    self.config, f"{self.channel_id};messageid={message_id}"
+                ),
                 data=data,
             )
             out.append((message_id, json.dumps(activity).encode()))

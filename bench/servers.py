@@ -79,7 +79,15 @@ def run_bot(args: argparse.Namespace) -> None:
 
     async def main() -> None:
         await seed_if_empty(settings, clock.now())
-        await _forever([lambda: serve(create_app(settings, Overrides(clock=clock, run_background=not args.no_background)), "127.0.0.1", args.port)])
+        await _forever(
+            [
+                lambda: serve(
+                    create_app(settings, Overrides(clock=clock, run_background=not args.no_background)),
+                    "127.0.0.1",
+                    args.port,
+                )
+            ]
+        )
 
     _run_profiled(main, args.profile)
 
@@ -125,13 +133,17 @@ def run_echo(args: argparse.Namespace) -> None:
         APP_TENANTID = ""
 
     class EchoBot(ActivityHandler):
-        async def on_members_added_activity(self, members_added: list[ChannelAccount], turn_context: TurnContext):
+        async def on_members_added_activity(
+            self, members_added: list[ChannelAccount], turn_context: TurnContext
+        ):
             for member in members_added:
                 if member.id != turn_context.activity.recipient.id:
                     await turn_context.send_activity("Hello and welcome!")
 
         async def on_message_activity(self, turn_context: TurnContext):
-            return await turn_context.send_activity(MessageFactory.text(f"Echo: {turn_context.activity.text}"))
+            return await turn_context.send_activity(
+                MessageFactory.text(f"Echo: {turn_context.activity.text}")
+            )
 
     adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(DefaultConfig()))
 
@@ -337,7 +349,9 @@ def main(argv: list[str] | None = None) -> None:
         emulators.add_argument(f"--{name}-port", type=int, required=True)
     emulators.add_argument("--now", default=DEMO_NOW)
     args = parser.parse_args(argv)
-    {"bot": run_bot, "echo": run_echo, "connector": run_connector, "emulators": run_emulators}[args.kind](args)
+    {"bot": run_bot, "echo": run_echo, "connector": run_connector, "emulators": run_emulators}[args.kind](
+        args
+    )
 
 
 if __name__ == "__main__":

@@ -17,11 +17,15 @@ WEDNESDAY_NIGHT = datetime(2022, 5, 4, 7, 0, tzinfo=UTC)  # 03:00 New York, 02:0
 
 
 def test_the_chosen_instants_mean_what_the_tests_say():
-    morning, evening, night = (duty_at(ROSTER, at) for at in (TUESDAY_MORNING_NY, TUESDAY_EVENING_NY, WEDNESDAY_NIGHT))
+    morning, evening, night = (
+        duty_at(ROSTER, at) for at in (TUESDAY_MORNING_NY, TUESDAY_EVENING_NY, WEDNESDAY_NIGHT)
+    )
     assert morning.primary is not None and morning.backup is not None
     assert morning.who == evening.who == night.who
     assert is_working(morning.primary, TUESDAY_MORNING_NY)
-    assert not is_working(evening.primary, TUESDAY_EVENING_NY) and is_working(evening.backup, TUESDAY_EVENING_NY)
+    assert not is_working(evening.primary, TUESDAY_EVENING_NY) and is_working(
+        evening.backup, TUESDAY_EVENING_NY
+    )
     assert not any(is_working(e, WEDNESDAY_NIGHT) for e in night.chain)
 
 

@@ -45,7 +45,9 @@ async def escalation_rows(stack, inquiry: Inquiry) -> list:
     row = await inquiry_row(stack, inquiry)
     async with stack.components.store.read() as connection:
         return (
-            await connection.execute(select(tables.escalations).where(tables.escalations.c.inquiry_id == row.id))
+            await connection.execute(
+                select(tables.escalations).where(tables.escalations.c.inquiry_id == row.id)
+            )
         ).all()
 
 
@@ -118,11 +120,14 @@ async def test_no_escalation_after_a_first_response(stack, first_response):
         return row.first_response_at is not None and row
 
     row = await wait_for(answered, timeout=5)
-    assert row.first_response_source == {
-        "engineer_reply": "teams_reply",
-        "acknowledge": "acknowledge",
-        "servicenow_comment": "servicenow_comment",
-    }[first_response]
+    assert (
+        row.first_response_source
+        == {
+            "engineer_reply": "teams_reply",
+            "acknowledge": "acknowledge",
+            "servicenow_comment": "servicenow_comment",
+        }[first_response]
+    )
 
     stack.clock.advance(minutes=14)  # past both escalation levels
     await asyncio.sleep(TICKS_S)
@@ -135,4 +140,3 @@ async def _card_post(stack, inquiry: Inquiry) -> dict:
     thread = await stack.thread(inquiry.channel, inquiry.root)
     post = next(reply for reply in thread["replies"] if reply["id"] == inquiry.card_id)
     return next(a["content"] for a in post["attachments"] if a["contentType"].endswith("card.adaptive"))
-

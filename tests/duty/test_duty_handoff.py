@@ -120,8 +120,9 @@ async def test_a_long_gap_posts_every_hand_off_in_it_once(store):
     assert await notices.tick() == 3 * len(OPEN)
     assert await notices.tick() == 0
     jobs = await handoff_jobs(store)
-    keys = sorted({job.dedupe_key.rsplit(":", 3)[-3] for job in jobs})
-    assert len(jobs) == 6 and len(keys) == 3
+    instants = {job.dedupe_key.removeprefix(f"handoff:{job.payload['channel_id']}:") for job in jobs}
+    assert len(jobs) == 6
+    assert instants == {at.isoformat() for at in (ROSA_COVERS, ROSA_DONE, WEEK_TWO)}
     week_two = [job for job in jobs if WEEK_TWO.isoformat() in job.dedupe_key]
     assert "Marcus Lee" in json.dumps(week_two[0].payload["card"])
 
@@ -145,10 +146,18 @@ async def test_open_incidents_of_the_channel_are_listed(store):
         ):
             await connection.execute(
                 tables.inquiries.insert().values(
-                    correlation_id=f"teams-{number}", channel_id=channel, root_message_id="1",
-                    conversation_id=f"{channel};messageid={number}", author_name="Pat", text="help",
-                    posted_at=TUESDAY, received_at=TUESDAY, number=number, state=state,
-                    incident_url=f"https://example.service-now.com/{number}", deleted=False,
+                    correlation_id=f"teams-{number}",
+                    channel_id=channel,
+                    root_message_id="1",
+                    conversation_id=f"{channel};messageid={number}",
+                    author_name="Pat",
+                    text="help",
+                    posted_at=TUESDAY,
+                    received_at=TUESDAY,
+                    number=number,
+                    state=state,
+                    incident_url=f"https://example.service-now.com/{number}",
+                    deleted=False,
                 )
             )
     clock = Clock(TUESDAY)
@@ -185,8 +194,12 @@ async def test_the_job_handler_posts_a_new_thread_in_an_open_channel_only(store)
     async with store.write() as connection:
         await connection.execute(
             tables.teams_context.insert().values(
-                team_thread_id="19:team@thread.tacv2", service_url="https://smba.example/", tenant_id="t1",
-                installed=True, archived=False, updated_at=TUESDAY,
+                team_thread_id="19:team@thread.tacv2",
+                service_url="https://smba.example/",
+                tenant_id="t1",
+                installed=True,
+                archived=False,
+                updated_at=TUESDAY,
             )
         )
     await handler(job("19:open-508@thread.tacv2"))
@@ -201,27 +214,29 @@ async def test_the_job_handler_posts_a_new_thread_in_an_open_channel_only(store)
 async def test_notices_reach_exactly_the_open_channels_end_to_end(stack):
     """Against the emulators, wired as bot/app.py will wire it (handlers on the worker, a tick)."""
     components = stack.components
+    # Until bot/app.py wires it, the test adds the handler to the running worker itself.
     components.worker._handlers.update(handoff_handlers(components.messenger, components.store))
-    emulated = {c["id"] for c in await stack.channels() if c["goLive"] and c["state"] == "open"}
-    assert emulated
-    await wait_for(lambda: _open_with_ids(stack, emulated))
+    await stack.channel_of("508")
+    emulated = await wait_for(lambda: _created_channels(stack))
     async with components.store.write() as connection:
-        for station, (channel_id, status) in CHANNELS.items():
-            if status != "open":
-                await connection.execute(
-                    tables.channels.insert().values(station=station, channel_id=channel_id, status=status)
+        for station, status in (("T-RET", "retired"), ("T-CAN", "cancelled"), ("T-PLN", "planned")):
+            await connection.execute(
+                tables.channels.insert().values(
+                    station=station, channel_id=f"19:{station.lower()}@thread.tacv2", status=status
                 )
+            )
 
     notices = HandoffNotices(components.store, stack.clock, components.worker.wake)
     await notices.tick()
-    stack.clock.set(ROSA_COVERS + timedelta(seconds=1))
-    assert await notices.tick() == len(emulated)
+    # Ticks say when they are; the stack's clock stays put so no more channels open meanwhile.
+    assert await notices.tick(ROSA_COVERS + timedelta(seconds=1)) == len(emulated)
     for _ in range(3):
-        assert await notices.tick() == 0
+        assert await notices.tick(ROSA_COVERS + timedelta(seconds=2)) == 0
 
     async def notice_roots(channel_id: str) -> list[dict]:
         return [
-            t for t in await stack.threads(channel_id)
+            t
+            for t in await stack.threads(channel_id)
             if t.get("fromBot") and "Rosa Martinez" in json.dumps(t["attachments"])
         ]
 
@@ -235,9 +250,10 @@ async def test_notices_reach_exactly_the_open_channels_end_to_end(stack):
     assert all(job.done_at is not None and job.last_error is None for job in jobs), jobs
 
 
-async def _open_with_ids(stack, expected: set[str]) -> bool:
+async def _created_channels(stack) -> set[str] | None:
+    """The open go-live channels once the product's table and the emulator agree on them."""
+    emulated = {c["id"] for c in await stack.channels() if c["goLive"] and c["state"] == "open"}
     async with stack.components.store.read() as connection:
-        rows = await connection.execute(
-            select(tables.channels.c.channel_id).where(tables.channels.c.status == "open")
-        )
-        return {row.channel_id for row in rows} == expected
+        rows = await connection.execute(select(tables.channels).where(tables.channels.c.status == "open"))
+        stored = {row.channel_id for row in rows}
+    return emulated if emulated and stored == emulated else None

@@ -106,8 +106,9 @@ async def test_bad_presses_answer_200_with_a_4xx_status_code(stack):
     unknown_incident = await stack.press(
         inquiry.card_id, product["verb"], {**product["data"], "inquiry": "teams-no-such-inquiry"}, BACKUP
     )
-    unknown_group = await stack.press(inquiry.card_id, product["verb"], {**product["data"], "group": "Pharmacy"},
-                                      BACKUP)
+    unknown_group = await stack.press(
+        inquiry.card_id, product["verb"], {**product["data"], "group": "Pharmacy"}, BACKUP
+    )
     stranger = await stack.press(inquiry.card_id, product["verb"], product["data"], STAFF)
 
     for answer in (unknown_verb, unknown_incident, unknown_group, stranger):
@@ -130,7 +131,9 @@ async def test_thread_command_by_an_engineer_routes_the_incident(stack):
         return await group_in_servicenow(stack, inquiry) == PRODUCT
 
     await wait_for(moved, timeout=5)
-    await wait_for(lambda: count_containing(stack, inquiry, f"Routed to {PRODUCT} by {BACKUP.name}"), timeout=5)
+    await wait_for(
+        lambda: count_containing(stack, inquiry, f"Routed to {PRODUCT} by {BACKUP.name}"), timeout=5
+    )
 
     async def card_moved():
         return group_fact(await card(stack, inquiry)) == PRODUCT

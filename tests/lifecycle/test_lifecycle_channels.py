@@ -117,3 +117,34 @@ async def test_sandbox_with_speed_retires_the_channel_on_time_in_the_emulator(tm
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_late_post_in_a_retired_channel_still_becomes_an_incident_and_is_redirected(tmp_path):
+    stack = await start_stack(tmp_path, clock=FrozenClock(datetime(2022, 5, 3, 15, 0, tzinfo=UTC)))
+    try:
+        channel_id = await stack.channel_of("508")
+        stack.clock.set(datetime(2022, 5, 10, 14, 0, tzinfo=UTC))  # the day after the window
+
+        async def archived():
+            found = go_live_channels(await stack.channels(), "508")
+            return found and found[0]["state"] == "archived"
+
+        await wait_for(archived)
+        posted = await stack.post(channel_id, "Late question about kiosk badges")
+        assert posted["status"] == 201
+
+        async def incident():
+            rows = await stack.incidents("short_descriptionSTARTSWITHLate question")
+            return rows[0] if rows else None
+
+        row = await wait_for(incident)
+
+        async def redirected():
+            thread = await stack.thread(channel_id, posted["id"])
+            return [r for r in thread["replies"] if r.get("fromBot")]
+
+        reply = (await wait_for(redirected))[0]
+        assert row["number"] in reply["text"]
+        assert "ServiceNow" in reply["text"] and stack.servicenow in reply["text"]
+    finally:
+        await stack.close()

@@ -91,5 +91,7 @@ async def inquiry_row(stack: Stack, inquiry: Inquiry):
 
     async with stack.components.store.read() as connection:
         return (
-            await connection.execute(select(tables.inquiries).where(tables.inquiries.c.sys_id == inquiry.sys_id))
+            await connection.execute(
+                select(tables.inquiries).where(tables.inquiries.c.sys_id == inquiry.sys_id)
+            )
         ).first()

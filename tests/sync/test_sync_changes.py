@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from bridge_support import ENGINEERS, STAFF, wait_for
 from sync_support import (
     SETTLE_S,
@@ -46,10 +45,6 @@ async def test_state_changes_in_servicenow_show_in_the_thread_once_each(stack):
     await appears_once(stack, inquiry, f"{inquiry.number} is now Closed", since=since)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: the hold reason reaches Teams as its choice value ('On Hold (1)'), not its label",
-)
 async def test_on_hold_shows_the_reason_by_its_name(stack):
     inquiry = await new_inquiry(stack, "Kiosk waits on a vendor patch")
     since = await change_in_servicenow(stack, inquiry.sys_id, {"state": "3", "hold_reason": "4"})
@@ -65,8 +60,12 @@ async def test_cancelled_incident_shows_in_the_thread(stack):
 async def test_group_and_assignee_changes_show_in_the_thread(stack):
     inquiry = await new_inquiry(stack, "Pre-Check-in link opens a blank page")
 
-    since = await change_in_servicenow(stack, inquiry.sys_id, {"assignment_group": "eCheck-in Vet Facing Apps"})
-    await appears_once(stack, inquiry, "moved from Scheduling Support to eCheck-in Vet Facing Apps", since=since)
+    since = await change_in_servicenow(
+        stack, inquiry.sys_id, {"assignment_group": "eCheck-in Vet Facing Apps"}
+    )
+    await appears_once(
+        stack, inquiry, "moved from Scheduling Support to eCheck-in Vet Facing Apps", since=since
+    )
 
     since = await change_in_servicenow(stack, inquiry.sys_id, {"assigned_to": ENGINEER.servicenow_user})
     await appears_once(stack, inquiry, f"is now assigned to {ENGINEER.name}", since=since)
@@ -76,7 +75,9 @@ async def test_public_comment_shows_once_and_work_note_never(stack):
     inquiry = await new_inquiry(stack, "Appointment list is empty this morning")
 
     await change_in_servicenow(stack, inquiry.sys_id, {"work_notes": "Internal: suspect VistA sync lag"})
-    since = await change_in_servicenow(stack, inquiry.sys_id, {"comments": "Please refresh the page and retry."})
+    since = await change_in_servicenow(
+        stack, inquiry.sys_id, {"comments": "Please refresh the page and retry."}
+    )
     await appears_once(stack, inquiry, "Please refresh the page and retry.", since=since)
     replies = await texts(stack, inquiry)
     assert not any("VistA sync lag" in text for text in replies), replies
@@ -86,9 +87,16 @@ async def test_public_comment_shows_once_and_work_note_never(stack):
 async def test_comment_by_a_seeded_engineer_login_shows_with_their_name(stack):
     inquiry = await new_inquiry(stack, "Wristband printer prints blank labels")
     # The engineer acts through the queue page (no password of their own in the emulator).
-    since = await _form_post(stack, inquiry.sys_id, {"as": ENGINEER.servicenow_user, "action": "post",
-                                                      "journal_type": "comments",
-                                                      "journal_text": "Swap the label roll, please."})
+    since = await _form_post(
+        stack,
+        inquiry.sys_id,
+        {
+            "as": ENGINEER.servicenow_user,
+            "action": "post",
+            "journal_type": "comments",
+            "journal_text": "Swap the label roll, please.",
+        },
+    )
     await appears_once(stack, inquiry, "Swap the label roll, please.", since=since)
     assert await count_containing(stack, inquiry, f"{ENGINEER.name} commented in ServiceNow") == 1
 
@@ -112,7 +120,9 @@ async def test_the_bridges_own_comments_never_come_back_to_teams(stack):
 async def test_poster_reply_after_resolution_reopens_the_incident(stack):
     inquiry = await new_inquiry(stack, "Kiosk touch screen unresponsive")
     since = await change_in_servicenow(
-        stack, inquiry.sys_id, {"state": "6", "close_code": "Solution provided", "close_notes": "Recalibrated."}
+        stack,
+        inquiry.sys_id,
+        {"state": "6", "close_code": "Solution provided", "close_notes": "Recalibrated."},
     )
     await appears_once(stack, inquiry, "is Resolved", since=since)
 
@@ -147,33 +157,67 @@ async def test_engineer_reply_after_resolution_does_not_reopen(stack):
 async def test_changes_made_on_the_queue_page_sync_too(stack):
     inquiry = await new_inquiry(stack, "Check-in text message never arrives")
     groups = await stack.servicenow_as(
-        "admin", "admin", "GET", "/api/now/table/sys_user_group?sysparm_query=name=eCheck-in Vet Facing Apps", {}
+        "admin",
+        "admin",
+        "GET",
+        "/api/now/table/sys_user_group?sysparm_query=name=eCheck-in Vet Facing Apps",
+        {},
     )
     product = groups["result"][0]["sys_id"]
 
-    since = await _form_post(stack, inquiry.sys_id, {"as": "admin", "action": "update", "assignment_group": product})
-    await appears_once(stack, inquiry, "moved from Scheduling Support to eCheck-in Vet Facing Apps", since=since)
+    since = await _form_post(
+        stack, inquiry.sys_id, {"as": "admin", "action": "update", "assignment_group": product}
+    )
+    await appears_once(
+        stack, inquiry, "moved from Scheduling Support to eCheck-in Vet Facing Apps", since=since
+    )
 
-    since = await _form_post(stack, inquiry.sys_id, {"as": "admin", "action": "update", "state": "3",
-                                                      "hold_reason": "4"})
+    since = await _form_post(
+        stack, inquiry.sys_id, {"as": "admin", "action": "update", "state": "3", "hold_reason": "4"}
+    )
     await appears_once(stack, inquiry, "is On Hold", since=since)
 
-    since = await _form_post(stack, inquiry.sys_id, {"as": "admin", "action": "post", "journal_type": "work_notes",
-                                                      "journal_text": "Vendor ticket 4411 opened"})
-    since = await _form_post(stack, inquiry.sys_id, {"as": "admin", "action": "post", "journal_type": "comments",
-                                                      "journal_text": "We asked the SMS vendor."})
+    since = await _form_post(
+        stack,
+        inquiry.sys_id,
+        {
+            "as": "admin",
+            "action": "post",
+            "journal_type": "work_notes",
+            "journal_text": "Vendor ticket 4411 opened",
+        },
+    )
+    since = await _form_post(
+        stack,
+        inquiry.sys_id,
+        {
+            "as": "admin",
+            "action": "post",
+            "journal_type": "comments",
+            "journal_text": "We asked the SMS vendor.",
+        },
+    )
     await appears_once(stack, inquiry, "We asked the SMS vendor.", since=since)
 
-    since = await _form_post(stack, inquiry.sys_id, {"as": "admin", "action": "resolve",
-                                                      "close_code": "Solution provided",
-                                                      "close_notes": "Vendor fixed the SMS gateway."})
+    since = await _form_post(
+        stack,
+        inquiry.sys_id,
+        {
+            "as": "admin",
+            "action": "resolve",
+            "close_code": "Solution provided",
+            "close_notes": "Vendor fixed the SMS gateway.",
+        },
+    )
     await appears_once(stack, inquiry, "Vendor fixed the SMS gateway.", since=since)
     assert not any("4411" in text for text in await texts(stack, inquiry))
 
 
 async def test_group_change_in_servicenow_updates_the_card_and_counts_a_re_route(stack):
     inquiry = await new_inquiry(stack, "Kiosk language switch does nothing")
-    since = await change_in_servicenow(stack, inquiry.sys_id, {"assignment_group": "eCheck-in Vet Facing Apps"})
+    since = await change_in_servicenow(
+        stack, inquiry.sys_id, {"assignment_group": "eCheck-in Vet Facing Apps"}
+    )
     await appears_once(stack, inquiry, "moved from", since=since)
 
     async def card_shows_product_group():
