@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import records
@@ -79,6 +80,14 @@ class InquiryService:
         )
 
     async def on_channel_post(self, post: ChannelPost) -> None:
+        try:
+            await self._on_channel_post(post)
+        except IntegrityError:
+            # Two posts of one new thread raced (PostgreSQL): the loser retries and now sees the
+            # winner's inquiry, so its post becomes a follow-up.
+            await self._on_channel_post(post)
+
+    async def _on_channel_post(self, post: ChannelPost) -> None:
         async with self._store.write() as connection:
             if not await self._first_sight(
                 connection, f"msg|{post.conversation_id}|{post.message_id}", "message"
