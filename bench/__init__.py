@@ -1,0 +1,1 @@
+"""Speed figures of Go Live Bridge, measured by hand or by ``make bench`` (see RESULTS.md)."""
