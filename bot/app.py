@@ -19,6 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.bridge.escalation import EscalationService
+from bot.bridge.handoff import HandoffNotices, handoff_handlers
 from bot.bridge.inquiries import BridgeConfig
 from bot.bridge.jobs import InquiryJobs, JobContext
 from bot.bridge.outbox import OutboxWorker
@@ -195,6 +196,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         handlers.update(
             ChannelJobs(store, clock, config, messenger, graph_factory, settings.team_id).handlers()
         )
+        handlers.update(handoff_handlers(messenger, store))
         worker = OutboxWorker(store, handlers, concurrency=settings.outbox_workers)
         worker_ref["worker"] = worker
         lifecycle = ChannelLifecycle(store, clock, config, settings.channel_name_template, wake)
@@ -230,6 +232,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             components.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
             runner = _schedule_runner(settings, store, clock, lifecycle, escalation, sync)
             runner.add_job(PeriodicJob("rotation-report", 600, lambda: post_due_rotation_reports(components)))
+            handoff = HandoffNotices(store, clock, wake)
+            runner.add_job(PeriodicJob("duty-handoff", settings.tick_seconds, handoff.tick))
             await runner.start()
             components.runner = runner
             components.background.append(asyncio.create_task(runner.run(), name="schedule-runner"))

@@ -98,7 +98,11 @@ class EscalationService:
                 if person is not None:
                     target = (person.aad_object_id, person.name)
             elif level == 2:
+                # The delivery lead when one is configured; otherwise the primary is called again.
                 target = self._lead
+                if target is None and duty is not None and (duty.primary or duty.backup):
+                    person = duty.primary or duty.backup
+                    target = (person.aad_object_id, person.name)
             minutes = (
                 self._config.first_response_minutes if level == 1 else self._config.second_escalation_minutes
             )

@@ -68,6 +68,20 @@ inbox = Table(
     _utc("received_at", nullable=False),
 )
 
+# Raw activities as Teams delivered them: written (group-committed) before the HTTP answer, then
+# processed in order by the activity processor; the payload is dropped once processed.
+received_activities = Table(
+    "received_activities",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("payload", JSON, nullable=True),
+    _utc("received_at", nullable=False),
+    _utc("processed_at", nullable=True, index=True),
+    _utc("lease_until", nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+)
+
 # Pending side effects, drained by workers with leases, retries and backoff.
 outbox = Table(
     "outbox",
@@ -80,6 +94,9 @@ outbox = Table(
     _utc("created_at", nullable=False),
     _utc("next_attempt_at", nullable=False, index=True),
     Column("attempts", Integer, nullable=False, default=0),
+    # Incremented when a worker starts the job (attempts counts finished tries): a job started
+    # before but never finished may have had an effect upstream.
+    Column("starts", Integer, nullable=False, default=0, server_default="0"),
     Column("lease_owner", String(80), nullable=True),
     _utc("lease_until", nullable=True),
     _utc("done_at", nullable=True, index=True),

@@ -141,3 +141,15 @@ async def _card_post(stack, inquiry: Inquiry) -> dict:
     thread = await stack.thread(inquiry.channel, inquiry.root)
     post = next(reply for reply in thread["replies"] if reply["id"] == inquiry.card_id)
     return next(a["content"] for a in post["attachments"] if a["contentType"].endswith("card.adaptive"))
+
+
+async def test_second_escalation_without_a_delivery_lead_does_not_claim_nobody_is_on_duty(stack):
+    inquiry = await new_inquiry(stack, "Still unanswered after a quarter hour")
+    stack.clock.advance(minutes=16)
+
+    async def second():
+        return await count_containing(stack, inquiry, "no response for 15 minutes")
+
+    await wait_for(second, timeout=5)
+    assert await count_containing(stack, inquiry, "nobody is on duty") == 0
+    assert await count_containing(stack, inquiry, "<at>") == 2  # the backup at 5 min, the primary at 15

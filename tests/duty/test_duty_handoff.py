@@ -215,7 +215,6 @@ async def test_notices_reach_exactly_the_open_channels_end_to_end(stack):
     """Against the emulators, wired as bot/app.py will wire it (handlers on the worker, a tick)."""
     components = stack.components
     # Until bot/app.py wires it, the test adds the handler to the running worker itself.
-    components.worker._handlers.update(handoff_handlers(components.messenger, components.store))
     await stack.channel_of("508")
     emulated = await wait_for(lambda: _created_channels(stack))
     async with components.store.write() as connection:

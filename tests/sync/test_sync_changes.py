@@ -41,6 +41,11 @@ async def test_state_changes_in_servicenow_show_in_the_thread_once_each(stack):
     await appears_once(stack, inquiry, f"{inquiry.number} is Resolved", since=since)
     assert await count_containing(stack, inquiry, "Replaced the power supply.") == 1
 
+    since = await change_in_servicenow(
+        stack, inquiry.sys_id, {"close_notes": "Replaced the power supply and the cable."}
+    )
+    await appears_once(stack, inquiry, "Replaced the power supply and the cable.", since=since)
+
     since = await change_in_servicenow(stack, inquiry.sys_id, {"state": "7"})
     await appears_once(stack, inquiry, f"{inquiry.number} is now Closed", since=since)
 
