@@ -20,6 +20,7 @@ from aiohttp import web
 
 from bot.bridge.escalation import EscalationService
 from bot.bridge.handoff import HandoffNotices, handoff_handlers
+from bot.bridge.ingest import ActivityInbox, ActivityProcessor
 from bot.bridge.inquiries import BridgeConfig
 from bot.bridge.jobs import InquiryJobs, JobContext
 from bot.bridge.outbox import OutboxWorker
@@ -46,7 +47,7 @@ from bot.scheduling import (
 from bot.settings import Settings
 from bot.storage.database import create_engine, is_ready, migrate
 from bot.storage.store import Store
-from bot.teams.adapter import build_adapter, build_authentication
+from bot.teams.adapter import build_adapter, build_authentication, run_stored_turn
 from bot.teams.handler import GoLiveBot
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.web.messages import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
@@ -85,6 +86,8 @@ class Components:
     lifecycle: ChannelLifecycle | None = None
     escalation: EscalationService | None = None
     sync: SyncBack | None = None
+    inbox: ActivityInbox | None = None
+    processor: ActivityProcessor | None = None
     runner: ScheduleRunner | None = None
     background: list[asyncio.Task] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
@@ -225,10 +228,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             sync=sync,
             extras=dict(overrides.extra),
         )
+        processor = ActivityProcessor(
+            store, lambda payload: run_stored_turn(adapter, bot, raw_messenger, payload)
+        )
+        components.processor = processor
+        components.inbox = ActivityInbox(store, processor.wake)
         holder["components"] = components
         app[COMPONENTS] = components
         handlers.update(report_handlers(components))
         if overrides.run_background:
+            components.inbox.start()
+            components.background.append(asyncio.create_task(processor.run(), name="activity-processor"))
             components.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
             runner = _schedule_runner(settings, store, clock, lifecycle, escalation, sync)
             runner.add_job(PeriodicJob("rotation-report", 600, lambda: post_due_rotation_reports(components)))
@@ -242,6 +252,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         finally:
             if components.runner is not None:
                 components.runner.stop_jobs()
+            await components.inbox.close()
+            processor.stop()
             await worker.stop()
             for task in components.background:
                 task.cancel()
@@ -257,7 +269,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             await engine.dispose()
 
     app.cleanup_ctx.append(components_ctx)
-    app.router.add_post("/api/messages", make_messages_handler(adapter, authentication, bot, policy))
+
+    async def store_activity(payload: dict) -> None:
+        await holder["components"].inbox.store(payload)
+
+    app.router.add_post(
+        "/api/messages", make_messages_handler(adapter, authentication, bot, policy, store_activity)
+    )
     app.router.add_post("/servicenow/events", servicenow_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/privacy", policy_page)

@@ -441,21 +441,25 @@ class ServiceNowGateway:
         return await self._lookup_sys_id("sys_user", "user_name", user_name, self._user_ids)
 
     # ---- writing -------------------------------------------------------------------------
-    async def create_incident(self, draft: IncidentDraft) -> IncidentRecord:
-        """Create the incident, or return the one that already carries ``draft.correlation_id``."""
+    async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
+        """Create the incident, or return the one that already carries ``draft.correlation_id``.
+
+        ``known_new``: the caller knows no earlier attempt was ever started (its first try), so the
+        lookup before the first POST is skipped; every retry still looks up first.
+        """
         # Two creates for one correlation_id in this process must not both miss the lookup.
         entry = self._create_locks.setdefault(draft.correlation_id, [asyncio.Lock(), 0])
         entry[1] += 1
         try:
             async with entry[0]:
-                return await self._create_once(draft)
+                return await self._create_once(draft, known_new=known_new)
         finally:
             entry[1] -= 1
             if entry[1] == 0:
                 self._create_locks.pop(draft.correlation_id, None)
 
-    async def _create_once(self, draft: IncidentDraft) -> IncidentRecord:
-        existing = await self.find_by_correlation_id(draft.correlation_id)
+    async def _create_once(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
+        existing = None if known_new else await self.find_by_correlation_id(draft.correlation_id)
         if existing is not None:
             log.info("servicenow: correlation_id already has %s %s", existing.number, existing.sys_id)
             return existing

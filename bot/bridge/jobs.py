@@ -131,7 +131,8 @@ class InquiryJobs:
                 correlation_display=self.c.config.correlation_display,
                 assigned_to=assignee.servicenow_user if assignee else None,
             )
-            record = await _servicenow(self.c.gateway.create_incident(draft))
+            # On a job's first start nothing can have been created yet: skip the lookup round trip.
+            record = await _servicenow(self.c.gateway.create_incident(draft, known_new=job.first_start))
             await self._save(row.id, **incident_fields(record))
             log.info("inquiry %s -> incident %s", row.id, record.number)
             row = await self._inquiry(job)

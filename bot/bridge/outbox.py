@@ -50,6 +50,11 @@ class Job:
     inquiry_id: int | None
     payload: dict[str, Any]
     attempts: int
+    starts: int = 1  # including this one: 1 means no worker ever started this job before
+
+    @property
+    def first_start(self) -> bool:
+        return self.starts == 1
 
 
 JobHandler = Callable[[Job], Awaitable[None]]
@@ -79,6 +84,7 @@ async def enqueue(
         "created_at": now,
         "next_attempt_at": not_before or now,
         "attempts": 0,
+        "starts": 0,
     }
     if dedupe_key is None:
         await connection.execute(tables.outbox.insert().values(**values))
@@ -207,10 +213,19 @@ class OutboxWorker:
                 result = await connection.execute(
                     update(outbox)
                     .where(outbox.c.id == row.id, due)
-                    .values(lease_owner=self._owner, lease_until=now + LEASE)
+                    .values(lease_owner=self._owner, lease_until=now + LEASE, starts=outbox.c.starts + 1)
                 )
             if result.rowcount == 1:
-                jobs.append(Job(row.id, row.kind, row.inquiry_id, dict(row.payload or {}), row.attempts))
+                jobs.append(
+                    Job(
+                        row.id,
+                        row.kind,
+                        row.inquiry_id,
+                        dict(row.payload or {}),
+                        row.attempts,
+                        row.starts + 1,
+                    )
+                )
         for job in jobs:
             if job.inquiry_id is not None:
                 self._busy_inquiries.add(job.inquiry_id)

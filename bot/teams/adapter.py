@@ -9,11 +9,13 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
+from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
 )
+from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     BotFrameworkAuthentication,
@@ -142,3 +144,16 @@ def build_adapter(authentication: BotFrameworkAuthentication) -> CloudAdapter:
 
     adapter.on_turn_error = on_error
     return adapter
+
+
+async def run_stored_turn(adapter: CloudAdapter, bot, messenger, payload: dict) -> None:
+    """Run the bot's turn for an activity that was authenticated and stored when it arrived.
+
+    No reply is sent from the turn (the use cases queue their posts), but botbuilder's Teams
+    handler may look up a new member, so the turn gets the cached connector for its service URL.
+    """
+    activity = Activity().deserialize(payload)
+    context = TurnContext(adapter, activity)
+    if activity.service_url:
+        context.turn_state[adapter.BOT_CONNECTOR_CLIENT_KEY] = messenger.client_for(activity.service_url)
+    await bot.on_turn(context)

@@ -8,14 +8,16 @@ missing content type, junk JSON, and expired or wrongly signed tokens):
 - 401 for any authentication failure (missing, junk, expired or wrongly signed token);
 - 403 when an authenticated activity names another channel, service URL or tenant than allowed.
 
-The activity is handed to the adapter only after it is authenticated; the bot's work is a database
-write, so the answer never waits for ServiceNow.
+An authenticated activity is stored (group-committed with others arriving at the same time) and
+answered 201; the bot's turn runs afterwards, so the answer waits for one database commit and never
+for ServiceNow or Teams. Invokes, whose answer is the result, run through the adapter at once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -57,7 +59,11 @@ async def _read_body(request: web.Request) -> bytes | web.Response:
 
 
 def make_messages_handler(
-    adapter: CloudAdapter, authentication: BotFrameworkAuthentication, bot: Bot, policy: EdgePolicy
+    adapter: CloudAdapter,
+    authentication: BotFrameworkAuthentication,
+    bot: Bot,
+    policy: EdgePolicy,
+    store_activity: Callable[[dict], Awaitable[None]],
 ):
     async def messages(request: web.Request) -> web.StreamResponse:
         content_type = request.headers.get("Content-Type", "")
@@ -89,6 +95,12 @@ def make_messages_handler(
         if refusal:
             return _error(403, "Forbidden", refusal)
 
+        if activity.type != "invoke":
+            # Stored durably, then answered; the turn runs afterwards (ActivityProcessor).
+            await store_activity(payload)
+            return web.Response(status=201)
+        # Invokes carry their answer in the HTTP response, so they run now (they only record a
+        # decision and queue the slow work).
         invoke_response = await adapter.process_activity(auth_result, activity, bot.on_turn)
         if invoke_response is None:
             return web.Response(status=201)

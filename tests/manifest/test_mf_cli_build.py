@@ -20,6 +20,8 @@ def test_manifest_build_creates_the_directory_and_one_zip(tmp_path, monkeypatch,
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["id"] == "3f1b0a52-6c1e-4a44-9d2e-6d8b2f1e0c11"
     assert manifest["bots"][0]["botId"] == "3f1b0a52-6c1e-4a44-9d2e-6d8b2f1e0c11"
-    assert any(tab["contentUrl"].startswith("https://golive.example.va.gov/dashboard")
-               for tab in manifest.get("staticTabs", []))
+    assert any(
+        tab["contentUrl"].startswith("https://golive.example.va.gov/dashboard")
+        for tab in manifest.get("staticTabs", [])
+    )
     assert str(zips[0]) in capsys.readouterr().out

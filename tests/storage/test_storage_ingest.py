@@ -57,15 +57,35 @@ async def client(aiohttp_client, database_url):
 
 
 async def inquiries(client):
+    await client.app[COMPONENTS].processor.drain()
     async with client.app[COMPONENTS].store.read() as connection:
         return (await connection.execute(select(tables.inquiries))).all()
+
+
+async def received(client):
+    async with client.app[COMPONENTS].store.read() as connection:
+        return (await connection.execute(select(tables.received_activities))).all()
 
 
 async def test_duplicates_delivered_at_once_make_one_inquiry(client):
     body = activity("1651590000100", "1651590000100", "Kiosk error")
     responses = await asyncio.gather(*(client.post("/api/messages", json=body) for _ in range(8)))
     assert all(200 <= response.status < 300 for response in responses)
+    assert len(await received(client)) == 1
     assert len(await inquiries(client)) == 1
+
+
+async def test_activity_is_stored_before_the_answer_and_its_payload_dropped_once_processed(client):
+    response = await client.post(
+        "/api/messages", json=activity("1651590000300", "1651590000300", "Stored first")
+    )
+    assert response.status == 201
+    stored = await received(client)
+    assert len(stored) == 1 and stored[0].processed_at is None
+    assert stored[0].payload["text"] == "Stored first"
+    assert len(await inquiries(client)) == 1  # processing happens after the answer
+    stored = await received(client)
+    assert stored[0].processed_at is not None and stored[0].payload is None
 
 
 async def test_two_posts_racing_into_one_new_thread_make_one_inquiry(client):

@@ -137,8 +137,12 @@ async def test_poster_reply_after_resolution_reopens_the_incident(stack):
         return (await incident(stack, inquiry.sys_id))["state"]["value"] == "2"
 
     await wait_for(reopened, timeout=5)
-    row = await inquiry_row(stack, inquiry)
-    assert row.state == 2
+
+    async def recorded():  # the bot records the reopened state right after ServiceNow answers
+        row = await inquiry_row(stack, inquiry)
+        return row if row.state == 2 else None
+
+    row = await wait_for(recorded, timeout=5)
     assert row.resolved_at is None
 
 

@@ -47,6 +47,8 @@ async def client(aiohttp_client, tmp_path):
 async def send(client, name: str):
     response = await client.post("/api/messages", json=fixture(name))
     body = await response.read()
+    # The activity is stored before the answer; its turn runs afterwards (here: now).
+    await client.app[COMPONENTS].processor.drain()
     return response.status, (json.loads(body) if body else None)
 
 
