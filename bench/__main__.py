@@ -40,7 +40,7 @@ class Sizes:
     warmup: int = 100
     rewarm: int = 20  # after a fault change, before timing again
     echo: int = 300
-    ingest: int = 300
+    ingest: int = 2000
     memory_inquiries: int = 10_000
     e2e: int = 30
     e2e_per_s: float = 2.5
@@ -72,6 +72,14 @@ class BotDatabase:
 
     def inquiries(self) -> int:
         return self._query("SELECT count(*) FROM inquiries")[0][0]
+
+    def received_ids(self) -> set[str]:
+        """Message ids of the stored (acknowledged) activities: dedupe keys are type|conversation|id|..."""
+        rows = self._query("SELECT dedupe_key FROM received_activities")
+        return {row[0].split("|")[2] for row in rows if row[0].count("|") >= 2}
+
+    def received(self) -> int:
+        return self._query("SELECT count(*) FROM received_activities")[0][0]
 
     def answered(self, roots: set[str]) -> int:
         rows = self._query(
@@ -166,10 +174,23 @@ class Bench:
         return result
 
     def durability(self, db: BotDatabase, results: list[LoadResult]) -> tuple[int, int]:
-        stored = db.inquiry_roots()
+        """Acknowledged posts found stored at once (the raw activity is committed before the 201)."""
+        stored = db.received_ids()
         acked = [message_id for result in results for message_id in result.acked_ids]
         kept = sum(1 for message_id in acked if message_id in stored)
         return kept, len(acked)
+
+    async def processed(
+        self, db: BotDatabase, results: list[LoadResult], timeout_s: float = 180
+    ) -> tuple[int, float]:
+        """Wait until the acknowledged posts have become inquiries; (count, seconds waited)."""
+        acked = {message_id for result in results for message_id in result.acked_ids}
+        started = time.monotonic()
+        while True:
+            done = len(acked & db.inquiry_roots())
+            if done >= len(acked) or time.monotonic() - started > timeout_s:
+                return done, time.monotonic() - started
+            await asyncio.sleep(0.5)
 
     async def run_ingest(self) -> None:
         sizes = self.sizes
@@ -192,6 +213,7 @@ class Bench:
         await self.servicenow_faults({"outage": True})
         down = await self.ingest("bot, ServiceNow down", "bot-a", posts, sizes.ingest, sizes.rewarm)
         kept, acked = self.durability(db, [healthy, slow, down])
+        made, waited = await self.processed(db, [healthy, slow, down])
 
         ratio = healthy.rate / sample.rate if sample.rate else float("inf")
         self.lines.insert(
@@ -207,10 +229,13 @@ class Bench:
             f"ingest, ServiceNow at 1 s latency: {slow.rate:.0f} acks/s, p99 {slow.p(99):.0f} ms"
         )
         self.lines.append(f"ingest, ServiceNow down: {down.rate:.0f} acks/s, p99 {down.p(99):.0f} ms")
-        self.lines.append(f"durability: {kept}/{acked} acknowledged inquiries stored")
+        self.lines.append(
+            f"durability: {kept}/{acked} acknowledged activities stored before the answer; "
+            f"{made}/{acked} inquiries recorded {waited:.1f} s after the last post"
+        )
 
         self.say(f"[2/4] memory: ingest up to {sizes.memory_inquiries} inquiries (ServiceNow still down)")
-        remaining = sizes.memory_inquiries - db.inquiries()
+        remaining = sizes.memory_inquiries - db.received()
         started = time.monotonic()
         while remaining > 0:
             chunk = min(remaining, 2_000)
@@ -221,7 +246,7 @@ class Bench:
             remaining -= result.acked
             if result.acked == 0:
                 break
-        total = db.inquiries()
+        total = db.received()
         rss = bot.rss_mib()
         self.say(f"  {total} inquiries stored in {time.monotonic() - started:.0f}s; RSS {rss:.0f} MiB")
         self.lines.append(

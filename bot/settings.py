@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     simulated_now: datetime | None = None
     simulated_speed: float = Field(1.0, gt=0)
 
-    outbox_workers: int = 4
+    outbox_workers: int = 8
     tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")
     log_level: str = "INFO"

@@ -70,6 +70,8 @@ class InquiryService:
         self._clock = clock
         self._config = config
         self._wake = wake_outbox
+        # Places already stored this run: the same service URL and team need no write per post.
+        self._known_places: set = set()
 
     async def _first_sight(self, connection: AsyncConnection, key: str, kind: str) -> bool:
         return await self._store.insert_if_absent(
@@ -94,7 +96,9 @@ class InquiryService:
             ):
                 log.info("duplicate activity ignored (message %s)", post.message_id)
                 return
-            await records.remember_place(self._store, connection, post.place, self._clock.now())
+            if post.place not in self._known_places:
+                await records.remember_place(self._store, connection, post.place, self._clock.now())
+                self._known_places.add(post.place)
             if post.from_bot:
                 return
             channel = await records.channel_by_id(connection, post.channel_id)
@@ -332,11 +336,7 @@ def _thread_id(post: ChannelPost) -> str:
 
 
 async def _site(connection: AsyncConnection, station: str):
-    plan = await records.load_plan(connection)
-    for entry in plan.entries:
-        if entry.site.station == station:
-            return entry
-    return None
+    return await records.planned_site(connection, station)
 
 
 def minutes_between(start: datetime, end: datetime) -> float:

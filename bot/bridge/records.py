@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select, update
@@ -64,9 +65,27 @@ async def load_roster_csv(store: Store, connection: AsyncConnection) -> str | No
     return None if document is None else document.get("csv")
 
 
+@lru_cache(maxsize=4)
+def _parsed_roster(text: str) -> DutyRoster:
+    # A pure function of the stored text: parsing once per roster version, not once per post.
+    return parse_roster_csv(text)
+
+
 async def load_roster(store: Store, connection: AsyncConnection) -> DutyRoster | None:
     text = await load_roster_csv(store, connection)
-    return None if text is None else parse_roster_csv(text)
+    return None if text is None else _parsed_roster(text)
+
+
+async def planned_site(connection: AsyncConnection, station: str) -> PlannedSite | None:
+    row = (await connection.execute(select(tables.sites).where(tables.sites.c.station == station))).first()
+    if row is None:
+        return None
+    return PlannedSite(
+        site=Site(station=row.station, name=row.name, time_zone=row.time_zone),
+        week_start=row.week_start,
+        go_live_date=row.go_live_date,
+        pulled=bool(row.pulled),
+    )
 
 
 async def save_roster_csv(store: Store, connection: AsyncConnection, text: str, at: datetime) -> None:

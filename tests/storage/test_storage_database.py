@@ -151,3 +151,23 @@ async def test_jobs_of_one_inquiry_run_in_order(store):
     worker = OutboxWorker(store, {"step": record}, concurrency=4)
     await worker.drain_once()
     assert order == ["create", "comment", "route"]
+
+
+async def test_migrations_create_exactly_the_declared_schema(store):
+    """No table or column exists only in the code or only in a migration."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from bot.storage.tables import metadata
+
+    # Type spellings differ between backends (JSON, timezone-aware DateTime); presence and
+    # nullability must match exactly.
+    cosmetic = {"modify_type", "modify_default"}
+
+    def differences(sync_connection):
+        diff = compare_metadata(MigrationContext.configure(sync_connection), metadata)
+        flat = [change for entry in diff for change in (entry if isinstance(entry, list) else [entry])]
+        return [change for change in flat if change[0] not in cosmetic]
+
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
