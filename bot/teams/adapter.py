@@ -152,7 +152,11 @@ async def run_stored_turn(adapter: CloudAdapter, bot, messenger, payload: dict) 
     No reply is sent from the turn (the use cases queue their posts), but botbuilder's Teams
     handler may look up a new member, so the turn gets the cached connector for its service URL.
     """
-    activity = Activity().deserialize(payload)
+    try:
+        activity = Activity().deserialize(payload)
+    except Exception as error:  # msrest raises several types; a body it cannot read has no turn
+        log.warning("stored activity could not be read as an activity (%s): skipped", type(error).__name__)
+        return
     context = TurnContext(adapter, activity)
     if activity.service_url:
         context.turn_state[adapter.BOT_CONNECTOR_CLIENT_KEY] = messenger.client_for(activity.service_url)

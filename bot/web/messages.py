@@ -78,12 +78,24 @@ def make_messages_handler(
             return _error(400, "BadRequest", "body is not valid JSON")
         if not isinstance(payload, dict):
             return _error(400, "BadRequest", "body must be a JSON object (one activity)")
-        try:
-            activity = Activity().deserialize(payload)
-        except Exception:  # msrest raises several types for shapes it cannot read
-            return _error(400, "BadRequest", "body is not a Bot Framework activity")
-        if not activity.type:
+        kind = payload.get("type")
+        if not kind or not isinstance(kind, str):
             return _error(400, "BadRequest", "activity has no type")
+        if kind == "invoke":
+            try:
+                activity = Activity().deserialize(payload)
+            except Exception:  # msrest raises several types for shapes it cannot read
+                return _error(400, "BadRequest", "body is not a Bot Framework activity")
+        else:
+            # Authentication reads only these; the full (slow) msrest deserialisation happens when
+            # the stored activity is processed.
+            activity = Activity(
+                type=kind,
+                id=_text_or_none(payload.get("id")),
+                channel_id=_text_or_none(payload.get("channelId")),
+                service_url=_text_or_none(payload.get("serviceUrl")),
+                channel_data=payload.get("channelData") if isinstance(payload.get("channelData"), dict) else None,
+            )
 
         auth_header = request.headers.get("Authorization", "")
         try:
@@ -110,6 +122,10 @@ def make_messages_handler(
         return web.json_response(body_out, status=invoke_response.status)
 
     return messages
+
+
+def _text_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _policy_refusal(activity: Activity, policy: EdgePolicy, *, authenticated: bool) -> str | None:
