@@ -228,11 +228,15 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             sync=sync,
             extras=dict(overrides.extra),
         )
+        inbox_ref: dict[str, ActivityInbox] = {}
         processor = ActivityProcessor(
-            store, lambda payload: run_stored_turn(adapter, bot, raw_messenger, payload)
+            store,
+            lambda payload: run_stored_turn(adapter, bot, raw_messenger, payload),
+            ingest_busy=lambda: inbox_ref["inbox"].busy(),
         )
         components.processor = processor
-        components.inbox = ActivityInbox(store, processor.wake)
+        components.inbox = inbox_ref["inbox"] = ActivityInbox(store, processor.wake)
+        worker.set_yield_to(components.inbox.busy)
         holder["components"] = components
         app[COMPONENTS] = components
         handlers.update(report_handlers(components))

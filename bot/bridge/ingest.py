@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,6 +61,11 @@ class ActivityInbox:
         self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._last_store = 0.0
+
+    def busy(self, within_s: float = 0.02) -> bool:
+        """Activities arrived in the last ``within_s``: background work should give way."""
+        return time.monotonic() - self._last_store < within_s
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="activity-inbox-writer")
@@ -75,6 +81,7 @@ class ActivityInbox:
 
     async def store(self, activity: dict[str, Any]) -> None:
         """Return once the activity is durably stored (or was already)."""
+        self._last_store = time.monotonic()
         if self._task is None:  # no writer running (tests that drive the app by hand): write now
             await self._write([(self._row(activity), None)])
             self._on_stored()
@@ -128,9 +135,17 @@ TurnRunner = Callable[[dict[str, Any]], Awaitable[None]]
 class ActivityProcessor:
     """Feeds stored activities, oldest first, to the bot's turn logic."""
 
-    def __init__(self, store: Store, run_turn: TurnRunner, *, poll_interval_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        run_turn: TurnRunner,
+        *,
+        poll_interval_s: float = 1.0,
+        ingest_busy: Callable[[], bool] = lambda: False,
+    ) -> None:
         self._store = store
         self._run_turn = run_turn
+        self._ingest_busy = ingest_busy
         self._poll = poll_interval_s
         self._wake = asyncio.Event()
         self._stopping = False
@@ -161,8 +176,17 @@ class ActivityProcessor:
             if not rows:
                 return handled
             for row in rows:
+                await self._give_way()
                 await self._process(row)
                 handled += 1
+
+    async def _give_way(self, at_most_s: float = 0.05) -> None:
+        """While activities pour in, answering them comes first; processing still advances at
+        least one activity per ``at_most_s``."""
+        waited = 0.0
+        while waited < at_most_s and self._ingest_busy():
+            await asyncio.sleep(0.005)
+            waited += 0.005
 
     async def _claim(self, limit: int) -> list[Any]:
         received = tables.received_activities

@@ -122,9 +122,14 @@ class OutboxWorker:
         # Jobs of one inquiry run one at a time and in order (comment after create, card after route).
         self._busy_inquiries: set[int] = set()
         self._stopping = False
+        self._yield_to: Callable[[], bool] = lambda: False
 
     def wake(self) -> None:
         self._wake.set()
+
+    def set_yield_to(self, busy: Callable[[], bool]) -> None:
+        """Claim new jobs only between bursts of incoming activities (answering Teams comes first)."""
+        self._yield_to = busy
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming and let running jobs finish (a job cut between a Teams post and its
@@ -153,6 +158,10 @@ class OutboxWorker:
             log.info("took back %d jobs leased by a process that stopped", released)
         try:
             while not self._stopping:
+                waited = 0.0
+                while waited < 0.05 and self._yield_to():
+                    await asyncio.sleep(0.005)
+                    waited += 0.005
                 claimed = await self._claim(self._concurrency - len(self._running))
                 for job in claimed:
                     task = asyncio.create_task(self._execute(job))

@@ -126,7 +126,19 @@ class TeamsMessenger:
         await close_connector_clients(self._clients.values())
         self._clients.clear()
 
+    def _forget_quiet_threads(self) -> None:
+        """Pacing state is only needed for threads posted to in the last second or so."""
+        if len(self._last_send) < 512:
+            return
+        horizon = time.monotonic() - 5.0
+        for thread, last in list(self._last_send.items()):
+            lock = self._thread_locks.get(thread)
+            if last < horizon and (lock is None or not lock.locked()):
+                self._last_send.pop(thread, None)
+                self._thread_locks.pop(thread, None)
+
     async def _paced(self, thread: str, call):
+        self._forget_quiet_threads()
         lock = self._thread_locks.setdefault(thread, asyncio.Lock())
         async with lock:
             wait = self._last_send.get(thread, 0.0) + MIN_INTERVAL_PER_THREAD_S - time.monotonic()

@@ -94,7 +94,9 @@ def make_messages_handler(
                 id=_text_or_none(payload.get("id")),
                 channel_id=_text_or_none(payload.get("channelId")),
                 service_url=_text_or_none(payload.get("serviceUrl")),
-                channel_data=payload.get("channelData") if isinstance(payload.get("channelData"), dict) else None,
+                channel_data=payload.get("channelData")
+                if isinstance(payload.get("channelData"), dict)
+                else None,
             )
 
         auth_header = request.headers.get("Authorization", "")
