@@ -26,7 +26,7 @@ roster CSV, see ``schedule.roster_csv`` and docs/ROSTER_CSV.md) are re-exported 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Literal, TypeVar
 
@@ -157,8 +157,9 @@ def week_problems(week: RosterWeek, engineers: Mapping[str, Engineer]) -> list[s
             problems.append(f"{label}: fallback {key!r} on {day.isoformat()} is not a known engineer")
         if not week.week_start <= day <= last_day:
             problems.append(f"{label}: fallback date {day.isoformat()} is outside the week")
-        if key in (week.primary, week.backup):
-            problems.append(f"{label}: fallback {key} on {day.isoformat()} is already the primary or backup")
+        # The backup may cover a day (that is how a swap is recorded); the primary already leads.
+        if key == week.primary:
+            problems.append(f"{label}: fallback {key} on {day.isoformat()} is already the primary")
     for key in week.observers:
         if key not in engineers:
             problems.append(f"{label}: observer {key!r} is not a known engineer")
@@ -380,3 +381,22 @@ def export_roster_csv(roster: DutyRoster) -> str:
     from schedule.roster_csv import export_roster_csv as export
 
     return export(roster)
+
+
+def cover_day(roster: DutyRoster, engineer_key: str, day: date) -> DutyRoster:
+    """The roster with ``engineer_key`` covering ``day`` as the fallback (first pick that day), in
+    the roster week that contains the day. Raises ``InvalidScheduleValue`` when no week does or the
+    engineer is unknown."""
+    if engineer_key not in roster.engineers:
+        raise InvalidScheduleValue(f"unknown engineer {engineer_key!r}")
+    monday = day - timedelta(days=day.weekday())
+    week = roster.week(monday)
+    if week is None:
+        raise InvalidScheduleValue(f"no roster week starts on {monday.isoformat()}")
+    fallback = dict(week.fallback)
+    if engineer_key == week.primary:
+        fallback.pop(day, None)  # handing the day back to the primary
+    else:
+        fallback[day] = engineer_key
+    weeks = tuple(replace(w, fallback=fallback) if w.week_start == monday else w for w in roster.weeks)
+    return DutyRoster(engineers=roster.engineers, weeks=weeks)

@@ -262,8 +262,8 @@ def parse_roster_csv(text: str | bytes) -> DutyRoster:
                     "production access; at least one of them must",
                 )
         for day, (key, line) in rows.fallback.items():
-            if key in (primary, backup):
-                fail(line, f"fallback {key} on {day.isoformat()} is already the primary or backup of {label}")
+            if key == primary:
+                fail(line, f"fallback {key} on {day.isoformat()} is already the primary of {label}")
         for key, line in rows.observers:
             if key in (primary, backup):
                 fail(line, f"observer {key} is already the primary or backup of {label}")

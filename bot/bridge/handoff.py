@@ -90,28 +90,32 @@ class HandoffNotices:
             if since is not None:
                 roster = await records.load_roster(self._store, connection)
                 changes = [] if roster is None else duty_changes(roster, since + _STEP, now + _STEP)
-                if changes:
-                    channels = await _open_channels(connection)
-                    for at, before, after in changes:
-                        for channel in channels:
-                            view = handoff_view(at, before, after, await _open_incidents(connection, channel))
-                            if await enqueue(
-                                self._store,
-                                connection,
-                                JOB_KIND,
-                                {"channel_id": channel, "card": cards.handoff_card(view)},
-                                dedupe_key=f"handoff:{channel}:{at.astimezone(UTC).isoformat()}",
-                            ):
-                                queued += 1
-                        log.info(
-                            "duty hand-off at %s: notice queued for %d channels",
-                            at.isoformat(),
-                            len(channels),
-                        )
+                for at, before, after in changes:
+                    queued += await announce_handoff(self._store, connection, at, before, after)
             await self._store.put_document(connection, WATERMARK, {"checked_until": now.isoformat()}, now)
         if queued:
             self._wake()
         return queued
+
+
+async def announce_handoff(
+    store: Store, connection: AsyncConnection, at: datetime, before: Duty, after: Duty
+) -> int:
+    """Queue the notice of one hand-off into every open go-live channel; returns how many."""
+    queued = 0
+    channels = await _open_channels(connection)
+    for channel in channels:
+        view = handoff_view(at, before, after, await _open_incidents(connection, channel))
+        if await enqueue(
+            store,
+            connection,
+            JOB_KIND,
+            {"channel_id": channel, "card": cards.handoff_card(view)},
+            dedupe_key=f"handoff:{channel}:{at.astimezone(UTC).isoformat()}",
+        ):
+            queued += 1
+    log.info("duty hand-off at %s: notice queued for %d channels", at.isoformat(), len(channels))
+    return queued
 
 
 async def _open_channels(connection: AsyncConnection) -> list[str]:

@@ -9,10 +9,10 @@ when, the ``schedule.edits.diff`` lines) and the reply job in the outbox.
 Errors: a ``PlanEditError`` (or a bad argument) becomes a friendly reply; people who may not run a
 command get a polite refusal. Nothing here waits for Teams: replies are outbox ``reply`` jobs.
 
-``swap`` (decided here): the roster model has a primary and a backup per *week* and fallback dates
-for a third engineer, but no per-day swap of the pair, and swapping the week's pair would move the
-week's start (it follows the primary's time zone). So ``swap`` does not edit the roster: an engineer
-on the roster gets the steps to do it with ``golive roster import``; anyone else a refusal.
+``swap`` (today's primary or backup): the other one covers today, recorded as a fallback day in the
+roster (the model's way of saying "first pick on this date"; swapping the week's pair would move
+the week's start, which follows the primary's time zone). The swap is audited and every open
+go-live channel gets a hand-off notice. Swapping again hands today back.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import cards
 from bot.bridge import records
+from bot.bridge.handoff import announce_handoff
 from bot.bridge.outbox import enqueue
 from bot.bridge.render import Renderer
 from bot.clock import Clock
@@ -39,10 +40,10 @@ from bot.storage.store import Store
 from schedule.csvio import parse_iso_date, parse_rollout_csv
 from schedule.edits import add_site, add_week, diff, move_site, pull_site
 from schedule.errors import CsvImportError, InvalidScheduleValue, PlanEditError
-from schedule.localtime import is_iana_zone, zone
+from schedule.localtime import is_iana_zone, local_date, zone
 from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings, window_for
 from schedule.preview import preview
-from schedule.roster import DutyRoster, duty_at
+from schedule.roster import DutyRoster, cover_day, duty_at, export_roster_csv
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,7 @@ class PersonalCommands:
             return {"text": roster_text(await records.load_roster(self._store, connection))}
         if command.name == "swap":
             roster = await records.load_roster(self._store, connection)
-            return {"text": swap_text(roster, request.author, now)}
+            return {"text": await self._swap(connection, roster, request.author, now)}
         if command.name == "week add":
             return self._week_form(await records.load_plan(connection), command.args)
         if command.name in ("site add", "site move", "site pull"):
@@ -243,6 +244,37 @@ class PersonalCommands:
             "text": f"`{command.name}` works in a go-live channel thread. "
             + help_text(request.scope, is_manager)
         }
+
+    async def _swap(self, connection: AsyncConnection, roster: DutyRoster | None, author: Person, now) -> str:
+        """Today's primary and backup trade places: the other one covers today (a fallback day in
+        the roster), the change is audited, and every open go-live channel gets a hand-off notice."""
+        engineer = (
+            roster.by_aad_object_id(author.aad_object_id or "") if roster and author.aad_object_id else None
+        )
+        if roster is None or engineer is None:
+            return "Sorry, only engineers on the duty roster can swap duty."
+        duty = duty_at(roster, now)
+        if duty.primary is None or duty.backup is None:
+            return "No roster week is in force right now, so there is nothing to swap."
+        lead = duty.fallback or duty.primary
+        if engineer.key not in {duty.primary.key, duty.backup.key, lead.key}:
+            return "Only today's primary or backup can swap duty."
+        incoming = duty.backup if lead.key == duty.primary.key else duty.primary
+        day = local_date(now, incoming.time_zone)
+        try:
+            swapped = cover_day(roster, incoming.key, day)
+        except InvalidScheduleValue as error:
+            return f"Sorry, I could not swap: {error}."
+        await records.save_roster_csv(self._store, connection, export_roster_csv(swapped), now)
+        await records.audit(
+            connection,
+            now,
+            f"{author.name} ({author.aad_object_id})",
+            "roster.swap",
+            f"{incoming.name} covers {day.isoformat()} instead of {lead.name}",
+        )
+        await announce_handoff(self._store, connection, now, duty, duty_at(swapped, now))
+        return f"Done: {incoming.name} is first on duty today ({day:%A %d %B}); the open go-live channels are told."
 
     async def _first_sight(self, connection: AsyncConnection, key: str, kind: str) -> bool:
         return await self._store.insert_if_absent(
@@ -464,20 +496,3 @@ def roster_text(roster: DutyRoster | None) -> str:
     if not roster.weeks:
         lines.append("- no roster weeks yet")
     return "\n".join(lines)
-
-
-def swap_text(roster: DutyRoster | None, author: Person, now: datetime) -> str:
-    engineer = (
-        roster.by_aad_object_id(author.aad_object_id or "") if roster and author.aad_object_id else None
-    )
-    if engineer is None:
-        return "Sorry, only engineers on the duty roster can swap duty."
-    duty = duty_at(roster, now)
-    if duty.primary is None or duty.backup is None:
-        return "No roster week is in force right now, so there is nothing to swap."
-    return (
-        f"Swaps are made in the roster: today {duty.primary.name} is primary and {duty.backup.name} is "
-        f"backup for the week of {duty.week_start.isoformat() if duty.week_start else '?'}. To swap, "
-        "exchange their `primary` and `backup` rows for that week in the roster CSV (or add a `fallback` "
-        "row for a single day) and run `golive roster import FILE`."
-    )

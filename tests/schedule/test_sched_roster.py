@@ -12,6 +12,7 @@ from schedule.roster import (
     DutyRoster,
     Engineer,
     RosterWeek,
+    cover_day,
     duty_at,
     duty_changes,
     is_working,
@@ -211,8 +212,21 @@ def test_roster_refuses_same_primary_and_backup_unknown_engineers_and_stray_fall
         DutyRoster.of([NY], [RosterWeek(WEEK, "ny", "ghost")])
     with pytest.raises(InvalidScheduleValue, match="outside the week"):
         DutyRoster.of([NY, HI, PHX], [RosterWeek(WEEK, "ny", "hi", {date(2022, 5, 9): "phx"})])
-    with pytest.raises(InvalidScheduleValue, match="already the primary or backup"):
-        DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi", {date(2022, 5, 3): "hi"})])
+    with pytest.raises(InvalidScheduleValue, match="already the primary"):
+        DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi", {date(2022, 5, 3): "ny"})])
+
+
+def test_backup_may_cover_a_day_as_fallback_and_then_leads_that_day():
+    roster = DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi", {date(2022, 5, 3): "hi"})])
+    duty = duty_at(roster, datetime(2022, 5, 3, 20, 0, tzinfo=UTC))
+    assert duty.fallback is not None and duty.fallback.key == "hi"
+
+
+def test_cover_day_records_a_swap_and_swapping_back_removes_it():
+    roster = DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi")])
+    swapped = cover_day(roster, "hi", date(2022, 5, 3))
+    assert swapped.week(WEEK).fallback == {date(2022, 5, 3): "hi"}
+    assert cover_day(swapped, "ny", date(2022, 5, 3)).week(WEEK).fallback == {}
 
 
 def test_engineer_refuses_bad_hours_days_and_zone():

@@ -130,7 +130,7 @@ def test_week_rows_may_come_before_the_engineer_rows():
         ("fallback,jane,,,,,,,,,,2022-05-09,2022-05-04", "date 2022-05-04 is outside the week of 2022-05-09"),
         (
             "fallback,jane,,,,,,,,,,,2022-05-04",
-            "fallback jane on 2022-05-04 is already the primary or backup of week 2022-05-02",
+            "fallback jane on 2022-05-04 is already the primary of week 2022-05-02",
         ),
         ("primary,jane,,,,,,,,,,2022-05-02,,surplus", "more values than the header has columns (13)"),
     ],
@@ -168,12 +168,12 @@ def test_all_errors_are_reported_together_and_nothing_is_returned():
         + JANE.replace("08:00", "8")
         + KAI
         + WEEK_ROWS
-        + "observer,ghost,,,,,,,,,,2022-05-02,\nfallback,kai,,,,,,,,,,,2022-05-05\n"
+        + "observer,ghost,,,,,,,,,,2022-05-02,\nfallback,jane,,,,,,,,,,,2022-05-05\n"
     )
     assert errors_of(text) == [
         "line 2: work_start '8' is not a time in HH:MM form (00:00 to 23:59)",
         "line 6: engineer 'ghost' is not defined by an engineer row",
-        "line 7: fallback kai on 2022-05-05 is already the primary or backup of week 2022-05-02",
+        "line 7: fallback jane on 2022-05-05 is already the primary of week 2022-05-02",
     ]
 
 
