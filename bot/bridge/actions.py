@@ -108,11 +108,11 @@ async def apply_action(
         return ActionResult(200, f"Assigned to {actor.name}.", True)
     if verb == "triage":
         category = str(data.get("category") or data.get("triage") or "").strip()
-        match = next((c for c in TRIAGE_CATEGORIES if c.lower() == category.lower()), None)
+        wanted = category.lower()
+        match = next((c.label for c in TRIAGE_CATEGORIES if wanted in (c.label.lower(), c.key.lower())), None)
         if match is None:
-            return ActionResult(
-                400, "Unknown triage category. Choose one of: " + ", ".join(TRIAGE_CATEGORIES)
-            )
+            labels = ", ".join(c.label for c in TRIAGE_CATEGORIES)
+            return ActionResult(400, f"Unknown triage category. Choose one of: {labels}")
         await connection.execute(update(inquiries).where(where).values(triage=match))
         await enqueue(
             store,

@@ -31,7 +31,7 @@ from schedule.roster import DutyRoster
 
 log = logging.getLogger(__name__)
 
-THREAD_COMMANDS = {"ack", "route", "assign", "resolve", "triage", "status", "log", "duty", "help"}
+THREAD_COMMANDS = {"ack", "route", "assign me", "resolve", "triage", "status", "log", "duty", "help"}
 
 
 @dataclass(frozen=True)
@@ -263,38 +263,49 @@ class InquiryService:
             await enqueue(self._store, connection, "update_card", {}, inquiry_id=inquiry.id)
 
     async def on_edit(self, edit: MessageEdited) -> None:
-        async with self._store.write() as connection:
-            key = f"edit|{edit.conversation_id}|{edit.message_id}|{text_fingerprint(edit.text)}"
-            if not await self._first_sight(connection, key, "edit"):
-                return
-            inquiry = await records.inquiry_by_thread(
-                connection, _thread_of(edit.conversation_id, edit.root_id)
-            )
-            if inquiry is None:
-                return
-            where = "the original post" if edit.message_id == inquiry.root_message_id else "a reply"
-            await enqueue(
-                self._store,
-                connection,
-                "work_note",
-                {"text": f"{edit.author.name} edited {where} in Teams. New text:\n{edit.text}"},
-                inquiry_id=inquiry.id,
-                dedupe_key=f"worknote:{key}",
-            )
-        self._wake()
+        key = f"edit|{edit.conversation_id}|{edit.message_id}|{text_fingerprint(edit.text)}"
+
+        def note(inquiry, where: str) -> str:
+            return f"{edit.author.name} edited {where} in Teams. New text:\n{edit.text}"
+
+        await self._note_thread_change(key, "edit", edit.conversation_id, edit.root_id, edit.message_id, note)
 
     async def on_delete(self, deletion: MessageDeleted) -> None:
+        key = f"delete|{deletion.conversation_id}|{deletion.message_id}"
+
+        def note(inquiry, where: str) -> str:
+            return f"{where.capitalize()} was deleted in Teams (by {deletion.author.name})."
+
+        await self._note_thread_change(
+            key,
+            "delete",
+            deletion.conversation_id,
+            deletion.root_id,
+            deletion.message_id,
+            note,
+            mark_deleted=True,
+        )
+
+    async def _note_thread_change(
+        self,
+        key: str,
+        kind: str,
+        conversation_id: str,
+        root_id: str,
+        message_id: str,
+        note,
+        *,
+        mark_deleted: bool = False,
+    ) -> None:
+        """An edit or delete in an inquiry's thread becomes a work note on its incident, once."""
         async with self._store.write() as connection:
-            key = f"delete|{deletion.conversation_id}|{deletion.message_id}"
-            if not await self._first_sight(connection, key, "delete"):
+            if not await self._first_sight(connection, key, kind):
                 return
-            inquiry = await records.inquiry_by_thread(
-                connection, _thread_of(deletion.conversation_id, deletion.root_id)
-            )
+            inquiry = await records.inquiry_by_thread(connection, _thread_of(conversation_id, root_id))
             if inquiry is None:
                 return
-            is_root = deletion.message_id == inquiry.root_message_id
-            if is_root:
+            is_root = message_id == inquiry.root_message_id
+            if mark_deleted and is_root:
                 await connection.execute(
                     update(tables.inquiries).where(tables.inquiries.c.id == inquiry.id).values(deleted=True)
                 )
@@ -303,7 +314,7 @@ class InquiryService:
                 self._store,
                 connection,
                 "work_note",
-                {"text": f"{where.capitalize()} was deleted in Teams (by {deletion.author.name})."},
+                {"text": note(inquiry, where)},
                 inquiry_id=inquiry.id,
                 dedupe_key=f"worknote:{key}",
             )
@@ -316,7 +327,7 @@ def thread_command_action(command) -> tuple[str, dict]:
         return "acknowledge", {}
     if command.name == "route":
         return "route", {"group": command.raw_args}
-    if command.name == "assign":
+    if command.name == "assign me":
         return "assign_me", {}
     if command.name == "triage":
         return "triage", {"category": command.raw_args}
