@@ -173,25 +173,18 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         gateway = ObservedClient(raw_gateway, metrics.observe_servicenow)
         messenger = ObservedClient(raw_messenger, metrics.observe_teams)
         worker_ref: dict[str, OutboxWorker] = {}
+
+        def wake() -> None:
+            """New outbox work: the worker (built below, once its handlers exist) looks at once."""
+            worker_ref["worker"].wake()
+
         service = BridgeService(
-            store,
-            clock,
-            config,
-            renderer,
-            lambda: worker_ref["worker"].wake(),
-            management_channel_id=settings.management_channel_id,
+            store, clock, config, renderer, wake, management_channel_id=settings.management_channel_id
         )
-        personal = PersonalCommands(
-            store,
-            clock,
-            PersonalConfig.from_settings(settings),
-            renderer,
-            lambda: worker_ref["worker"].wake(),
-        )
+        personal = PersonalCommands(store, clock, PersonalConfig.from_settings(settings), renderer, wake)
         service.set_personal_handler(personal.on_personal_message)
         service.set_add_week_handler(personal.on_add_week_card)
         service.set_management_handler(personal.on_management_post)
-        wake = lambda: worker_ref["worker"].wake()  # noqa: E731 - the worker is built just below
         job_context = JobContext(store, clock, config, gateway, messenger, renderer)
         http = aiohttp.ClientSession()
         graph_factory = overrides.graph or _graph_factory(settings, http)
