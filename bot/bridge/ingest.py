@@ -180,7 +180,7 @@ class ActivityProcessor:
                 await self._process(row)
                 handled += 1
 
-    async def _give_way(self, at_most_s: float = 0.05) -> None:
+    async def _give_way(self, at_most_s: float = 0.2) -> None:
         """While activities pour in, answering them comes first; processing still advances at
         least one activity per ``at_most_s``."""
         waited = 0.0

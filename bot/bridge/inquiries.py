@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -18,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
-from bot.bridge.keys import correlation_id_for, text_fingerprint
+from bot.bridge.keys import correlation_id_for, text_fingerprint, thread_conversation_id
 from bot.bridge.outbox import enqueue
 from bot.bridge.privacy import looks_like_personal_data
 from bot.clock import Clock
@@ -338,8 +337,7 @@ def thread_command_action(command) -> tuple[str, dict]:
 
 
 def _thread_of(conversation_id: str, root_id: str) -> str:
-    channel = conversation_id.split(";", 1)[0]
-    return f"{channel};messageid={root_id}"
+    return thread_conversation_id(conversation_id.split(";", 1)[0], root_id)
 
 
 def _thread_id(post: ChannelPost) -> str:
@@ -348,7 +346,3 @@ def _thread_id(post: ChannelPost) -> str:
 
 async def _site(connection: AsyncConnection, station: str):
     return await records.planned_site(connection, station)
-
-
-def minutes_between(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 60

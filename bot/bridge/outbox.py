@@ -159,7 +159,7 @@ class OutboxWorker:
         try:
             while not self._stopping:
                 waited = 0.0
-                while waited < 0.05 and self._yield_to():
+                while waited < 0.2 and self._yield_to():
                     await asyncio.sleep(0.005)
                     waited += 0.005
                 claimed = await self._claim(self._concurrency - len(self._running))

@@ -161,11 +161,6 @@ class TeamsMessenger:
         )
         return getattr(response, "id", None)
 
-    async def send_personal(
-        self, service_url: str, conversation_id: str, message: OutgoingMessage
-    ) -> str | None:
-        return await self.reply_in_thread(service_url, conversation_id, message)
-
     async def post_new_thread(
         self, service_url: str, channel_id: str, message: OutgoingMessage, tenant_id: str | None = None
     ) -> tuple[str, str]:

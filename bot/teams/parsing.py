@@ -82,10 +82,6 @@ def place_of(activity: Activity) -> TeamsPlace:
     )
 
 
-def event_type(activity: Activity) -> str | None:
-    return _channel_data(activity).get("eventType")
-
-
 def is_channel_conversation(activity: Activity) -> bool:
     data = _channel_data(activity)
     conversation = activity.conversation
