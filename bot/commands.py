@@ -117,6 +117,13 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     ),
     CommandSpec("roster show", "roster show", "Show the duty roster", _BOTH, manifest_scopes=_PERSONAL),
     CommandSpec(
+        "roster import",
+        "roster import, then the roster CSV on the next lines",
+        "Replace the roster (managers)",
+        _PERSONAL,
+        manager_only=True,
+    ),
+    CommandSpec(
         "week add",
         "week add <YYYY-MM-DD>",
         "Add a rollout week (managers)",

@@ -43,14 +43,14 @@ from schedule.errors import CsvImportError, InvalidScheduleValue, PlanEditError
 from schedule.localtime import is_iana_zone, local_date, zone
 from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings, window_for
 from schedule.preview import preview
-from schedule.roster import DutyRoster, cover_day, duty_at, export_roster_csv
+from schedule.roster import DutyRoster, cover_day, duty_at, export_roster_csv, parse_roster_csv
 
 log = logging.getLogger(__name__)
 
 PREVIEW_DAYS = 7
-MANAGER_COMMANDS = frozenset({"week add", "site add", "site move", "site pull"})
+MANAGER_COMMANDS = frozenset({"week add", "site add", "site move", "site pull", "roster import"})
 NOT_A_MANAGER = (
-    "Sorry, only delivery managers can change the rollout plan. "
+    "Sorry, only delivery managers can change the rollout plan or the roster. "
     "Ask a delivery manager, or try `schedule show` to see it."
 )
 
@@ -228,6 +228,8 @@ class PersonalCommands:
             return {"text": self._preview_text(await records.load_plan(connection), now)}
         if command.name == "roster show":
             return {"text": roster_text(await records.load_roster(self._store, connection))}
+        if command.name == "roster import":
+            return {"text": await self._import_roster(connection, command.raw_args, request.author, now)}
         if command.name == "swap":
             roster = await records.load_roster(self._store, connection)
             return {"text": await self._swap(connection, roster, request.author, now)}
@@ -244,6 +246,25 @@ class PersonalCommands:
             "text": f"`{command.name}` works in a go-live channel thread. "
             + help_text(request.scope, is_manager)
         }
+
+    async def _import_roster(self, connection: AsyncConnection, text: str, author: Person, now) -> str:
+        """The roster CSV pasted below the command replaces the roster, all or nothing."""
+        if not text.strip():
+            return "Paste the roster CSV on the lines after `roster import` (header row first)."
+        try:
+            roster = parse_roster_csv(text)
+        except CsvImportError as error:
+            lines = "\n".join(str(problem) for problem in error.errors[:20])
+            return f"Nothing changed; the roster has problems (line 1 is the header):\n{lines}"
+        await records.save_roster_csv(self._store, connection, export_roster_csv(roster), now)
+        await records.audit(
+            connection,
+            now,
+            f"{author.name} ({author.aad_object_id})",
+            "roster.import",
+            f"{len(roster.engineers)} engineers, {len(roster.weeks)} weeks (from Teams)",
+        )
+        return f"Done: the roster now has {len(roster.engineers)} engineers and {len(roster.weeks)} weeks."
 
     async def _swap(self, connection: AsyncConnection, roster: DutyRoster | None, author: Person, now) -> str:
         """Today's primary and backup trade places: the other one covers today (a fallback day in

@@ -37,6 +37,7 @@ PRODUCT_COMMANDS = {
     "triage",
     "status",
     "swap",
+    "roster import",
     "schedule show",
     "schedule preview",
     "week add",

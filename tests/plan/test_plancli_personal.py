@@ -248,3 +248,14 @@ def test_config_from_settings(monkeypatch):
     config = PersonalConfig.from_settings(Settings(_env_file=None))
     assert config.is_manager(MANAGER) and not config.is_manager(STAFF)
     assert config.window.window_days == 5
+
+
+async def test_manager_imports_a_roster_from_teams_all_or_nothing(bench):
+    from schedule.sample import sample_roster_csv
+
+    good = sample_roster_csv()
+    assert (await bench.say("roster import\n" + good)).startswith("Done: the roster now has")
+    bad = good.replace("America/New_York", "America/Atlantis", 1)
+    answer = await bench.say("roster import\n" + bad)
+    assert answer.startswith("Nothing changed") and "line " in answer and "Atlantis" in answer
+    assert "delivery managers" in await bench.say("roster import\n" + good, author=STAFF)
