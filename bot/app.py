@@ -179,7 +179,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             worker_ref["worker"].wake()
 
         service = BridgeService(
-            store, clock, config, renderer, wake, management_channel_id=settings.management_channel_id
+            store,
+            clock,
+            config,
+            renderer,
+            wake,
+            management_channel_id=settings.management_channel_id,
+            channel_template=settings.channel_name_template,
         )
         personal = PersonalCommands(store, clock, PersonalConfig.from_settings(settings), renderer, wake)
         service.set_personal_handler(personal.on_personal_message)

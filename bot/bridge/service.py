@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot import cards
 from bot.bridge import records
@@ -34,6 +35,7 @@ class BridgeService:
         wake_outbox: Callable[[], None],
         personal_handler: PersonalHandler | None = None,
         management_channel_id: str = "",
+        channel_template: str = "Go Live - {station} {name}",
     ) -> None:
         self._store = store
         self._clock = clock
@@ -43,6 +45,7 @@ class BridgeService:
         self.inquiries = InquiryService(store, clock, config, wake_outbox)
         self._personal_handler = personal_handler
         self._management_channel_id = management_channel_id
+        self._channel_template = channel_template
         self._management_handler: Callable[[ChannelPost], Awaitable[None]] | None = None
 
     def set_personal_handler(self, handler: PersonalHandler) -> None:
@@ -88,6 +91,8 @@ class BridgeService:
                     .where(tables.teams_context.c.team_thread_id == change.place.team_thread_id)
                     .values(**values)
                 )
+            if change.kind in {"channel_created", "channel_renamed", "channel_restored"}:
+                await self._adopt_channel(connection, change, now)
             if change.kind == "channel_deleted" and change.channel_id:
                 await connection.execute(
                     update(tables.channels)
@@ -97,6 +102,41 @@ class BridgeService:
                     .values(status="retired", retired_at=now)
                 )
         log.info("team change: %s", change.kind)
+
+    async def _adopt_channel(self, connection, change: TeamChange, now) -> None:
+        """A channel named like a go-live channel that the bot did not create (made by hand, or
+        before a database was reset) is taken on, so posts in it still become incidents."""
+        station = station_in_channel_name(change.channel_name or "", self._channel_template)
+        if not change.channel_id or station is None:
+            return
+        channels = tables.channels
+        known = (
+            await connection.execute(select(channels).where(channels.c.channel_id == change.channel_id))
+        ).first()
+        if known is not None:
+            return
+        row = (await connection.execute(select(channels).where(channels.c.station == station))).first()
+        if row is not None and row.channel_id is not None:
+            return  # the station already has its channel
+        planned = await records.planned_site(connection, station)
+        # In the plan, the reconciler takes it from here (and reuses this channel); otherwise it is
+        # simply a channel whose posts are logged.
+        values = {
+            "channel_id": change.channel_id,
+            "display_name": change.channel_name,
+            "status": "planned" if planned is not None else "adopted",
+        }
+        if row is None:
+            await connection.execute(channels.insert().values(station=station, **values))
+        else:
+            # The station's channel is being created by the bot right now (its create event can
+            # arrive before the Graph answer): record the id, keep the lifecycle's status.
+            await connection.execute(
+                update(channels)
+                .where(channels.c.station == station, channels.c.channel_id.is_(None))
+                .values(channel_id=change.channel_id, display_name=change.channel_name)
+            )
+        log.info("adopted channel for station %s (%s)", station, values["status"])
 
     async def on_card_action(self, action: CardAction) -> dict:
         if action.verb == cards.VERB_ADD_WEEK:
@@ -158,3 +198,12 @@ class BridgeService:
 
     def set_add_week_handler(self, handler: Callable[[CardAction], Awaitable[dict]]) -> None:
         self._add_week_handler = handler
+
+
+def station_in_channel_name(name: str, template: str) -> str | None:
+    """The station of a channel named by the go-live template (``Go Live - 508 Atlanta`` -> ``508``)."""
+    pattern = (
+        re.escape(template).replace(r"\{station\}", r"(?P<station>[0-9A-Za-z]+)").replace(r"\{name\}", r".*")
+    )
+    match = re.fullmatch(pattern, name.strip())
+    return match.group("station").upper() if match else None
