@@ -127,7 +127,11 @@ def cmd_emulate_teams(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir) if args.state_dir else None,
         **({"team_id": settings.team_id} if settings.team_id else {}),
     )
-    print(f"Teams emulator: http://{args.host}:{args.port}/ (bot at {args.bot_url})", flush=True)
+    print(
+        f"Teams emulator: http://{args.host}:{args.port}/ (bot at {args.bot_url}); "
+        f"Go Live team id {config.team_id} (GOLIVE_TEAM_ID)",
+        flush=True,
+    )
     asyncio.run(_serve_forever(run_teams_emulator(args.host, args.port, config)))
     return 0
 
