@@ -131,3 +131,20 @@ async def test_unknown_invoke_name_is_501(client):
     activity["name"] = "composeExtension/query"
     response = await client.post("/api/messages", json=activity)
     assert response.status == 501
+
+
+async def test_without_a_roster_anyone_may_press_the_group_button(client):
+    await send(client, "channel_message_root")
+    inquiry = (await rows(client, tables.inquiries))[0]
+    press = fixture("card_action_unknown_verb")
+    press["value"]["action"] = {
+        "type": "Action.Execute",
+        "verb": "route",
+        "data": {"inquiry": inquiry.correlation_id, "group": "eCheck-in Vet Facing Apps"},
+    }
+    response = await client.post("/api/messages", json=press)
+    body = await response.json()
+    assert response.status == 200 and body["statusCode"] == 200
+    assert body["type"] == "application/vnd.microsoft.card.adaptive"
+    assert (await rows(client, tables.inquiries))[0].assignment_group == "eCheck-in Vet Facing Apps"
+    assert "set_group" in [job.kind for job in await rows(client, tables.outbox)]
