@@ -47,6 +47,7 @@ class BridgeService:
         self._management_channel_id = management_channel_id
         self._channel_template = channel_template
         self._management_handler: Callable[[ChannelPost], Awaitable[None]] | None = None
+        self._add_week_handler: Callable[[CardAction], Awaitable[dict]] | None = None
 
     def set_personal_handler(self, handler: PersonalHandler) -> None:
         self._personal_handler = handler
@@ -194,8 +195,6 @@ class BridgeService:
         if result.status != 200:
             return cards.invoke_response(result.status, error=result.message)
         return cards.invoke_response(200, card=self._renderer.incident_card(inquiry, duty))
-
-    _add_week_handler: Callable[[CardAction], Awaitable[dict]] | None = None
 
     def set_add_week_handler(self, handler: Callable[[CardAction], Awaitable[dict]]) -> None:
         self._add_week_handler = handler
