@@ -30,10 +30,9 @@ from bot.teams.messenger import OutgoingMessage, TeamsMessenger
 from schedule.plan import window_for
 from schedule.reconciler import ChannelAction, ChannelState, reconcile
 from schedule.roster import duty_at
+from servicenow.model import RESOLVED_STATES
 
 log = logging.getLogger(__name__)
-
-RESOLVED_STATES = (6, 7, 8)
 
 
 async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelState]:

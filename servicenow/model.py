@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Literal
 
 __all__ = [
+    "CLOSED_STATES",
+    "RESOLVED_STATES",
     "STATE_CANCELED",
     "STATE_CLOSED",
     "STATE_IN_PROGRESS",
@@ -25,6 +27,9 @@ __all__ = [
 
 STATE_NEW, STATE_IN_PROGRESS, STATE_ON_HOLD, STATE_RESOLVED, STATE_CLOSED, STATE_CANCELED = 1, 2, 3, 6, 7, 8
 STATE_LABELS = {1: "New", 2: "In Progress", 3: "On Hold", 6: "Resolved", 7: "Closed", 8: "Canceled"}
+# Resolved or after: the incident no longer waits for anyone. Closed or canceled: it is finished.
+RESOLVED_STATES = frozenset({STATE_RESOLVED, STATE_CLOSED, STATE_CANCELED})
+CLOSED_STATES = frozenset({STATE_CLOSED, STATE_CANCELED})
 
 
 @dataclass(frozen=True)

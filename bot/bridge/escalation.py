@@ -22,10 +22,9 @@ from bot.clock import Clock
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.roster import duty_at
+from servicenow.model import RESOLVED_STATES
 
 log = logging.getLogger(__name__)
-
-RESOLVED_STATES = (6, 7, 8)
 
 
 class EscalationService:

@@ -29,12 +29,12 @@ from bot.storage import tables
 from bot.storage.store import Store
 from bot.teams.messenger import OutgoingMessage, TeamsMessenger
 from schedule.roster import Duty, Engineer, duty_changes
+from servicenow.model import RESOLVED_STATES
 
 log = logging.getLogger(__name__)
 
 WATERMARK = "handoff_watermark"
 JOB_KIND = "post_channel_card"
-RESOLVED_STATES = (6, 7, 8)
 # duty_changes looks at [start, end); shifting both ends by the smallest step gives (start, end].
 _STEP = timedelta(microseconds=1)
 

@@ -27,6 +27,7 @@ from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import WindowSettings, go_live_day
 from schedule.roster import DutyRoster
+from servicenow.model import STATE_RESOLVED
 
 log = logging.getLogger(__name__)
 
@@ -220,7 +221,7 @@ class InquiryService:
                 )
             )
             await enqueue(self._store, connection, "update_card", {}, inquiry_id=inquiry.id)
-        if engineer is None and inquiry.state in (6,):
+        if engineer is None and inquiry.state == STATE_RESOLVED:
             # A reply from the poster after resolution reopens the incident, as ServiceNow's own flow does.
             await enqueue(self._store, connection, "reopen", {}, inquiry_id=inquiry.id)
 

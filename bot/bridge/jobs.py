@@ -23,6 +23,7 @@ from bot.teams.messenger import OutgoingMessage, TeamsMessenger, TeamsRejected, 
 from schedule.roster import duty_at, pick_assignee
 from servicenow.errors import IncidentNotFound, ServiceNowRejected, ServiceNowUnavailable
 from servicenow.gateway import IncidentDraft, IncidentRecord, ServiceNowGateway
+from servicenow.model import STATE_IN_PROGRESS, STATE_NEW
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +157,8 @@ class InquiryJobs:
         await _servicenow(
             self.c.gateway.add_work_note(row.sys_id, f"Acknowledged in Teams by {job.payload['actor']}.")
         )
-        if row.state == 1:
-            record = await _servicenow(self.c.gateway.set_state(row.sys_id, 2))
+        if row.state == STATE_NEW:
+            record = await _servicenow(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
             await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
@@ -189,7 +190,7 @@ class InquiryJobs:
 
     async def reopen(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await _servicenow(self.c.gateway.set_state(row.sys_id, 2))
+        record = await _servicenow(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
         await self._save(row.id, **incident_fields(record), resolved_at=None)
         await self._refresh_card(job)
 

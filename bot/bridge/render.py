@@ -10,9 +10,9 @@ from bot.bridge.inquiries import BridgeConfig
 from bot.commands import PERSONAL, TEAM
 from bot.teams.messenger import OutgoingMessage
 from schedule.roster import Duty, is_working, next_pickup
+from servicenow.model import RESOLVED_STATES
 from servicenow.routing import TRIAGE_CATEGORIES, RoutingRule, suggest_group
 
-RESOLVED_STATES = {6, 7, 8}
 EASTERN = ZoneInfo("America/New_York")
 
 

@@ -29,14 +29,12 @@ from servicenow.callback import SIGNATURE_HEADER, SignatureError, verify_signatu
 from servicenow.changefeed import IncidentChange, IncidentSnapshot, diff_incident, new_public_comments
 from servicenow.errors import ServiceNowError
 from servicenow.gateway import IncidentRecord, ServiceNowGateway
-from servicenow.model import JournalEntry
+from servicenow.model import CLOSED_STATES, STATE_RESOLVED, JournalEntry
 
 log = logging.getLogger(__name__)
 
 WATERMARK = "servicenow_sync_watermark"
 OVERLAP = timedelta(minutes=2)
-CLOSED_STATES = (7, 8)
-RESOLVED_STATE = 6
 
 
 def _snapshot(row) -> IncidentSnapshot | None:
@@ -189,7 +187,7 @@ class SyncBack:
                 "close_code": record.close_code,
                 "close_notes": record.close_notes,
             }
-            if record.state == RESOLVED_STATE and row.resolved_at is None:
+            if record.state == STATE_RESOLVED and row.resolved_at is None:
                 values["resolved_at"] = record.resolved_at or record.updated_at
             if any(c.kind == "group" for c in changes):
                 values["re_routes"] = inquiries.c.re_routes + 1

@@ -24,11 +24,12 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.bridge import records
-from bot.reporting.rotation import RESOLVED_STATES, format_duration
+from bot.reporting.rotation import format_duration
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import WindowSettings, window_for
 from schedule.roster import duty_at, is_working
+from servicenow.model import RESOLVED_STATES
 
 FRAME_ANCESTORS = (
     "'self' https://teams.microsoft.com https://*.teams.microsoft.com "

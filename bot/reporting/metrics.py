@@ -32,10 +32,10 @@ from sqlalchemy import case, func, select
 from bot.bridge.outbox import outbox_depth
 from bot.storage import tables
 from bot.storage.store import Store
+from servicenow.model import RESOLVED_STATES
 
 __all__ = ["Metrics", "ObservedClient", "status_of"]
 
-RESOLVED_STATES = (6, 7, 8)
 #: The sync-back poller's watermark document (``bot.bridge.syncback.WATERMARK``).
 SYNC_WATERMARK_DOCUMENT = "servicenow_sync_watermark"
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

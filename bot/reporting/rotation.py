@@ -43,7 +43,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-RESOLVED_STATES = frozenset({6, 7, 8})
+from servicenow.model import RESOLVED_STATES
+
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_FIRST_RESPONSE_S = 300.0
 
