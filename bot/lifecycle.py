@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot import cards
 from bot.bridge import records
 from bot.bridge.inquiries import BridgeConfig
-from bot.bridge.jobs import _teams
+from bot.bridge.jobs import teams_call
 from bot.bridge.outbox import GiveUp, Job, RetryLater, enqueue
 from bot.clock import Clock
 from bot.graph import ChannelNameConflict, GraphChannelClient, GraphError, GraphNotFound, GraphThrottled
@@ -174,7 +174,7 @@ class ChannelJobs:
             if place is None:
                 raise RetryLater("no Teams service URL known yet", 10.0)
             message = await self._welcome(station)
-            _, activity_id = await _teams(
+            _, activity_id = await teams_call(
                 self._messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id)
             )
             await self._save(station, welcome_activity_id=activity_id or "posted")
@@ -258,7 +258,7 @@ class ChannelJobs:
             servicenow_url=self._config.servicenow_url,
         )
         if not job.payload.get("notice_posted"):
-            await _teams(
+            await teams_call(
                 self._messenger.post_new_thread(
                     place.service_url,
                     row.channel_id,
@@ -287,7 +287,7 @@ class ChannelJobs:
                 "This site's go-live has been pulled from the rollout plan, so this channel is closing. "
                 f"For help, please use ServiceNow: {self._config.servicenow_url}"
             )
-            await _teams(
+            await teams_call(
                 self._messenger.post_new_thread(
                     place.service_url, row.channel_id, OutgoingMessage(text=text), place.tenant_id
                 )

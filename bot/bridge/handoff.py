@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import cards
 from bot.bridge import records
-from bot.bridge.jobs import _teams
+from bot.bridge.jobs import teams_call
 from bot.bridge.outbox import Job, RetryLater, enqueue
 from bot.clock import Clock
 from bot.storage import tables
@@ -157,6 +157,6 @@ def handoff_handlers(messenger: TeamsMessenger, store: Store) -> dict[str, Any]:
         if place is None:
             raise RetryLater("no Teams service URL known yet", delay_s=10.0)
         message = OutgoingMessage(card=job.payload["card"])
-        await _teams(messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id))
+        await teams_call(messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id))
 
     return {JOB_KIND: post_channel_card}

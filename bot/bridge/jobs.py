@@ -133,39 +133,39 @@ class InquiryJobs:
                 assigned_to=assignee.servicenow_user if assignee else None,
             )
             # On a job's first start nothing can have been created yet: skip the lookup round trip.
-            record = await _servicenow(self.c.gateway.create_incident(draft, known_new=job.first_start))
+            record = await servicenow_call(self.c.gateway.create_incident(draft, known_new=job.first_start))
             await self._save(row.id, **incident_fields(record))
             log.info("inquiry %s -> incident %s", row.id, record.number)
             row = await self._inquiry(job)
         if row.card_activity_id is None:
             message = self.c.renderer.incident_message(row, duty, self.c.clock.now(), first_post=True)
-            activity_id = await _teams(
+            activity_id = await teams_call(
                 self.c.messenger.reply_in_thread(await self._service_url(job), row.conversation_id, message)
             )
             await self._save(row.id, card_activity_id=activity_id or "")
 
     async def comment(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        await _servicenow(self.c.gateway.add_comment(row.sys_id, job.payload["text"]))
+        await servicenow_call(self.c.gateway.add_comment(row.sys_id, job.payload["text"]))
 
     async def work_note(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        await _servicenow(self.c.gateway.add_work_note(row.sys_id, job.payload["text"]))
+        await servicenow_call(self.c.gateway.add_work_note(row.sys_id, job.payload["text"]))
 
     async def acknowledge(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        await _servicenow(
+        await servicenow_call(
             self.c.gateway.add_work_note(row.sys_id, f"Acknowledged in Teams by {job.payload['actor']}.")
         )
         if row.state == STATE_NEW:
-            record = await _servicenow(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
+            record = await servicenow_call(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
             await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
     async def set_group(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await _servicenow(self.c.gateway.set_assignment_group(row.sys_id, job.payload["group"]))
-        await _servicenow(
+        record = await servicenow_call(self.c.gateway.set_assignment_group(row.sys_id, job.payload["group"]))
+        await servicenow_call(
             self.c.gateway.add_work_note(
                 row.sys_id,
                 f"Routed to {job.payload['group']} from Teams by {job.payload.get('actor', 'an engineer')}.",
@@ -176,13 +176,13 @@ class InquiryJobs:
 
     async def assign(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await _servicenow(self.c.gateway.assign_to(row.sys_id, job.payload["user"]))
+        record = await servicenow_call(self.c.gateway.assign_to(row.sys_id, job.payload["user"]))
         await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
     async def resolve(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await _servicenow(
+        record = await servicenow_call(
             self.c.gateway.resolve(row.sys_id, job.payload["close_code"], job.payload["close_notes"])
         )
         await self._save(row.id, **incident_fields(record))
@@ -190,7 +190,7 @@ class InquiryJobs:
 
     async def reopen(self, job: Job) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await _servicenow(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
+        record = await servicenow_call(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
         await self._save(row.id, **incident_fields(record), resolved_at=None)
         await self._refresh_card(job)
 
@@ -203,7 +203,7 @@ class InquiryJobs:
             return
         duty = await self._duty(row.posted_at)
         message = self.c.renderer.incident_message(row, duty, self.c.clock.now(), first_post=False)
-        await _teams(
+        await teams_call(
             self.c.messenger.update_message(
                 await self._service_url(job), row.conversation_id, row.card_activity_id, message
             )
@@ -214,7 +214,7 @@ class InquiryJobs:
         message = await self._reply_message(job)
         if message is None:
             return
-        await _teams(
+        await teams_call(
             self.c.messenger.reply_in_thread(
                 await self._service_url(job), payload["conversation_id"], message
             )
@@ -225,7 +225,7 @@ class InquiryJobs:
             place = await records.any_place(connection)
         if place is None:
             raise RetryLater("no Teams service URL known yet", delay_s=5.0)
-        await _teams(
+        await teams_call(
             self.c.messenger.send_direct(
                 place.service_url,
                 job.payload["user_id"],
@@ -253,7 +253,8 @@ class InquiryJobs:
         raise GiveUp(f"unknown reply template {template}")
 
 
-async def _servicenow(awaitable):
+async def servicenow_call(awaitable):
+    """Run a gateway call in a job: unavailable -> retry later (honouring Retry-After), 4xx -> give up."""
     try:
         return await awaitable
     except ServiceNowUnavailable as error:
@@ -266,7 +267,8 @@ async def _servicenow(awaitable):
         raise GiveUp(f"ServiceNow rejected the request (status {error.status})") from None
 
 
-async def _teams(awaitable):
+async def teams_call(awaitable):
+    """Run a Teams post in a job: throttled or down -> retry later, rejected -> give up."""
     try:
         return await awaitable
     except TeamsUnavailable as error:

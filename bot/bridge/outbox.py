@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import tables
@@ -202,10 +202,21 @@ class OutboxWorker:
             outbox.c.next_attempt_at <= now,
             or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
         )
+        # A job waits while an earlier job of the same inquiry is unfinished (create before
+        # comment, route before card): one query instead of a look-up per candidate.
+        earlier = outbox.alias("earlier")
+        no_earlier_open = ~exists().where(
+            earlier.c.inquiry_id == outbox.c.inquiry_id,
+            earlier.c.id < outbox.c.id,
+            earlier.c.done_at.is_(None),
+        )
         async with self._store.read() as connection:
             rows = (
                 await connection.execute(
-                    select(outbox).where(due).order_by(outbox.c.next_attempt_at, outbox.c.id).limit(room * 4)
+                    select(outbox)
+                    .where(due, or_(outbox.c.inquiry_id.is_(None), no_earlier_open))
+                    .order_by(outbox.c.next_attempt_at, outbox.c.id)
+                    .limit(room * 4)
                 )
             ).all()
         jobs: list[Job] = []
@@ -215,8 +226,6 @@ class OutboxWorker:
             if row.inquiry_id is not None and (
                 row.inquiry_id in self._busy_inquiries or any(j.inquiry_id == row.inquiry_id for j in jobs)
             ):
-                continue
-            if row.inquiry_id is not None and await self._has_earlier_open_job(row):
                 continue
             async with self._store.write() as connection:
                 result = await connection.execute(
@@ -239,18 +248,6 @@ class OutboxWorker:
             if job.inquiry_id is not None:
                 self._busy_inquiries.add(job.inquiry_id)
         return jobs
-
-    async def _has_earlier_open_job(self, row) -> bool:
-        outbox = tables.outbox
-        async with self._store.read() as connection:
-            earlier = await connection.scalar(
-                select(func.count())
-                .select_from(outbox)
-                .where(
-                    outbox.c.inquiry_id == row.inquiry_id, outbox.c.id < row.id, outbox.c.done_at.is_(None)
-                )
-            )
-        return bool(earlier)
 
     async def _execute(self, job: Job) -> None:
         handler = self._handlers.get(job.kind)
