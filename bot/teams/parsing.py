@@ -133,20 +133,33 @@ def _mentions_bot(activity: Activity) -> bool:
     return False
 
 
-def parse_channel_post(activity: Activity) -> ChannelPost:
+def _thread_message(activity: Activity) -> dict:
+    """Where a channel message sits and who sent it: the fields every thread event shares."""
     conversation_id = activity.conversation.id
-    raw, mentioned_in_text = strip_bot_mention(_text(activity), _bot_names(activity))
+    return {
+        "place": place_of(activity),
+        "conversation_id": conversation_id,
+        "channel_id": channel_of(conversation_id),
+        "root_id": thread_root(conversation_id, activity.id or ""),
+        "message_id": activity.id or "",
+        "author": _person(activity),
+    }
+
+
+def _message_text(activity: Activity) -> tuple[str, bool]:
+    """Plain text without the bot's @mention, and whether there was one."""
+    raw, mentioned = strip_bot_mention(_text(activity), _bot_names(activity))
+    return html_to_text(raw), mentioned
+
+
+def parse_channel_post(activity: Activity) -> ChannelPost:
+    text, mentioned_in_text = _message_text(activity)
     sender = activity.from_property
     bot_id = activity.recipient.id if activity.recipient else None
     from_bot = bool(sender and (sender.role == "bot" or (bot_id and sender.id == bot_id)))
     return ChannelPost(
-        place=place_of(activity),
-        conversation_id=conversation_id,
-        channel_id=channel_of(conversation_id),
-        root_id=thread_root(conversation_id, activity.id or ""),
-        message_id=activity.id or "",
-        author=_person(activity),
-        text=html_to_text(raw),
+        **_thread_message(activity),
+        text=text,
         posted_at=_timestamp(activity),
         mentions_bot=mentioned_in_text or _mentions_bot(activity),
         from_bot=from_bot,
@@ -154,43 +167,24 @@ def parse_channel_post(activity: Activity) -> ChannelPost:
 
 
 def parse_personal_message(activity: Activity) -> PersonalMessage:
-    raw, _ = strip_bot_mention(_text(activity), _bot_names(activity))
     return PersonalMessage(
         place=place_of(activity),
         conversation_id=activity.conversation.id,
         message_id=activity.id or "",
         author=_person(activity),
-        text=html_to_text(raw),
+        text=_message_text(activity)[0],
         at=_timestamp(activity),
     )
 
 
 def parse_edit(activity: Activity) -> MessageEdited:
-    conversation_id = activity.conversation.id
-    raw, _ = strip_bot_mention(_text(activity), _bot_names(activity))
     return MessageEdited(
-        place=place_of(activity),
-        conversation_id=conversation_id,
-        channel_id=channel_of(conversation_id),
-        root_id=thread_root(conversation_id, activity.id or ""),
-        message_id=activity.id or "",
-        author=_person(activity),
-        text=html_to_text(raw),
-        at=_timestamp(activity),
+        **_thread_message(activity), text=_message_text(activity)[0], at=_timestamp(activity)
     )
 
 
 def parse_delete(activity: Activity) -> MessageDeleted:
-    conversation_id = activity.conversation.id
-    return MessageDeleted(
-        place=place_of(activity),
-        conversation_id=conversation_id,
-        channel_id=channel_of(conversation_id),
-        root_id=thread_root(conversation_id, activity.id or ""),
-        message_id=activity.id or "",
-        author=_person(activity),
-        at=_timestamp(activity),
-    )
+    return MessageDeleted(**_thread_message(activity), at=_timestamp(activity))
 
 
 def parse_card_action(activity: Activity) -> CardAction | None:
