@@ -74,12 +74,7 @@ class InquiryService:
         self._known_places: set = set()
 
     async def _first_sight(self, connection: AsyncConnection, key: str, kind: str) -> bool:
-        return await self._store.insert_if_absent(
-            connection,
-            tables.inbox,
-            {"dedupe_key": key[:400], "kind": kind, "received_at": self._clock.now()},
-            ["dedupe_key"],
-        )
+        return await records.first_sight(self._store, connection, key, kind, self._clock.now())
 
     async def on_channel_post(self, post: ChannelPost) -> None:
         try:

@@ -35,7 +35,6 @@ from bot.bridge.render import Renderer
 from bot.clock import Clock
 from bot.commands import PERSONAL, TEAM, ParsedCommand, Scope, help_text, parse_command
 from bot.events import CardAction, ChannelPost, Person, PersonalMessage, TeamsPlace
-from bot.storage import tables
 from bot.storage.store import Store
 from schedule.csvio import parse_iso_date, parse_rollout_csv
 from schedule.edits import add_site, add_week, diff, move_site, pull_site
@@ -298,12 +297,7 @@ class PersonalCommands:
         return f"Done: {incoming.name} is first on duty today ({day:%A %d %B}); the open go-live channels are told."
 
     async def _first_sight(self, connection: AsyncConnection, key: str, kind: str) -> bool:
-        return await self._store.insert_if_absent(
-            connection,
-            tables.inbox,
-            {"dedupe_key": key[:400], "kind": kind, "received_at": self._clock.now()},
-            ["dedupe_key"],
-        )
+        return await records.first_sight(self._store, connection, key, kind, self._clock.now())
 
     async def _save(
         self,

@@ -18,6 +18,14 @@ from schedule.roster import DutyRoster, parse_roster_csv
 ROSTER_DOCUMENT = "roster"
 
 
+async def first_sight(store: Store, connection: AsyncConnection, key: str, kind: str, at: datetime) -> bool:
+    """Record that an event was handled (inside the caller's transaction); False when it already
+    was, so a redelivered activity, invoke or callback changes nothing twice."""
+    return await store.insert_if_absent(
+        connection, tables.inbox, {"dedupe_key": key[:400], "kind": kind, "received_at": at}, ["dedupe_key"]
+    )
+
+
 async def load_plan(connection: AsyncConnection, include_pulled: bool = True) -> RolloutPlan:
     rows = (await connection.execute(select(tables.sites).order_by(tables.sites.c.week_start))).all()
     entries = tuple(

@@ -155,16 +155,13 @@ class BridgeService:
                 return cards.invoke_response(404, error="That incident is not known to Go Live Bridge.")
             roster = await records.load_roster(self._store, connection)
             engineer = engineer_of(roster, actor.aad_object_id if actor else None)
-            first_sight = await self._store.insert_if_absent(
+            first_sight = await records.first_sight(
+                self._store,
                 connection,
-                tables.inbox,
-                {
-                    "dedupe_key": f"invoke|{action.conversation_id}|{action.card_activity_id}|{action.verb}|"
-                    f"{actor.aad_object_id if actor else ''}|{sorted(action.data.items())}"[:400],
-                    "kind": "invoke",
-                    "received_at": self._clock.now(),
-                },
-                ["dedupe_key"],
+                f"invoke|{action.conversation_id}|{action.card_activity_id}|{action.verb}|"
+                f"{actor.aad_object_id if actor else ''}|{sorted(action.data.items())}",
+                "invoke",
+                self._clock.now(),
             )
             if not first_sight:
                 result = ActionResult(200, "Already done.")

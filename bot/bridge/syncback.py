@@ -293,15 +293,8 @@ def make_callback_handler(sync: SyncBack, secrets: list[str], store: Store, cloc
         except (ValueError, KeyError, TypeError):
             return web.json_response({"error": "body must be JSON with sys_id and sys_mod_count"}, status=400)
         async with store.write() as connection:
-            first = await store.insert_if_absent(
-                connection,
-                tables.inbox,
-                {
-                    "dedupe_key": f"snevent|{sys_id}|{mod_count}",
-                    "kind": "servicenow_event",
-                    "received_at": clock.now(),
-                },
-                ["dedupe_key"],
+            first = await records.first_sight(
+                store, connection, f"snevent|{sys_id}|{mod_count}", "servicenow_event", clock.now()
             )
         if not first:
             return web.json_response({"status": "duplicate"}, status=200)
