@@ -10,8 +10,8 @@ from datetime import datetime
 
 import aiohttp
 
-from bot.teams_emulator import activities as act
-from bot.teams_emulator.config import TeamsEmulatorConfig, sample_people
+from emulators.teams import activities as act
+from emulators.teams.config import TeamsEmulatorConfig, sample_people
 
 HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 

@@ -89,8 +89,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
-    from servicenow.emulator import EmulatorConfig, run_servicenow_emulator
-    from servicenow.emulator.config import DEFAULT_LOGINS
+    from emulators.servicenow import EmulatorConfig, run_servicenow_emulator
+    from emulators.servicenow.config import DEFAULT_LOGINS
 
     settings = _settings()
     configure_logging("INFO")
@@ -116,7 +116,7 @@ def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
 
 
 def cmd_emulate_teams(args: argparse.Namespace) -> int:
-    from bot.teams_emulator import TeamsEmulatorConfig, run_teams_emulator
+    from emulators.teams import TeamsEmulatorConfig, run_teams_emulator
 
     settings = _settings()
     configure_logging("INFO")

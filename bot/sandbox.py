@@ -23,11 +23,11 @@ from bot.settings import Environment, Settings
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
-from bot.teams_emulator import Person, TeamsEmulatorConfig, create_teams_emulator
-from bot.teams_emulator.config import sample_people
+from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams.config import sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
 from schedule.sample import sample_plan, sample_roster
-from servicenow.emulator import (
+from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
     EmulatorConfig,

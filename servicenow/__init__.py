@@ -7,5 +7,5 @@
 - :mod:`servicenow.routing`    assignment-group suggestions and triage categories
 - :mod:`servicenow.changefeed` incident diffs and unseen public comments
 - :mod:`servicenow.callback`   signed business-rule callback verification
-- :mod:`servicenow.emulator`   the Table API emulator and queue page
+- :mod:`emulators.servicenow`   the Table API emulator and queue page
 """

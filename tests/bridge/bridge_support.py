@@ -19,11 +19,11 @@ from aiohttp import web
 from bot.app import COMPONENTS, Overrides, create_app
 from bot.clock import FrozenClock
 from bot.settings import Environment, Settings
-from bot.teams_emulator import Person, TeamsEmulatorConfig, create_teams_emulator
-from bot.teams_emulator.config import sample_people
+from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams.config import sample_people
 from schedule.roster import role_of
 from schedule.sample import sample_roster
-from servicenow.emulator import (
+from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
     EmulatorConfig,

@@ -102,7 +102,7 @@ async def test_staff_reply_becomes_a_comment_and_engineer_reply_is_the_first_res
 
     await stack.post(channel, "Still offline after restart", reply_to=posted["id"])
     engineer = ENGINEERS[0]
-    from bot.teams_emulator import Person
+    from emulators.teams import Person
 
     await stack.post(
         channel,
@@ -130,7 +130,7 @@ async def comments_wait(check):
 async def test_top_level_post_by_engineer_is_an_announcement_not_an_inquiry(stack):
     channel = await stack.channel_of("508")
     engineer = ENGINEERS[0]
-    from bot.teams_emulator import Person
+    from emulators.teams import Person
 
     await stack.post(
         channel, "Announcement: new build deployed", Person(engineer.name, engineer.aad_object_id)

@@ -6,7 +6,7 @@ import logging
 
 from bridge_support import ENGINEERS, start_stack, wait_for
 
-from bot.teams_emulator import Person
+from emulators.teams import Person
 
 SECRET_TEXT = "Veteran Zanzibar-Quokka 078-05-1120 born 01/02/1950 cannot check in"
 

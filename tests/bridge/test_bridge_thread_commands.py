@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bridge_support import ENGINEERS, basic, start_stack, wait_for
 
-from bot.teams_emulator import Person
+from emulators.teams import Person
 
 ENGINEER = ENGINEERS[0]
 AS_ENGINEER = Person(ENGINEER.name, ENGINEER.aad_object_id, "engineer")

@@ -18,7 +18,7 @@ from sync_support import (
 )
 
 from bot.storage import tables
-from bot.teams_emulator import EMULATOR, Person
+from emulators.teams import EMULATOR, Person
 from schedule.roster import duty_at
 
 DUTY = duty_at(ROSTER, SAMPLE_NOW)  # week one: Jane Doe primary, Marcus Lee backup

@@ -8,7 +8,7 @@ import asyncio
 from bridge_support import ROSTER, SAMPLE_NOW, STAFF, wait_for
 from sync_support import Inquiry, card_of, count_containing, incident, inquiry_row, new_inquiry
 
-from bot.teams_emulator import Person
+from emulators.teams import Person
 from schedule.roster import duty_at
 
 TIER2 = "Scheduling Support"

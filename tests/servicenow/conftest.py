@@ -9,8 +9,8 @@ import aiohttp
 import pytest
 from sn_support import ENGINEERS, INTEGRATION_AUTH, JSON, Emulator
 
-from servicenow.emulator import EmulatorConfig, create_servicenow_emulator
-from servicenow.emulator.config import INTEGRATION_PASSWORD, INTEGRATION_USER
+from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
+from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 
 

@@ -7,8 +7,8 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from servicenow.emulator.api import FAULTS_KEY, STORE_KEY
-from servicenow.emulator.config import INTEGRATION_PASSWORD, INTEGRATION_USER
+from emulators.servicenow.api import FAULTS_KEY, STORE_KEY
+from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 
 __all__ = ["ADMIN_AUTH", "ENGINEERS", "INTEGRATION_AUTH", "JSON", "Emulator"]
 

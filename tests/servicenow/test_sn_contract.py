@@ -16,7 +16,7 @@ import pytest
 import requests
 from sn_support import Emulator
 
-from servicenow.emulator.config import INTEGRATION_PASSWORD, INTEGRATION_USER
+from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 
 
 class Backend(Protocol):

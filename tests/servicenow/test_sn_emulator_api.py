@@ -6,7 +6,7 @@ import aiohttp
 import pytest
 from sn_support import ADMIN_AUTH, JSON, Emulator
 
-from servicenow.emulator.config import INTEGRATION_USER
+from emulators.servicenow.config import INTEGRATION_USER
 
 INCIDENTS = "/api/now/table/incident"
 
@@ -270,7 +270,7 @@ async def test_accept_and_content_type_rules(emulator: Emulator) -> None:
 
 
 async def test_state_dir_keeps_records_across_restarts(tmp_path, aiohttp_server) -> None:
-    from servicenow.emulator import EmulatorConfig, create_servicenow_emulator
+    from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 
     config = EmulatorConfig(state_dir=tmp_path / "nested" / "sn")
     first = await aiohttp_server(create_servicenow_emulator(config))

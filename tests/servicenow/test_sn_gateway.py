@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from sn_support import ADMIN_AUTH, JSON, Emulator
 
-from servicenow.emulator.config import INTEGRATION_USER
+from emulators.servicenow.config import INTEGRATION_USER
 from servicenow.errors import ServiceNowRejected, UnsafeQueryValue
 from servicenow.gateway import IncidentDraft, ServiceNowConfig, ServiceNowGateway
 

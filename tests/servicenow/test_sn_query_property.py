@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from servicenow.emulator.encoded_query import parse_encoded_query
+from emulators.servicenow.encoded_query import parse_encoded_query
 from servicenow.errors import UnsafeQueryValue
 from servicenow.query import EncodedQuery, condition
 

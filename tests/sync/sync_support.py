@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from bridge_support import STAFF, Stack, wait_for
 
-from bot.teams_emulator import Person
+from emulators.teams import Person
 
 # The stack polls ServiceNow every 0.3 s; a change must show in Teams within one interval plus 1 s.
 SYNC_DEADLINE_S = 0.3 + 1.0

@@ -19,7 +19,7 @@ from sync_support import (
     texts,
 )
 
-from bot.teams_emulator import Person
+from emulators.teams import Person
 
 ENGINEER = ENGINEERS[1]
 

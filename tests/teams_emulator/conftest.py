@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from temu_support import PEOPLE, SIM_NOW, FakeBot
 
-from bot.teams_emulator import TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
 
 
 @pytest.fixture

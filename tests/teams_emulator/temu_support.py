@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from bot.teams_emulator import Person
+from emulators.teams import Person
 
 STAFF = Person("Pat Frontdesk", "11111111-1111-4111-8111-111111111111", "site-staff")
 ENGINEER = Person("Alex Engineer", "22222222-2222-4222-8222-222222222222", "engineer")

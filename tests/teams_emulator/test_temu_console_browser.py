@@ -9,7 +9,7 @@ import pytest
 from aiohttp import web
 from temu_support import STAFF, FakeBot, create_channel
 
-from bot.teams_emulator.config import DEFAULT_TEAM_ID
+from emulators.teams.config import DEFAULT_TEAM_ID
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"

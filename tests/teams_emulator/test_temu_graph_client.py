@@ -18,7 +18,7 @@ from bot.graph import (
     MsalTokenProvider,
     StaticTokenProvider,
 )
-from bot.teams_emulator.config import DEFAULT_TEAM_ID
+from emulators.teams.config import DEFAULT_TEAM_ID
 
 
 class RecordingSleep:

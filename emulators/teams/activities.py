@@ -7,8 +7,8 @@ import re
 from datetime import datetime
 from typing import Any
 
-from bot.teams_emulator.config import Person, TeamsEmulatorConfig
-from bot.teams_emulator.model import iso_z, user_id_for
+from emulators.teams.config import Person, TeamsEmulatorConfig
+from emulators.teams.model import iso_z, user_id_for
 
 MENTION = re.compile(r"<at>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 

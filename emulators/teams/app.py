@@ -8,12 +8,12 @@ from importlib import resources
 
 from aiohttp import web
 
-from bot.teams_emulator import connector, driver, graph_api
-from bot.teams_emulator.config import TeamsEmulatorConfig
-from bot.teams_emulator.keys import EMULATOR
-from bot.teams_emulator.service import TeamsEmulator
+from emulators.teams import connector, driver, graph_api
+from emulators.teams.config import TeamsEmulatorConfig
+from emulators.teams.keys import EMULATOR
+from emulators.teams.service import TeamsEmulator
 
-STATIC = resources.files("bot.teams_emulator") / "static"
+STATIC = resources.files("emulators.teams") / "static"
 
 
 async def console_page(request: web.Request) -> web.StreamResponse:

@@ -13,13 +13,13 @@ from urllib.parse import urlencode
 import jinja2
 from aiohttp import web
 
-from servicenow.emulator.api import CONFIG_KEY, STORE_KEY
-from servicenow.emulator.store import CLOSE_CODES, HOLD_REASONS, LEVELS, PRIORITY_LABELS, STATE_LABELS
+from emulators.servicenow.api import CONFIG_KEY, STORE_KEY
+from emulators.servicenow.store import CLOSE_CODES, HOLD_REASONS, LEVELS, PRIORITY_LABELS, STATE_LABELS
 
 __all__ = ["add_page_routes"]
 
 _ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("servicenow.emulator", "templates"),
+    loader=jinja2.PackageLoader("emulators.servicenow", "templates"),
     autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
     trim_blocks=True,
     lstrip_blocks=True,

@@ -21,10 +21,10 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from servicenow.emulator.config import EmulatorConfig
-from servicenow.emulator.encoded_query import Condition, matches, parse_encoded_query, sort_rows
-from servicenow.emulator.faults import FaultError, FaultState
-from servicenow.emulator.store import CHOICES, COLUMNS, JOURNAL_FIELDS, REFERENCES, TableStore, UnknownTable
+from emulators.servicenow.config import EmulatorConfig
+from emulators.servicenow.encoded_query import Condition, matches, parse_encoded_query, sort_rows
+from emulators.servicenow.faults import FaultError, FaultState
+from emulators.servicenow.store import CHOICES, COLUMNS, JOURNAL_FIELDS, REFERENCES, TableStore, UnknownTable
 
 __all__ = [
     "CONFIG_KEY",
@@ -35,7 +35,7 @@ __all__ = [
     "table_api_middleware",
 ]
 
-log = logging.getLogger("servicenow.emulator")
+log = logging.getLogger("emulators.servicenow")
 
 STORE_KEY = web.AppKey("servicenow_store", TableStore)
 FAULTS_KEY = web.AppKey("servicenow_faults", FaultState)

@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from bot.teams_emulator.connector import retry_after_header
-from bot.teams_emulator.keys import EMULATOR
-from bot.teams_emulator.model import Channel, iso_z
-from bot.teams_emulator.service import GraphApiError, TeamsEmulator
+from emulators.teams.connector import retry_after_header
+from emulators.teams.keys import EMULATOR
+from emulators.teams.model import Channel, iso_z
+from emulators.teams.service import GraphApiError, TeamsEmulator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 GRAPH = "https://graph.microsoft.com/v1.0"

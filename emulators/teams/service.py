@@ -24,9 +24,9 @@ from typing import Any
 
 import aiohttp
 
-from bot.teams_emulator import activities as act
-from bot.teams_emulator.config import Person, TeamsEmulatorConfig, Throttle
-from bot.teams_emulator.model import (
+from emulators.teams import activities as act
+from emulators.teams.config import Person, TeamsEmulatorConfig, Throttle
+from emulators.teams.model import (
     Channel,
     Operation,
     Post,
@@ -36,7 +36,7 @@ from bot.teams_emulator.model import (
     personal_conversation_id,
     user_id_for,
 )
-from bot.teams_emulator.signing import ChannelTokenIssuer
+from emulators.teams.signing import ChannelTokenIssuer
 
 log = logging.getLogger(__name__)
 

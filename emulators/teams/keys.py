@@ -2,6 +2,6 @@
 
 from aiohttp import web
 
-from bot.teams_emulator.service import TeamsEmulator
+from emulators.teams.service import TeamsEmulator
 
 EMULATOR = web.AppKey("teams_emulator", TeamsEmulator)

@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.teams_emulator.keys import EMULATOR
-from bot.teams_emulator.service import ConnectorError
+from emulators.teams.keys import EMULATOR
+from emulators.teams.service import ConnectorError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -16,21 +16,21 @@ from pathlib import Path
 
 from aiohttp import web
 
-from servicenow.emulator.api import (
+from emulators.servicenow.api import (
     CONFIG_KEY,
     FAULTS_KEY,
     STORE_KEY,
     add_table_api_routes,
     table_api_middleware,
 )
-from servicenow.emulator.config import INTEGRATION_PASSWORD, INTEGRATION_USER, EmulatorConfig
-from servicenow.emulator.faults import FaultState
-from servicenow.emulator.pages import add_page_routes
-from servicenow.emulator.store import TableStore
+from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER, EmulatorConfig
+from emulators.servicenow.faults import FaultState
+from emulators.servicenow.pages import add_page_routes
+from emulators.servicenow.store import TableStore
 
 __all__ = ["create_servicenow_emulator", "main", "parse_args", "run_servicenow_emulator"]
 
-log = logging.getLogger("servicenow.emulator")
+log = logging.getLogger("emulators.servicenow")
 
 _PEOPLE = {"admin": ("System Administrator", "admin@example.com")}
 

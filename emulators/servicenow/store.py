@@ -14,11 +14,17 @@ import re
 import sqlite3
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from servicenow.query import format_sn_datetime
+
+def format_sn_datetime(moment: datetime) -> str:
+    """An aware datetime as ServiceNow's UTC ``YYYY-MM-DD HH:MM:SS`` (how the instance stores it)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: pass an aware datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
 
 __all__ = [
     "CHOICES",

@@ -12,9 +12,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.teams_emulator.config import Throttle
-from bot.teams_emulator.keys import EMULATOR
-from bot.teams_emulator.service import DriverError, EmulatorError
+from emulators.teams.config import Throttle
+from emulators.teams.keys import EMULATOR
+from emulators.teams.service import DriverError, EmulatorError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -1,0 +1,5 @@
+"""``python -m emulators.servicenow --port 3979``: the ServiceNow emulator alone."""
+
+from emulators.servicenow.app import main
+
+raise SystemExit(main())
