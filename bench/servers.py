@@ -57,8 +57,8 @@ def run_bot(args: argparse.Namespace) -> None:
     from bot.logs import configure_logging
     from bot.sandbox import seed_if_empty
     from bot.settings import Environment, Settings
-    from emulators.teams.config import DEFAULT_TEAM_ID
     from emulators.servicenow import INTEGRATION_PASSWORD, INTEGRATION_USER
+    from emulators.teams.config import DEFAULT_TEAM_ID
 
     configure_logging(args.log_level)
     settings = Settings(
@@ -274,10 +274,10 @@ class DelayProxy:
 def run_emulators(args: argparse.Namespace) -> None:
     from bot.clock import SimulatedClock
     from bot.sandbox import sandbox_people
+    from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
     from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
     from schedule.roster import role_of
     from schedule.sample import sample_roster
-    from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 
     logging.basicConfig(level=logging.WARNING)
     clock = SimulatedClock(datetime.fromisoformat(args.now), 1.0)

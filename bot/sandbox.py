@@ -23,16 +23,16 @@ from bot.settings import Environment, Settings
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
-from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
-from emulators.teams.config import sample_people
-from schedule.roster import DutyRoster, export_roster_csv, role_of
-from schedule.sample import sample_plan, sample_roster
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams.config import sample_people
+from schedule.roster import DutyRoster, export_roster_csv, role_of
+from schedule.sample import sample_plan, sample_roster
 
 log = logging.getLogger(__name__)
 

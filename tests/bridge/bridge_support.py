@@ -19,16 +19,16 @@ from aiohttp import web
 from bot.app import COMPONENTS, Overrides, create_app
 from bot.clock import FrozenClock
 from bot.settings import Environment, Settings
-from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
-from emulators.teams.config import sample_people
-from schedule.roster import role_of
-from schedule.sample import sample_roster
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams.config import sample_people
+from schedule.roster import role_of
+from schedule.sample import sample_roster
 
 # Tuesday of the sample plan's first week, mid-afternoon on the US east coast.
 SAMPLE_NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
