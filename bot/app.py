@@ -1,8 +1,10 @@
-"""The composition root: ``create_app(settings)`` builds and wires everything.
+"""The composition root: ``create_app(settings)`` builds everything, in one typed pass, and wires it.
 
-Resources live in ``cleanup_ctx`` so every start-up has its tear-down; collaborators are reached
-through typed ``web.AppKey``s, never module globals. Tests pass their own clock, gateway or
-messenger through ``Overrides``.
+Adapters first (storage, ServiceNow, Teams), then the outbox's job registry and worker, then the
+use cases that queue work for it, then the edges that call the use cases. Nothing is bound late:
+every collaborator arrives by constructor. Start-up and tear-down pair up in ``cleanup_ctx``
+(migrations, background tasks, leadership); the app's state is one typed :class:`Runtime` under
+:data:`RUNTIME`. Tests and the sandbox pass their own clock or adapters through :class:`Overrides`.
 """
 
 from __future__ import annotations
@@ -13,29 +15,30 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
+from bot.bridge.config import BridgeConfig
+from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
-from bot.bridge.handoff import HandoffNotices, handoff_handlers
-from bot.bridge.ingest import ActivityInbox, ActivityProcessor
-from bot.bridge.inquiries import BridgeConfig
-from bot.bridge.jobs import InquiryJobs, JobContext
-from bot.bridge.outbox import OutboxWorker
-from bot.bridge.personal import PersonalCommands, PersonalConfig
+from bot.bridge.handoff import HandoffNotices
+from bot.bridge.incident_commands import IncidentCommands
+from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
+from bot.bridge.jobs import Chats, InquiryJobs
+from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
+from bot.bridge.notices import ChannelNotices
+from bot.bridge.outbox import JobRegistry, OutboxWorker
+from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
 from bot.bridge.service import BridgeService
-from bot.bridge.syncback import SyncBack, make_callback_handler
+from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
-from bot.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider
-from bot.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.logs import quiet_payload_loggers
-from bot.reporting.metrics import ObservedClient
-from bot.reporting.posting import handlers as report_handlers
-from bot.reporting.posting import post_due_rotation_reports
-from bot.reporting.routes import METRICS
+from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
+from bot.reporting.dashboard import DashboardAccess
+from bot.reporting.metrics import Metrics
+from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
 from bot.scheduling import (
     PeriodicJob,
@@ -44,15 +47,21 @@ from bot.scheduling import (
     SqliteLeadership,
     replica_identity,
 )
+from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
 from bot.storage.database import create_engine, is_ready, migrate
 from bot.storage.store import Store
 from bot.teams.adapter import build_adapter, build_authentication, run_stored_turn
+from bot.teams.directory import GraphFactory, TeamsChannelDirectory
+from bot.teams.edge import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
+from bot.teams.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider, TokenProvider
 from bot.teams.handler import GoLiveBot
 from bot.teams.messenger import Credentials, TeamsMessenger
-from bot.web.messages import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
+from bot.teams.places import TeamsPlaces
+from bot.teams.platform import TeamsChat
+from bot.web.pages import install as install_pages
+from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
-from servicenow.errors import ServiceNowUnavailable
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 from servicenow.routing import load_routing_rules
 
@@ -64,36 +73,46 @@ class Overrides:
     """Collaborators a test or the sandbox supplies instead of the production ones."""
 
     clock: Clock | None = None
-    gateway: Any = None
-    messenger: Any = None
-    graph: Any = None
+    tracker: IncidentTracker | None = None
+    teams: ChatPlatform | None = None
+    directory: ChannelDirectory | None = None
     run_background: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
-class Components:
+@dataclass(frozen=True)
+class Runtime:
+    """Everything the routes, the tests and the tear-down need, typed."""
+
     settings: Settings
     clock: Clock
     store: Store
-    service: BridgeService
-    worker: OutboxWorker
-    gateway: Any
-    messenger: Any
-    renderer: Renderer
     config: BridgeConfig
-    graph: Any = None
-    lifecycle: ChannelLifecycle | None = None
-    escalation: EscalationService | None = None
-    sync: SyncBack | None = None
-    inbox: ActivityInbox | None = None
-    processor: ActivityProcessor | None = None
-    runner: ScheduleRunner | None = None
-    background: list[asyncio.Task] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
+    service: BridgeService
+    jobs: JobRegistry
+    worker: OutboxWorker
+    inbox: ActivityInbox
+    processor: ActivityProcessor
+    lifecycle: ChannelLifecycle
+    escalation: EscalationService
+    handoff: HandoffNotices
+    sync: SyncBack
+    reports: RotationReports
+    tracker: IncidentTracker
+    chats: Chats
+    metrics: Metrics
+    places: TeamsPlaces
+    background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-COMPONENTS = web.AppKey("components", Components)
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+def window_settings(settings: Settings) -> WindowSettings:
+    return WindowSettings(
+        open_hour=settings.window_open_hour,
+        window_days=settings.window_days,
+        retire_hour=settings.window_retire_hour,
+    )
 
 
 def bridge_config(settings: Settings) -> BridgeConfig:
@@ -101,14 +120,17 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         tier2_group=settings.tier2_group,
         product_group=settings.product_group,
         product_name=settings.product_name,
-        window=WindowSettings(
-            open_hour=settings.window_open_hour,
-            window_days=settings.window_days,
-            retire_hour=settings.window_retire_hour,
-        ),
+        window=window_settings(settings),
         first_response_minutes=settings.first_response_minutes,
         second_escalation_minutes=settings.second_escalation_minutes,
         servicenow_url=settings.servicenow_url,
+        channel_template=settings.channel_name_template,
+        management_channel_id=settings.management_channel_id,
+        manager_ids=settings.manager_ids,
+        integration_user=settings.servicenow_user,
+        delivery_lead=(settings.delivery_lead_aad_id, "Delivery lead")
+        if settings.delivery_lead_aad_id
+        else None,
     )
 
 
@@ -126,241 +148,164 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     overrides = overrides or Overrides()
     quiet_payload_loggers()
     app = web.Application(client_max_size=MAX_BODY_BYTES)
+    clock = overrides.clock or _clock_for(settings)
+    config = bridge_config(settings)
+    metrics = Metrics()
+
+    # --- adapters ---------------------------------------------------------------------------------
+    engine = create_engine(settings.database_url)
+    store = Store(engine)
+    places = TeamsPlaces(store)
+    http = HttpSession()
+    messenger = TeamsMessenger(
+        Credentials(
+            settings.microsoft_app_id,
+            settings.microsoft_app_password.get_secret_value(),
+            settings.microsoft_app_tenant_id,
+            development=settings.development,
+        )
+    )
+    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams)
+    directory = overrides.directory or TeamsChannelDirectory(
+        _graph_factory(settings, http), settings.team_id, places
+    )
+    tracker = overrides.tracker or ServiceNowTracker(
+        ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
+        metrics.observe_servicenow,
+    )
+    chats = Chats({"teams": teams})
+    rules = load_routing_rules(
+        settings.routing_rules_file or None,
+        tier2_group=settings.tier2_group,
+        product_group=settings.product_group,
+    )
+    renderer = Renderer(config, rules)
+
+    # --- the outbox ---------------------------------------------------------------------------------
+    jobs = JobRegistry()
+    arrivals = Arrivals()
+    worker = OutboxWorker(store, jobs, busy=arrivals.busy, concurrency=settings.outbox_workers)
+    wake = worker.wake
+    InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
+    ChannelJobs(store, clock, config, chats, directory).register(jobs)
+    ChannelNotices(store, chats).register(jobs)
+
+    # --- use cases ----------------------------------------------------------------------------------
+    personal = PersonalCommands(store, clock, config)
+    dispatcher = CommandDispatcher(
+        store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
+    )
+    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake)
+    lifecycle = ChannelLifecycle(store, clock, config, wake)
+    escalation = EscalationService(store, clock, config, wake)
+    handoff = HandoffNotices(store, clock, wake)
+    sync = SyncBack(
+        store,
+        clock,
+        tracker,
+        integration_user=settings.servicenow_user,
+        correlation_display=config.correlation_display,
+        wake=wake,
+    )
+    reports = RotationReports(
+        store,
+        clock,
+        ReportSettings(config.window, settings.first_response_minutes, settings.management_channel_id),
+        wake,
+    )
+
+    # --- the Teams edge -----------------------------------------------------------------------------
     authentication = build_authentication(settings)
     adapter = build_adapter(authentication)
+    bot = GoLiveBot(service, places, clock)
+    processor = ActivityProcessor(
+        store, lambda payload: run_stored_turn(adapter, bot, messenger, payload), ingest_busy=arrivals.busy
+    )
+    inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
         allowed_service_url_prefixes=settings.service_url_allow_list,
         allowed_tenant_ids=settings.tenant_allow_list,
     )
-    holder: dict[str, Components] = {}
 
-    class _LateBoundUseCases:
-        """The handler is built before the database is open; calls are forwarded once it is."""
+    runtime = Runtime(
+        settings=settings,
+        clock=clock,
+        store=store,
+        config=config,
+        service=service,
+        jobs=jobs,
+        worker=worker,
+        inbox=inbox,
+        processor=processor,
+        lifecycle=lifecycle,
+        escalation=escalation,
+        handoff=handoff,
+        sync=sync,
+        reports=reports,
+        tracker=tracker,
+        chats=chats,
+        metrics=metrics,
+        places=places,
+    )
+    app[RUNTIME] = runtime
 
-        def __getattr__(self, name: str):
-            return getattr(holder["components"].service, name)
-
-    bot = GoLiveBot(_LateBoundUseCases())
-
-    async def components_ctx(app: web.Application) -> AsyncIterator[None]:
-        clock = overrides.clock or _clock_for(settings)
-        engine = create_engine(settings.database_url)
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await migrate(engine)
-        store = Store(engine)
-        config = bridge_config(settings)
-        rules = load_routing_rules(
-            settings.routing_rules_file or None,
-            tier2_group=settings.tier2_group,
-            product_group=settings.product_group,
-        )
-        renderer = Renderer(config, rules)
-        metrics = app[METRICS]
-        raw_gateway = overrides.gateway or (
-            ServiceNowGateway(servicenow_config(settings))
-            if settings.servicenow_url
-            else UnconfiguredServiceNow()
-        )
-        raw_messenger = overrides.messenger or TeamsMessenger(
-            Credentials(
-                settings.microsoft_app_id,
-                settings.microsoft_app_password.get_secret_value(),
-                settings.microsoft_app_tenant_id,
-                development=settings.development,
-            )
-        )
-        # Every ServiceNow and Teams call is timed and counted by status for /metrics.
-        gateway = ObservedClient(raw_gateway, metrics.observe_servicenow)
-        messenger = ObservedClient(raw_messenger, metrics.observe_teams)
-        worker_ref: dict[str, OutboxWorker] = {}
-
-        def wake() -> None:
-            """New outbox work: the worker (built below, once its handlers exist) looks at once."""
-            worker_ref["worker"].wake()
-
-        service = BridgeService(
-            store,
-            clock,
-            config,
-            renderer,
-            wake,
-            management_channel_id=settings.management_channel_id,
-            channel_template=settings.channel_name_template,
-        )
-        personal = PersonalCommands(store, clock, PersonalConfig.from_settings(settings), renderer, wake)
-        service.set_personal_handler(personal.on_personal_message)
-        service.set_add_week_handler(personal.on_add_week_card)
-        service.set_management_handler(personal.on_management_post)
-        job_context = JobContext(store, clock, config, gateway, messenger, renderer)
-        http = aiohttp.ClientSession()
-        graph_factory = overrides.graph or _graph_factory(settings, http)
-        handlers = InquiryJobs(job_context).handlers()
-        handlers.update(
-            ChannelJobs(store, clock, config, messenger, graph_factory, settings.team_id).handlers()
-        )
-        handlers.update(handoff_handlers(messenger, store))
-        worker = OutboxWorker(store, handlers, concurrency=settings.outbox_workers)
-        worker_ref["worker"] = worker
-        lifecycle = ChannelLifecycle(store, clock, config, settings.channel_name_template, wake)
-        escalation = EscalationService(store, clock, config, wake, _delivery_lead(settings))
-        sync = SyncBack(
-            store,
-            clock,
-            gateway,
-            integration_user=settings.servicenow_user,
-            correlation_display=config.correlation_display,
-            wake=wake,
-        )
-        components = Components(
-            settings=settings,
-            clock=clock,
-            store=store,
-            service=service,
-            worker=worker,
-            gateway=gateway,
-            messenger=messenger,
-            renderer=renderer,
-            config=config,
-            graph=graph_factory,
-            lifecycle=lifecycle,
-            escalation=escalation,
-            sync=sync,
-            extras=dict(overrides.extra),
-        )
-        inbox_ref: dict[str, ActivityInbox] = {}
-        processor = ActivityProcessor(
-            store,
-            lambda payload: run_stored_turn(adapter, bot, raw_messenger, payload),
-            ingest_busy=lambda: inbox_ref["inbox"].busy(),
-        )
-        components.processor = processor
-        components.inbox = inbox_ref["inbox"] = ActivityInbox(store, processor.wake)
-        worker.set_yield_to(components.inbox.busy)
-        holder["components"] = components
-        app[COMPONENTS] = components
-        handlers.update(report_handlers(components))
+        runner: ScheduleRunner | None = None
         if overrides.run_background:
-            components.inbox.start()
-            components.background.append(asyncio.create_task(processor.run(), name="activity-processor"))
-            components.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
-            runner = _schedule_runner(settings, store, clock, lifecycle, escalation, sync)
-            runner.add_job(PeriodicJob("rotation-report", 600, lambda: post_due_rotation_reports(components)))
-            handoff = HandoffNotices(store, clock, wake)
-            runner.add_job(PeriodicJob("duty-handoff", settings.tick_seconds, handoff.tick))
+            inbox.start()
+            runtime.background.append(asyncio.create_task(processor.run(), name="activity-processor"))
+            runtime.background.append(asyncio.create_task(worker.run(), name="outbox-worker"))
+            runner = _schedule_runner(settings, runtime)
             await runner.start()
-            components.runner = runner
-            components.background.append(asyncio.create_task(runner.run(), name="schedule-runner"))
+            runtime.background.append(asyncio.create_task(runner.run(), name="schedule-runner"))
         try:
             yield
         finally:
-            if components.runner is not None:
-                components.runner.stop_jobs()
-            await components.inbox.close()
+            if runner is not None:
+                runner.stop_jobs()
+            await inbox.close()
             processor.stop()
             await worker.stop()
-            for task in components.background:
+            for task in runtime.background:
                 task.cancel()
-            for task in components.background:
+            for task in runtime.background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if overrides.messenger is None:
-                await raw_messenger.close()
-            if overrides.gateway is None:
-                await raw_gateway.close()
+            await messenger.close()
+            if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
+                await tracker.close()
             await http.close()
             await authentication.close()
             await engine.dispose()
 
-    app.cleanup_ctx.append(components_ctx)
-
-    async def store_activity(payload: dict) -> None:
-        await holder["components"].inbox.store(payload)
+    app.cleanup_ctx.append(lifetime)
 
     app.router.add_post(
-        "/api/messages", make_messages_handler(adapter, authentication, bot, policy, store_activity)
+        "/api/messages", make_messages_handler(adapter, authentication, bot, policy, inbox.store)
     )
-    app.router.add_post("/servicenow/events", servicenow_events)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/privacy", policy_page)
-    app.router.add_get("/terms", policy_page)
-    app.router.add_get("/support", policy_page)
-    app.router.add_get("/readyz", readyz)
-    # --- reporting (issue 10): /metrics, /dashboard, /dashboard/data.json; app[METRICS] ---
-    install_reporting(app, COMPONENTS)
-    # --- end reporting ---
+    secrets = [
+        secret.strip()
+        for secret in settings.servicenow_callback_secret.get_secret_value().split(",")
+        if secret.strip()
+    ]
+    app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
+    install_pages(app, readiness=lambda: is_ready(engine))
+    install_reporting(
+        app,
+        metrics,
+        store,
+        clock,
+        config.window,
+        DashboardAccess(settings.development, settings.dashboard_token.get_secret_value()),
+    )
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
             "DEVELOPMENT MODE: bot authentication is DISABLED; any caller can post activities. "
             "Never expose this instance."
         )
     return app
-
-
-async def servicenow_events(request: web.Request) -> web.StreamResponse:
-    components = request.app[COMPONENTS]
-    secrets = [
-        s.strip()
-        for s in components.settings.servicenow_callback_secret.get_secret_value().split(",")
-        if s.strip()
-    ]
-    handler = make_callback_handler(components.sync, secrets, components.store, components.clock)
-    return await handler(request)
-
-
-POLICY_TEXT = {
-    "/privacy": (
-        "Privacy",
-        "Go Live Bridge copies what site staff post in go-live channels into ServiceNow incidents for "
-        "product support. It keeps the posts, their authors' names and Entra object ids in its own "
-        "database for the go-live period, never writes message text to logs, and warns when a post "
-        "looks like it holds a Social Security number or a date of birth. Please never post patient data.",
-    ),
-    "/terms": (
-        "Terms of use",
-        "For VA staff supporting the eCheck-in go-live. Support requests are handled as ServiceNow "
-        "incidents under the normal product support terms.",
-    ),
-    "/support": (
-        "Support",
-        "Post in your site's Go Live channel during your go-live week; afterwards, raise a ServiceNow "
-        "incident for the product.",
-    ),
-}
-
-
-async def policy_page(request: web.Request) -> web.Response:
-    title, text = POLICY_TEXT[request.path]
-    body = (
-        f"<!doctype html><html lang=en><meta charset=utf-8><title>Go Live Bridge: {title}</title>"
-        f"<body style='font-family:system-ui;max-width:40rem;margin:2rem auto'><h1>{title}</h1><p>{text}</p>"
-    )
-    return web.Response(text=body, content_type="text/html")
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    components = request.app[COMPONENTS]
-    ready, reason = await is_ready(components.store.engine)
-    return web.json_response(
-        {"status": "ok" if ready else "unavailable", "reason": reason}, status=200 if ready else 503
-    )
-
-
-class UnconfiguredServiceNow:
-    """Stands in when GOLIVE_SERVICENOW_URL is empty: the bot still starts and stores every inquiry;
-    each ServiceNow job waits (retried with backoff) until the setting is given and the bot restarts."""
-
-    def __getattr__(self, name: str):
-        async def unavailable(*args, **kwargs):
-            raise ServiceNowUnavailable("GOLIVE_SERVICENOW_URL is not set", retry_after=60.0)
-
-        return unavailable
-
-    async def close(self) -> None:
-        return None
 
 
 def _clock_for(settings: Settings) -> Clock:
@@ -372,7 +317,25 @@ def _clock_for(settings: Settings) -> Clock:
     return SystemClock()
 
 
-def _graph_factory(settings: Settings, http: aiohttp.ClientSession):
+class HttpSession:
+    """The app's one aiohttp client session (Graph calls), opened on first use inside the event
+    loop, as aiohttp requires, and closed at shutdown."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def get(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def _graph_factory(settings: Settings, http: HttpSession) -> GraphFactory:
+    tokens: TokenProvider
     if settings.development or not settings.microsoft_app_id:
         tokens = StaticTokenProvider("development")
     else:
@@ -382,35 +345,28 @@ def _graph_factory(settings: Settings, http: aiohttp.ClientSession):
             settings.microsoft_app_tenant_id,
         )
 
-    def factory(team_id: str) -> GraphChannelClient:
-        return GraphChannelClient(http, settings.graph_url, team_id, tokens)
+    def graph_for(team_id: str) -> GraphChannelClient:
+        return GraphChannelClient(http.get(), settings.graph_url, team_id, tokens)
 
-    return factory
-
-
-def _delivery_lead(settings: Settings) -> tuple[str, str] | None:
-    return (settings.delivery_lead_aad_id, "Delivery lead") if settings.delivery_lead_aad_id else None
+    return graph_for
 
 
-def _schedule_runner(
-    settings: Settings,
-    store: Store,
-    clock: Clock,
-    lifecycle: ChannelLifecycle,
-    escalation: EscalationService,
-    sync: SyncBack,
-) -> ScheduleRunner:
+def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
+    store, clock, lifecycle = runtime.store, runtime.clock, runtime.lifecycle
     identity = replica_identity()
+    leadership: SqliteLeadership | PostgresLeadership
     if store.dialect == "sqlite":
-        leadership: SqliteLeadership | PostgresLeadership = SqliteLeadership(store, identity)
+        leadership = SqliteLeadership(store, identity)
     else:
         leadership = PostgresLeadership(settings.database_url, identity)
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
-        PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), escalation.tick),
+        PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
+        PeriodicJob("rotation-report", 600, runtime.reports.post_due),
+        PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
     ]
     if settings.servicenow_url:
-        jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, sync.poll))
+        jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
 
     async def exact_instants() -> list[tuple[str, float]]:
         """Open/retire instants of the next hours, keyed by the instant (not by when it runs)."""
@@ -425,3 +381,6 @@ def _schedule_runner(
         on_exact=lifecycle.tick,
         refuse_if_taken=store.dialect == "sqlite",
     )
+
+
+__all__ = ["RUNTIME", "Overrides", "Runtime", "create_app"]

@@ -1,13 +1,15 @@
-"""The one command registry: the bot's parser, the ``help`` reply and the manifest's command lists.
+"""The one command registry: the bot's parser, its dispatch rules, the ``help`` reply and the
+manifest's command lists.
 
 Commands are plain text addressed to the bot (``@Go Live Bridge route tier2``). The handler strips the
 bot's own mention (``TurnContext.remove_recipient_mention``) before calling :func:`parse_command`;
 the parser also drops any leftover ``<at>...</at>`` tags and HTML entities, so either order works.
 
-Whether a parsed command may run (engineer in a thread, manager in the management channel) is the
-handler's decision; the registry only says in which Teams scope a command makes sense and whether it
-is for managers. A post is a command only when its first word(s) name a command here, so the handler
-should parse only posts that @mention the bot or come from engineers: site staff writing
+Each command says where it works (``places``: a go-live thread, the management channel, a personal
+chat) and who may run it (``audience``); ``bot.bridge.dispatch`` applies both before it calls the
+command's handler, and has exactly one handler per command here. ``scopes`` (the Teams manifest's
+``team`` and ``personal``) follow from the places. A post is a command only when its first word(s)
+name a command here, so only posts that @mention the bot are parsed: site staff writing
 "help, the kiosk is down" in a go-live channel are asking for help, not typing ``help``.
 """
 
@@ -25,6 +27,15 @@ Scope = Literal["team", "personal"]
 TEAM: Final = "team"
 PERSONAL: Final = "personal"
 SCOPES: Final[tuple[Scope, ...]] = (TEAM, PERSONAL)
+
+#: Where a command is typed: an inquiry's thread in a go-live channel, the management channel, or a
+#: personal (1:1) chat with the bot.
+Place = Literal["thread", "channel", "personal"]
+THREAD: Final = "thread"
+CHANNEL: Final = "channel"
+PLACES: Final[tuple[Place, ...]] = (THREAD, CHANNEL, "personal")
+#: Who may run a command.
+Audience = Literal["anyone", "engineer", "manager"]
 
 #: Teams renders at most this many commands per scope in the compose box menu (schema ``maxItems``).
 MANIFEST_MAX_COMMANDS: Final = 10
@@ -47,7 +58,14 @@ CLOSE_CODES: Final[tuple[str, ...]] = (
 
 #: Arguments of ``route``: the word a person types -> which configured assignment group it means.
 ROUTE_TARGETS: Final[Mapping[str, Literal["tier2", "product"]]] = MappingProxyType(
-    {"tier2": "tier2", "tier 2": "tier2", "t2": "tier2", "product": "product"}
+    {
+        "tier2": "tier2",
+        "tier 2": "tier2",
+        "t2": "tier2",
+        "product": "product",
+        "vfa": "product",
+        "vet facing apps": "product",
+    }
 )
 
 
@@ -62,97 +80,129 @@ class CommandSpec:
     name: str
     usage: str
     description: str
-    scopes: frozenset[Scope]
-    manager_only: bool = False
+    places: frozenset[Place]
+    audience: Audience = "anyone"
     manifest_scopes: frozenset[Scope] = frozenset()
 
     @property
     def words(self) -> tuple[str, ...]:
         return tuple(self.name.split())
 
-    def available(self, scope: Scope, is_manager: bool) -> bool:
-        return scope in self.scopes and (is_manager or not self.manager_only)
+    @property
+    def manager_only(self) -> bool:
+        return self.audience == "manager"
+
+    @property
+    def scopes(self) -> frozenset[Scope]:
+        """The Teams scopes this command works in (``team`` covers threads and the management channel)."""
+        scopes: set[Scope] = set()
+        if self.places & {THREAD, CHANNEL}:
+            scopes.add(TEAM)
+        if PERSONAL in self.places:
+            scopes.add(PERSONAL)
+        return frozenset(scopes)
+
+    def available(self, scope: Scope | Place, is_manager: bool) -> bool:
+        where = self.scopes if scope in SCOPES else self.places
+        return scope in where and (is_manager or not self.manager_only)
 
 
 _BOTH = frozenset({TEAM, PERSONAL})
 _TEAM = frozenset({TEAM})
 _PERSONAL = frozenset({PERSONAL})
+_EVERYWHERE: frozenset[Place] = frozenset({THREAD, CHANNEL, PERSONAL})
+_IN_THREAD: frozenset[Place] = frozenset({THREAD})
+_NOT_IN_THREAD: frozenset[Place] = frozenset({CHANNEL, PERSONAL})
+_PERSONAL_ONLY: frozenset[Place] = frozenset({PERSONAL})
 
 COMMANDS: Final[tuple[CommandSpec, ...]] = (
-    CommandSpec("help", "help", "Show what I can do", _BOTH, manifest_scopes=_BOTH),
-    CommandSpec("duty", "duty", "Who is on duty now", _BOTH, manifest_scopes=_BOTH),
-    CommandSpec("log", "log", "Log this post as an inquiry", _TEAM, manifest_scopes=_TEAM),
-    CommandSpec("ack", "ack", "Acknowledge this incident", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec("help", "help", "Show what I can do", _EVERYWHERE, manifest_scopes=_BOTH),
+    CommandSpec("duty", "duty", "Who is on duty now", _EVERYWHERE, manifest_scopes=_BOTH),
+    CommandSpec("log", "log", "Log this post as an inquiry", _IN_THREAD, manifest_scopes=_TEAM),
+    CommandSpec("ack", "ack", "Acknowledge this incident", _IN_THREAD, "engineer", manifest_scopes=_TEAM),
     CommandSpec(
         "route",
         "route tier2 | route product",
         "Move incident: tier2 or product",
-        _TEAM,
+        _IN_THREAD,
+        "engineer",
         manifest_scopes=_TEAM,
     ),
-    CommandSpec("assign me", "assign me", "Assign this incident to me", _TEAM, manifest_scopes=_TEAM),
+    CommandSpec(
+        "assign me", "assign me", "Assign this incident to me", _IN_THREAD, "engineer", manifest_scopes=_TEAM
+    ),
     CommandSpec(
         "resolve",
         "resolve <close code> | <notes>",
         "Resolve: close code | notes",
-        _TEAM,
+        _IN_THREAD,
+        "engineer",
         manifest_scopes=_TEAM,
     ),
-    CommandSpec("triage", "triage <category>", "Set the triage category", _TEAM, manifest_scopes=_TEAM),
-    CommandSpec("status", "status", "Incident status for this thread", _TEAM, manifest_scopes=_TEAM),
-    CommandSpec("swap", "swap", "Swap primary and backup today", _BOTH, manifest_scopes=_PERSONAL),
+    CommandSpec(
+        "triage",
+        "triage <category>",
+        "Set the triage category",
+        _IN_THREAD,
+        "engineer",
+        manifest_scopes=_TEAM,
+    ),
+    CommandSpec("status", "status", "Incident status for this thread", _IN_THREAD, manifest_scopes=_TEAM),
+    CommandSpec("swap", "swap", "Swap primary and backup today", _NOT_IN_THREAD, manifest_scopes=_PERSONAL),
     CommandSpec(
         "schedule show",
         "schedule show [YYYY-MM-DD]",
         "Show the rollout plan",
-        _BOTH,
+        _NOT_IN_THREAD,
         manifest_scopes=_BOTH,
     ),
     CommandSpec(
         "schedule preview",
         "schedule preview",
         "Preview channel opens/retires",
-        _BOTH,
+        _NOT_IN_THREAD,
         manifest_scopes=_PERSONAL,
     ),
-    CommandSpec("roster show", "roster show", "Show the duty roster", _BOTH, manifest_scopes=_PERSONAL),
+    CommandSpec(
+        "roster show", "roster show", "Show the duty roster", _NOT_IN_THREAD, manifest_scopes=_PERSONAL
+    ),
     CommandSpec(
         "roster import",
         "roster import, then the roster CSV on the next lines",
         "Replace the roster (managers)",
-        _PERSONAL,
-        manager_only=True,
+        _PERSONAL_ONLY,
+        "manager",
     ),
     CommandSpec(
         "week add",
         "week add <YYYY-MM-DD>",
         "Add a rollout week (managers)",
-        _BOTH,
-        manager_only=True,
+        _NOT_IN_THREAD,
+        "manager",
         manifest_scopes=_PERSONAL,
     ),
     CommandSpec(
         "site add",
         "site add <week> <station> <name> <time zone> [go-live date]",
         "Add a site to a week",
-        _BOTH,
-        manager_only=True,
+        _NOT_IN_THREAD,
+        "manager",
         manifest_scopes=_PERSONAL,
     ),
     CommandSpec(
         "site move",
         "site move <station> <week> [go-live date]",
         "Move a site to another week",
-        _BOTH,
-        manager_only=True,
+        _NOT_IN_THREAD,
+        "manager",
         manifest_scopes=_PERSONAL,
     ),
     CommandSpec(
         "site pull",
         "site pull <station>",
         "Pull a site from the plan",
-        _BOTH,
-        manager_only=True,
+        _NOT_IN_THREAD,
+        "manager",
         manifest_scopes=_PERSONAL,
     ),
 )
@@ -179,7 +229,7 @@ def find_command(name: str) -> CommandSpec | None:
     return next((spec for spec in COMMANDS if spec.name == wanted), None)
 
 
-def commands_for(scope: Scope, is_manager: bool) -> tuple[CommandSpec, ...]:
+def commands_for(scope: Scope | Place, is_manager: bool) -> tuple[CommandSpec, ...]:
     """The commands a person may use in ``scope``, in registry order."""
     return tuple(spec for spec in COMMANDS if spec.available(scope, is_manager))
 
@@ -237,7 +287,19 @@ def parse_command(text: str) -> ParsedCommand | None:
 
 def parse_route_target(args: list[str]) -> Literal["tier2", "product"] | None:
     """``route tier2`` / ``route Tier 2`` / ``route product`` -> which assignment group is meant."""
-    return ROUTE_TARGETS.get(" ".join(args).lower().strip())
+    return ROUTE_TARGETS.get(" ".join(" ".join(args).lower().split()))
+
+
+def parse_group(value: str, groups: tuple[str, str]) -> str | None:
+    """A route target (``tier2``, ``vfa``...) or a group's own name -> the configured group's name.
+
+    ``groups`` is (Tier 2 group, product group), as configured.
+    """
+    target = parse_route_target([value])
+    if target is not None:
+        return groups[0] if target == "tier2" else groups[1]
+    wanted = " ".join(value.lower().split())
+    return next((group for group in groups if group.lower() == wanted), None)
 
 
 def parse_resolve_args(raw_args: str) -> tuple[str, str] | None:
@@ -254,11 +316,11 @@ def parse_resolve_args(raw_args: str) -> tuple[str, str] | None:
     return canonical, notes
 
 
-def help_text(scope: Scope, is_manager: bool) -> str:
-    """The ``help`` reply as Teams markdown: one line per command the person may use here."""
+def help_text(scope: Scope | Place, is_manager: bool) -> str:
+    """The ``help`` reply as markdown: one line per command the person may use here."""
     lines = ["Here is what I can do:"]
     lines += [f"- `{spec.usage}`: {spec.description}" for spec in commands_for(scope, is_manager)]
-    if scope == TEAM:
+    if scope in (TEAM, THREAD):
         lines.append("")
         lines.append("In a go-live channel every new post becomes a ServiceNow incident; no command needed.")
     return "\n".join(lines)

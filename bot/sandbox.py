@@ -7,7 +7,10 @@ Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's data
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +49,23 @@ class SandboxOptions:
     now: datetime | None = None
     speed: float = 1.0
     host: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class SandboxUrls:
+    """Where the running sandbox serves (ports chosen by the system when the options said 0)."""
+
+    bot: str
+    teams: str
+    servicenow: str
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """Bind now (port 0: a free port), so the port is known and held before anything is served."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
 
 
 def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
@@ -94,7 +114,19 @@ async def seed_if_empty(settings: Settings, now: datetime) -> DutyRoster:
     return roster
 
 
-async def run_sandbox(options: SandboxOptions, ready: asyncio.Event | None = None) -> None:
+async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls], None] | None = None) -> None:
+    sockets = {
+        name: _bind(options.host, port)
+        for name, port in (
+            ("bot", options.port),
+            ("servicenow", options.servicenow_port),
+            ("teams", options.teams_port),
+        )
+    }
+    ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
+    options = dataclasses.replace(
+        options, port=ports["bot"], servicenow_port=ports["servicenow"], teams_port=ports["teams"]
+    )
     clock = SimulatedClock(options.now or datetime.now(UTC), options.speed)
     state = options.state_dir.resolve()
     state.mkdir(parents=True, exist_ok=True)
@@ -132,14 +164,14 @@ async def run_sandbox(options: SandboxOptions, ready: asyncio.Event | None = Non
     )
     runners: list[web.AppRunner] = []
     try:
-        for app, port in (
-            (create_servicenow_emulator(servicenow_config), options.servicenow_port),
-            (create_teams_emulator(teams_config), options.teams_port),
-            (create_app(settings, Overrides(clock=clock)), options.port),
+        for app, sock in (
+            (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
+            (create_teams_emulator(teams_config), sockets["teams"]),
+            (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
-            await web.TCPSite(runner, options.host, port).start()
+            await web.SockSite(runner, sock).start()
             runners.append(runner)
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base}:{options.teams_port}/_emulator/install", json={}) as response:
@@ -153,9 +185,17 @@ async def run_sandbox(options: SandboxOptions, ready: asyncio.Event | None = Non
             f"  State:             {state}\n",
             flush=True,
         )
-        if ready is not None:
-            ready.set()
+        if on_ready is not None:
+            on_ready(
+                SandboxUrls(
+                    bot=f"{base}:{options.port}",
+                    teams=f"{base}:{options.teams_port}",
+                    servicenow=f"{base}:{options.servicenow_port}",
+                )
+            )
         await asyncio.Event().wait()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
+        for sock in sockets.values():
+            sock.close()

@@ -11,9 +11,10 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.bridge import jobkinds as kinds
 from bot.bridge.outbox import enqueue
-from bot.commands import CLOSE_CODES
-from bot.events import Person
+from bot.commands import CLOSE_CODES, parse_group
+from bot.ports import Person
 from bot.storage import tables
 from bot.storage.store import Store
 from servicenow.routing import TRIAGE_CATEGORIES
@@ -30,24 +31,6 @@ class UnknownAction(Exception):
     pass
 
 
-def _group_named(value: str, groups: tuple[str, str]) -> str | None:
-    wanted = value.strip().lower()
-    aliases = {
-        "tier2": groups[0],
-        "tier 2": groups[0],
-        "t2": groups[0],
-        "product": groups[1],
-        "vfa": groups[1],
-        "vet facing apps": groups[1],
-    }
-    if wanted in aliases:
-        return aliases[wanted]
-    for group in groups:
-        if group.lower() == wanted:
-            return group
-    return None
-
-
 async def apply_action(
     store: Store,
     connection: AsyncConnection,
@@ -60,30 +43,37 @@ async def apply_action(
     groups: tuple[str, str],
     at: datetime,
     source: str,
+    where: str = "Teams",
 ) -> ActionResult:
     """Apply one action to an inquiry's incident inside the caller's transaction."""
     inquiries = tables.inquiries
-    where = inquiries.c.id == inquiry.id
+    this_inquiry = inquiries.c.id == inquiry.id
     if verb == "acknowledge":
         if inquiry.first_response_at is None:
             await connection.execute(
                 update(inquiries)
-                .where(where, inquiries.c.first_response_at.is_(None))
+                .where(this_inquiry, inquiries.c.first_response_at.is_(None))
                 .values(
                     first_response_at=at, first_response_by=actor.name, first_response_source="acknowledge"
                 )
             )
-        await enqueue(store, connection, "acknowledge", {"actor": actor.name}, inquiry_id=inquiry.id)
+        await enqueue(
+            store,
+            connection,
+            kinds.ACKNOWLEDGE,
+            kinds.Acknowledgement(actor.name, where),
+            inquiry_id=inquiry.id,
+        )
         return ActionResult(200, f"Acknowledged by {actor.name}.", True)
     if verb == "route":
-        group = _group_named(str(data.get("group", "")), groups)
+        group = parse_group(str(data.get("group", "")), groups)
         if group is None:
             return ActionResult(400, f"Unknown group. Choose {groups[0]} or {groups[1]}.")
         if group == inquiry.assignment_group:
             return ActionResult(200, f"The incident is already with {group}.")
         await connection.execute(
             update(inquiries)
-            .where(where)
+            .where(this_inquiry)
             .values(assignment_group=group, assigned_to=None, re_routes=inquiries.c.re_routes + 1)
         )
         await connection.execute(
@@ -97,14 +87,22 @@ async def apply_action(
             )
         )
         await enqueue(
-            store, connection, "set_group", {"group": group, "actor": actor.name}, inquiry_id=inquiry.id
+            store,
+            connection,
+            kinds.SET_GROUP,
+            kinds.GroupChange(group, actor.name, where),
+            inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Routed to {group} by {actor.name}.", True)
     if verb == "assign_me":
         if not actor_servicenow_user:
             return ActionResult(403, "Only engineers on the duty roster can take incidents.")
-        await connection.execute(update(inquiries).where(where).values(assigned_to=actor_servicenow_user))
-        await enqueue(store, connection, "assign", {"user": actor_servicenow_user}, inquiry_id=inquiry.id)
+        await connection.execute(
+            update(inquiries).where(this_inquiry).values(assigned_to=actor_servicenow_user)
+        )
+        await enqueue(
+            store, connection, kinds.ASSIGN, kinds.Assignment(actor_servicenow_user), inquiry_id=inquiry.id
+        )
         return ActionResult(200, f"Assigned to {actor.name}.", True)
     if verb == "triage":
         category = str(data.get("category") or data.get("triage") or "").strip()
@@ -113,12 +111,12 @@ async def apply_action(
         if match is None:
             labels = ", ".join(c.label for c in TRIAGE_CATEGORIES)
             return ActionResult(400, f"Unknown triage category. Choose one of: {labels}")
-        await connection.execute(update(inquiries).where(where).values(triage=match))
+        await connection.execute(update(inquiries).where(this_inquiry).values(triage=match))
         await enqueue(
             store,
             connection,
-            "work_note",
-            {"text": f"Triage: {match} (by {actor.name} in Teams)"},
+            kinds.WORK_NOTE,
+            kinds.Note(f"Triage: {match} (by {actor.name} in {where})"),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Triage recorded: {match}.", True)
@@ -133,8 +131,8 @@ async def apply_action(
         await enqueue(
             store,
             connection,
-            "resolve",
-            {"close_code": match, "close_notes": notes, "actor": actor.name},
+            kinds.RESOLVE,
+            kinds.Resolution(match, notes, actor.name),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Resolving with '{match}'.", True)

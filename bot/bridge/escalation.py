@@ -14,11 +14,15 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot import cards
+from bot import views
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.inquiries import BridgeConfig
+from bot.bridge.config import BridgeConfig
+from bot.bridge.jobs import thread_of
 from bot.bridge.outbox import enqueue
+from bot.bridge.people import mention_of
 from bot.clock import Clock
+from bot.ports import Mention
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.roster import duty_at
@@ -34,13 +38,13 @@ class EscalationService:
         clock: Clock,
         config: BridgeConfig,
         wake: Callable[[], None],
-        delivery_lead: tuple[str, str] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._config = config
         self._wake = wake
-        self._lead = delivery_lead
+        lead = config.delivery_lead
+        self._lead = Mention(lead[1], aad_object_id=lead[0]) if lead else None
 
     async def tick(self, now: datetime | None = None) -> int:
         """Raise every escalation that is due; returns how many were raised."""
@@ -91,41 +95,38 @@ class EscalationService:
             )
             roster = await records.load_roster(self._store, connection)
             duty = duty_at(roster, row.posted_at) if roster is not None else None
-            target = None
+            target: Mention | None = None
             if level == 1 and duty is not None:
                 person = duty.backup or duty.primary
                 if person is not None:
-                    target = (person.aad_object_id, person.name)
+                    target = mention_of(person)
             elif level == 2:
                 # The delivery lead when one is configured; otherwise the primary is called again.
                 target = self._lead
-                if target is None and duty is not None and (duty.primary or duty.backup):
+                if target is None and duty is not None:
                     person = duty.primary or duty.backup
-                    target = (person.aad_object_id, person.name)
+                    target = mention_of(person) if person is not None else None
             minutes = (
                 self._config.first_response_minutes if level == 1 else self._config.second_escalation_minutes
             )
             if target is None:
                 text = f"This inquiry has had no response for {minutes:g} minutes and nobody is on duty to notify."
-                mentions: list = []
+                mentions: tuple[Mention, ...] = ()
             else:
-                text, entity = cards.escalation_text(
-                    target[0],
-                    target[1],
-                    minutes,
-                    duty.primary.name if level == 1 and duty and duty.primary else None,
+                text = views.escalation_text(
+                    target.name, minutes, duty.primary.name if level == 1 and duty and duty.primary else None
                 )
-                mentions = [[entity["mentioned"]["id"], entity["mentioned"]["name"]]]
+                mentions = (target,)
             await connection.execute(
                 update(tables.escalations)
                 .where(tables.escalations.c.inquiry_id == row.id, tables.escalations.c.level == level)
-                .values(notified=target[1] if target else None)
+                .values(notified=target.name if target else None)
             )
             await enqueue(
                 self._store,
                 connection,
-                "reply",
-                {"conversation_id": row.conversation_id, "text": text, "mentions": mentions},
+                kinds.REPLY,
+                kinds.ThreadReply(thread_of(row), text, mentions),
                 inquiry_id=row.id,
                 dedupe_key=f"escalation:{row.id}:{level}",
             )
@@ -135,12 +136,13 @@ class EscalationService:
                 await enqueue(
                     self._store,
                     connection,
-                    "direct_message",
-                    {
-                        "user_id": target[0],
-                        "text": f"An inquiry in {where} has had no response for {minutes:g} minutes"
+                    kinds.DIRECT_MESSAGE,
+                    kinds.DirectMessage(
+                        row.platform,
+                        target,
+                        f"An inquiry in {where} has had no response for {minutes:g} minutes"
                         + (f" (incident {row.number})." if row.number else "."),
-                    },
+                    ),
                     dedupe_key=f"escalation-direct:{row.id}:{level}",
                 )
         log.info("inquiry %s escalated (level %d)", row.id, level)

@@ -14,27 +14,24 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import cards
+from bot import views
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.jobs import teams_call
-from bot.bridge.outbox import Job, RetryLater, enqueue
+from bot.bridge.outbox import enqueue
 from bot.clock import Clock
 from bot.storage import tables
 from bot.storage.store import Store
-from bot.teams.messenger import OutgoingMessage, TeamsMessenger
 from schedule.roster import Duty, Engineer, duty_changes
 from servicenow.model import RESOLVED_STATES
 
 log = logging.getLogger(__name__)
 
 WATERMARK = "handoff_watermark"
-JOB_KIND = "post_channel_card"
 # duty_changes looks at [start, end); shifting both ends by the smallest step gives (start, end].
 _STEP = timedelta(microseconds=1)
 
@@ -44,13 +41,18 @@ def _lead(duty: Duty) -> Engineer | None:
     return duty.fallback or duty.primary
 
 
-def handoff_view(at: datetime, before: Duty, after: Duty, open_incidents=()) -> cards.HandoffView:
+def handoff_view(
+    at: datetime,
+    before: Duty,
+    after: Duty,
+    open_incidents: tuple[views.IncidentRef, ...] | list[views.IncidentRef] = (),
+) -> views.HandoffView:
     """The notice for one hand-off, times on the incoming lead's clock."""
     outgoing, incoming = _lead(before), _lead(after)
     if incoming is None:
         when = at.strftime("%a %d %b %H:%M UTC")
         reason = f"From {when} nobody is on the duty roster; please use ServiceNow for help."
-        return cards.HandoffView(
+        return views.HandoffView(
             from_name=outgoing.name if outgoing else None,
             to_name="nobody on duty",
             reason=reason,
@@ -64,7 +66,7 @@ def handoff_view(at: datetime, before: Duty, after: Duty, open_incidents=()) -> 
         parts.append(f"primary {after.primary.name}")
     if after.backup is not None:
         parts.append(f"backup {after.backup.name}")
-    return cards.HandoffView(
+    return views.HandoffView(
         from_name=outgoing.name if outgoing is not None and outgoing.key != incoming.key else None,
         to_name=incoming.name,
         reason=f"On duty from {when}: " + ", ".join(parts) + ".",
@@ -104,13 +106,14 @@ async def announce_handoff(
     """Queue the notice of one hand-off into every open go-live channel; returns how many."""
     queued = 0
     channels = await _open_channels(connection)
+    platform = "teams"  # the go-live channels are Teams channels
     for channel in channels:
         view = handoff_view(at, before, after, await _open_incidents(connection, channel))
         if await enqueue(
             store,
             connection,
-            JOB_KIND,
-            {"channel_id": channel, "card": cards.handoff_card(view)},
+            kinds.CHANNEL_NOTICE,
+            kinds.ChannelNotice(platform, channel, handoff=view),
             dedupe_key=f"handoff:{channel}:{at.astimezone(UTC).isoformat()}",
         ):
             queued += 1
@@ -128,7 +131,7 @@ async def _open_channels(connection: AsyncConnection) -> list[str]:
     return [row.channel_id for row in rows]
 
 
-async def _open_incidents(connection: AsyncConnection, channel_id: str) -> list[cards.IncidentRef]:
+async def _open_incidents(connection: AsyncConnection, channel_id: str) -> list[views.IncidentRef]:
     inquiries = tables.inquiries
     rows = await connection.execute(
         select(inquiries.c.number, inquiries.c.incident_url)
@@ -140,23 +143,4 @@ async def _open_incidents(connection: AsyncConnection, channel_id: str) -> list[
         )
         .order_by(inquiries.c.posted_at)
     )
-    return [cards.IncidentRef(row.number, row.incident_url or "") for row in rows]
-
-
-def handoff_handlers(messenger: TeamsMessenger, store: Store) -> dict[str, Any]:
-    """The outbox handler that posts a card as a new thread in a go-live channel."""
-
-    async def post_channel_card(job: Job) -> None:
-        channel_id = job.payload["channel_id"]
-        async with store.read() as connection:
-            channel = await records.channel_by_id(connection, channel_id)
-            place = await records.any_place(connection)
-        if channel is None or channel.status != "open":
-            log.info("channel card skipped: the channel is no longer open")
-            return
-        if place is None:
-            raise RetryLater("no Teams service URL known yet", delay_s=10.0)
-        message = OutgoingMessage(card=job.payload["card"])
-        await teams_call(messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id))
-
-    return {JOB_KIND: post_channel_card}
+    return [views.IncidentRef(row.number, row.incident_url or "") for row in rows]

@@ -52,20 +52,30 @@ def received_key(activity: dict[str, Any]) -> str:
     return "|".join(parts)[:400]
 
 
-class ActivityInbox:
-    """Group-committing writer of received activities."""
+class Arrivals:
+    """When inbound activities last arrived: background work gives way to bursts of them."""
 
-    def __init__(self, store: Store, on_stored: Callable[[], None]) -> None:
-        self._store = store
-        self._on_stored = on_stored
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._last_store = 0.0
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def mark(self) -> None:
+        self._last = time.monotonic()
 
     def busy(self, within_s: float = 0.02) -> bool:
         """Activities arrived in the last ``within_s``: background work should give way."""
-        return time.monotonic() - self._last_store < within_s
+        return time.monotonic() - self._last < within_s
+
+
+class ActivityInbox:
+    """Group-committing writer of received activities."""
+
+    def __init__(self, store: Store, on_stored: Callable[[], None], arrivals: Arrivals) -> None:
+        self._store = store
+        self._on_stored = on_stored
+        self._arrivals = arrivals
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="activity-inbox-writer")
@@ -81,7 +91,7 @@ class ActivityInbox:
 
     async def store(self, activity: dict[str, Any]) -> None:
         """Return once the activity is durably stored (or was already)."""
-        self._last_store = time.monotonic()
+        self._arrivals.mark()
         if self._task is None:  # no writer running (tests that drive the app by hand): write now
             await self._write([(self._row(activity), None)])
             self._on_stored()

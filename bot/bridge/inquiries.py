@@ -1,156 +1,121 @@
-"""Use cases for what site staff and engineers do in the go-live channels.
+"""Use cases for what site staff and engineers do in the go-live channels, on any chat platform.
 
-Each handler runs one transaction: it records the activity in the inbox (so a redelivery is
-recognised and acknowledged without effect), updates the inquiry, and queues the side effects in
-the outbox. Nothing here waits for ServiceNow or Teams.
+Each handler runs one transaction: it records the event in the inbox (so a redelivery is recognised
+and acknowledged without effect), updates the inquiry, and queues the side effects in the outbox.
+Nothing here waits for the incident tracker or a chat platform.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.actions import ActionResult, UnknownAction, apply_action
-from bot.bridge.keys import correlation_id_for, text_fingerprint, thread_conversation_id
+from bot.bridge.config import BridgeConfig
+from bot.bridge.dispatch import CommandDispatcher, CommandRequest
+from bot.bridge.keys import correlation_id_for, text_fingerprint
 from bot.bridge.outbox import enqueue
+from bot.bridge.people import engineer_for
 from bot.bridge.privacy import looks_like_personal_data
 from bot.clock import Clock
-from bot.commands import parse_command
-from bot.events import ChannelPost, MessageDeleted, MessageEdited
+from bot.commands import THREAD, ParsedCommand, find_command, parse_command
+from bot.ports import ChannelPost, MessageDeleted, MessageEdited, ThreadRef
 from bot.storage import tables
 from bot.storage.store import Store
-from schedule.plan import WindowSettings, go_live_day
-from schedule.roster import DutyRoster
+from schedule.plan import go_live_day
 from servicenow.model import STATE_RESOLVED
 
 log = logging.getLogger(__name__)
 
-THREAD_COMMANDS = {"ack", "route", "assign me", "resolve", "triage", "status", "log", "duty", "help"}
 
-
-@dataclass(frozen=True)
-class BridgeConfig:
-    tier2_group: str
-    product_group: str
-    product_name: str
-    window: WindowSettings
-    first_response_minutes: float = 5.0
-    second_escalation_minutes: float = 15.0
-    servicenow_url: str = ""
-
-    @property
-    def correlation_display(self) -> str:
-        return f"{self.product_name} Go Live"
-
-    @property
-    def groups(self) -> tuple[str, str]:
-        return (self.tier2_group, self.product_group)
-
-
-def engineer_of(roster: DutyRoster | None, aad_object_id: str | None):
-    if roster is None or not aad_object_id:
-        return None
-    for engineer in roster.engineers.values():
-        if engineer.aad_object_id == aad_object_id:
-            return engineer
-    return None
+def is_thread_command(command: ParsedCommand | None) -> bool:
+    """A command that acts in an inquiry's thread (``log`` is not: it only makes a new inquiry)."""
+    if command is None or command.name == "log":
+        return False
+    spec = find_command(command.name)
+    return spec is not None and THREAD in spec.places
 
 
 class InquiryService:
     def __init__(
-        self, store: Store, clock: Clock, config: BridgeConfig, wake_outbox: Callable[[], None]
+        self,
+        store: Store,
+        clock: Clock,
+        config: BridgeConfig,
+        dispatcher: CommandDispatcher,
     ) -> None:
         self._store = store
         self._clock = clock
         self._config = config
-        self._wake = wake_outbox
-        # Places already stored this run: the same service URL and team need no write per post.
-        self._known_places: set = set()
+        self._dispatcher = dispatcher
 
     async def _first_sight(self, connection: AsyncConnection, key: str, kind: str) -> bool:
         return await records.first_sight(self._store, connection, key, kind, self._clock.now())
 
-    async def on_channel_post(self, post: ChannelPost) -> None:
+    async def on_channel_post(self, post: ChannelPost) -> bool:
+        """Handle a channel message; True when it queued work for the outbox."""
         try:
-            await self._on_channel_post(post)
+            return await self._on_channel_post(post)
         except IntegrityError:
             # Two posts of one new thread raced (PostgreSQL): the loser retries and now sees the
             # winner's inquiry, so its post becomes a follow-up.
-            await self._on_channel_post(post)
+            return await self._on_channel_post(post)
 
-    async def _on_channel_post(self, post: ChannelPost) -> None:
+    async def _on_channel_post(self, post: ChannelPost) -> bool:
         async with self._store.write() as connection:
-            if not await self._first_sight(
-                connection, f"msg|{post.conversation_id}|{post.message_id}", "message"
-            ):
-                log.info("duplicate activity ignored (message %s)", post.message_id)
-                return
-            if post.place not in self._known_places:
-                await records.remember_place(self._store, connection, post.place, self._clock.now())
-                self._known_places.add(post.place)
+            if not await self._first_sight(connection, f"msg|{post.thread.key}|{post.message_id}", "message"):
+                log.info("duplicate message ignored")
+                return False
             if post.from_bot:
-                return
-            channel = await records.channel_by_id(connection, post.channel_id)
+                return False
+            channel = await records.channel_by_id(connection, post.thread.channel_id)
             if channel is None:
                 if post.mentions_bot:
                     await enqueue(
-                        self._store,
-                        connection,
-                        "reply",
-                        {
-                            "conversation_id": post.conversation_id,
-                            "service_url": post.place.service_url,
-                            "template": "help",
-                        },
+                        self._store, connection, kinds.REPLY, kinds.ThreadReply(post.thread, template="help")
                     )
-                return
+                    return True
+                return False
             roster = await records.load_roster(self._store, connection)
-            engineer = engineer_of(roster, post.author.aad_object_id)
-            existing = await records.inquiry_by_thread(connection, _thread_id(post))
+            engineer = engineer_for(roster, post.author)
+            existing = await records.inquiry_by_thread(connection, post.thread.key)
             if existing is None:
-                await self._new_inquiry(connection, post, channel, engineer)
-            else:
-                await self._follow_up(connection, post, existing, engineer)
-        self._wake()
+                return await self._new_inquiry(connection, post, channel, engineer)
+            await self._follow_up(connection, post, existing, engineer)
+            return True
 
-    async def _new_inquiry(self, connection: AsyncConnection, post: ChannelPost, channel, engineer) -> None:
+    async def _new_inquiry(
+        self, connection: AsyncConnection, post: ChannelPost, channel: Any, engineer: Any
+    ) -> bool:
         command = parse_command(post.text) if post.mentions_bot else None
         asked_to_log = command is not None and command.name == "log"
         if engineer is not None and not asked_to_log:
             log.info("engineer announcement in channel of station %s: not an inquiry", channel.station)
-            return
-        if command is not None and not asked_to_log and command.name in THREAD_COMMANDS:
+            return False
+        if is_thread_command(command):
             await enqueue(
-                self._store,
-                connection,
-                "reply",
-                {
-                    "conversation_id": _thread_id(post),
-                    "service_url": post.place.service_url,
-                    "template": "help",
-                },
+                self._store, connection, kinds.REPLY, kinds.ThreadReply(post.thread, template="help")
             )
-            return
-        text = command.raw_args if asked_to_log and command.raw_args else post.text
+            return True
+        text = command.raw_args if asked_to_log and command is not None and command.raw_args else post.text
         if not text.strip():
             text = "(empty post)"
-        site = await _site(connection, channel.station)
-        day = None
-        if site is not None:
-            day = go_live_day(site, self._config.window, post.posted_at)
+        site = await records.planned_site(connection, channel.station)
+        day = go_live_day(site, self._config.window, post.posted_at) if site is not None else None
         now = self._clock.now()
+        thread = post.thread
         result = await connection.execute(
             tables.inquiries.insert().values(
-                correlation_id=correlation_id_for(post.conversation_id, post.root_id),
-                channel_id=post.channel_id,
-                root_message_id=post.root_id,
-                conversation_id=_thread_id(post),
+                correlation_id=correlation_id_for(thread),
+                platform=thread.platform,
+                channel_id=thread.channel_id,
+                root_message_id=thread.root_id,
+                conversation_id=thread.key,
                 station=channel.station,
                 site_name=site.site.name if site else None,
                 author_name=post.author.name,
@@ -171,8 +136,8 @@ class InquiryService:
         await enqueue(
             self._store,
             connection,
-            "create_incident",
-            {"service_url": post.place.service_url},
+            kinds.CREATE_INCIDENT,
+            kinds.Nothing(),
             inquiry_id=inquiry_id,
             dedupe_key=f"create:{inquiry_id}",
         )
@@ -180,30 +145,38 @@ class InquiryService:
             await enqueue(
                 self._store,
                 connection,
-                "reply",
-                {
-                    "conversation_id": _thread_id(post),
-                    "service_url": post.place.service_url,
-                    "template": "personal_data",
-                },
+                kinds.REPLY,
+                kinds.ThreadReply(thread, template="personal_data"),
                 inquiry_id=inquiry_id,
                 dedupe_key=f"pii:{inquiry_id}",
             )
         log.info("inquiry %s recorded for station %s", inquiry_id, channel.station)
+        return True
 
-    async def _follow_up(self, connection: AsyncConnection, post: ChannelPost, inquiry, engineer) -> None:
+    async def _follow_up(
+        self, connection: AsyncConnection, post: ChannelPost, inquiry: Any, engineer: Any
+    ) -> None:
         command = parse_command(post.text) if post.mentions_bot else None
-        if command is not None and command.name in THREAD_COMMANDS and command.name != "log":
-            await self._thread_command(connection, post, inquiry, engineer, command)
+        if is_thread_command(command):
+            request = CommandRequest(
+                place=THREAD,
+                platform=post.thread.platform,
+                author=post.author,
+                at=post.posted_at,
+                thread=post.thread,
+                inquiry=inquiry,
+            )
+            await self._dispatcher.dispatch(connection, request, command, self._clock.now())
             return
         role = "engineer" if engineer is not None else "site staff"
+        where = post.thread.platform.capitalize()
         await enqueue(
             self._store,
             connection,
-            "comment",
-            {"text": f"{post.author.name} ({role}) replied in Teams:\n{post.text}"},
+            kinds.COMMENT,
+            kinds.Note(f"{post.author.name} ({role}) replied in {where}:\n{post.text}"),
             inquiry_id=inquiry.id,
-            dedupe_key=f"comment:{post.conversation_id}|{post.message_id}",
+            dedupe_key=f"comment:{post.thread.key}|{post.message_id}",
         )
         if engineer is not None and inquiry.first_response_at is None:
             await connection.execute(
@@ -212,133 +185,63 @@ class InquiryService:
                 .values(
                     first_response_at=post.posted_at,
                     first_response_by=post.author.name,
-                    first_response_source="teams_reply",
+                    first_response_source=f"{post.thread.platform}_reply",
                 )
             )
-            await enqueue(self._store, connection, "update_card", {}, inquiry_id=inquiry.id)
+            await enqueue(self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id)
         if engineer is None and inquiry.state == STATE_RESOLVED:
             # A reply from the poster after resolution reopens the incident, as ServiceNow's own flow does.
-            await enqueue(self._store, connection, "reopen", {}, inquiry_id=inquiry.id)
+            await enqueue(self._store, connection, kinds.REOPEN, kinds.Nothing(), inquiry_id=inquiry.id)
 
-    async def _thread_command(
-        self, connection: AsyncConnection, post: ChannelPost, inquiry, engineer, command
-    ) -> None:
-        reply = {"conversation_id": _thread_id(post), "service_url": post.place.service_url}
-        if command.name in {"help", "duty", "status"}:
-            await enqueue(
-                self._store, connection, "reply", {**reply, "template": command.name}, inquiry_id=inquiry.id
-            )
-            return
-        if engineer is None:
-            await enqueue(
-                self._store,
-                connection,
-                "reply",
-                {**reply, "text": "Only engineers on the duty roster can change the incident."},
-            )
-            return
-        verb, data = thread_command_action(command)
-        try:
-            result = await apply_action(
-                self._store,
-                connection,
-                inquiry,
-                verb,
-                data,
-                post.author,
-                actor_servicenow_user=engineer.servicenow_user,
-                groups=self._config.groups,
-                at=post.posted_at,
-                source="command",
-            )
-        except UnknownAction:
-            result = ActionResult(400, "I did not understand that command. Try `help`.")
-        await enqueue(self._store, connection, "reply", {**reply, "text": result.message})
-        if result.changed:
-            await enqueue(self._store, connection, "update_card", {}, inquiry_id=inquiry.id)
+    async def on_edit(self, edit: MessageEdited) -> bool:
+        key = f"edit|{edit.thread.key}|{edit.message_id}|{text_fingerprint(edit.text)}"
+        where = edit.thread.platform.capitalize()
 
-    async def on_edit(self, edit: MessageEdited) -> None:
-        key = f"edit|{edit.conversation_id}|{edit.message_id}|{text_fingerprint(edit.text)}"
+        def note(part: str) -> str:
+            return f"{edit.author.name} edited {part} in {where}. New text:\n{edit.text}"
 
-        def note(inquiry, where: str) -> str:
-            return f"{edit.author.name} edited {where} in Teams. New text:\n{edit.text}"
+        return await self._note_thread_change(key, "edit", edit.thread, edit.message_id, note)
 
-        await self._note_thread_change(key, "edit", edit.conversation_id, edit.root_id, edit.message_id, note)
+    async def on_delete(self, deletion: MessageDeleted) -> bool:
+        key = f"delete|{deletion.thread.key}|{deletion.message_id}"
+        where = deletion.thread.platform.capitalize()
 
-    async def on_delete(self, deletion: MessageDeleted) -> None:
-        key = f"delete|{deletion.conversation_id}|{deletion.message_id}"
+        def note(part: str) -> str:
+            return f"{part.capitalize()} was deleted in {where} (by {deletion.author.name})."
 
-        def note(inquiry, where: str) -> str:
-            return f"{where.capitalize()} was deleted in Teams (by {deletion.author.name})."
-
-        await self._note_thread_change(
-            key,
-            "delete",
-            deletion.conversation_id,
-            deletion.root_id,
-            deletion.message_id,
-            note,
-            mark_deleted=True,
+        return await self._note_thread_change(
+            key, "delete", deletion.thread, deletion.message_id, note, mark_deleted=True
         )
 
     async def _note_thread_change(
         self,
         key: str,
         kind: str,
-        conversation_id: str,
-        root_id: str,
+        thread: ThreadRef,
         message_id: str,
-        note,
+        note: Any,
         *,
         mark_deleted: bool = False,
-    ) -> None:
+    ) -> bool:
         """An edit or delete in an inquiry's thread becomes a work note on its incident, once."""
         async with self._store.write() as connection:
             if not await self._first_sight(connection, key, kind):
-                return
-            inquiry = await records.inquiry_by_thread(connection, _thread_of(conversation_id, root_id))
+                return False
+            inquiry = await records.inquiry_by_thread(connection, thread.key)
             if inquiry is None:
-                return
+                return False
             is_root = message_id == inquiry.root_message_id
             if mark_deleted and is_root:
                 await connection.execute(
                     update(tables.inquiries).where(tables.inquiries.c.id == inquiry.id).values(deleted=True)
                 )
-            where = "the original post" if is_root else "a reply"
+            part = "the original post" if is_root else "a reply"
             await enqueue(
                 self._store,
                 connection,
-                "work_note",
-                {"text": note(inquiry, where)},
+                kinds.WORK_NOTE,
+                kinds.Note(note(part)),
                 inquiry_id=inquiry.id,
                 dedupe_key=f"worknote:{key}",
             )
-        self._wake()
-
-
-def thread_command_action(command) -> tuple[str, dict]:
-    """Map a thread command to the card action it stands for."""
-    if command.name == "ack":
-        return "acknowledge", {}
-    if command.name == "route":
-        return "route", {"group": command.raw_args}
-    if command.name == "assign me":
-        return "assign_me", {}
-    if command.name == "triage":
-        return "triage", {"category": command.raw_args}
-    if command.name == "resolve":
-        code, _, notes = command.raw_args.partition("|")
-        return "resolve", {"close_code": code.strip(), "close_notes": notes.strip()}
-    return command.name, {}
-
-
-def _thread_of(conversation_id: str, root_id: str) -> str:
-    return thread_conversation_id(conversation_id.split(";", 1)[0], root_id)
-
-
-def _thread_id(post: ChannelPost) -> str:
-    return _thread_of(post.conversation_id, post.root_id)
-
-
-async def _site(connection: AsyncConnection, station: str):
-    return await records.planned_site(connection, station)
+        return True

@@ -1,28 +1,39 @@
-"""Outbox job handlers: the only code that calls ServiceNow and Teams for an inquiry.
+"""Outbox job handlers for an inquiry's life: the only code that calls the incident tracker and posts
+into an inquiry's thread.
 
-Every handler is safe to run twice: incident creation is idempotent by correlation id, and each
-Teams post is remembered (card activity id) as soon as Teams answers.
+Every handler is safe to run twice: incident creation is idempotent by correlation id, and each card
+post is remembered (its message id) as soon as the platform answers. Adapter errors arrive as the
+ports' ``Transient`` / ``Permanent`` and the outbox worker turns them into a retry or an end.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
 
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.inquiries import BridgeConfig
-from bot.bridge.outbox import GiveUp, Job, RetryLater
+from bot.bridge.config import BridgeConfig
+from bot.bridge.outbox import GiveUp, Job, JobRegistry, RetryLater
 from bot.bridge.render import Renderer
 from bot.clock import Clock
+from bot.ports import (
+    ChatPlatform,
+    IncidentDraft,
+    IncidentRecord,
+    IncidentTracker,
+    Message,
+    Permanent,
+    ThreadRef,
+)
 from bot.storage import tables
 from bot.storage.store import Store
-from bot.teams.messenger import OutgoingMessage, TeamsMessenger, TeamsRejected, TeamsUnavailable
-from schedule.roster import duty_at, pick_assignee
-from servicenow.errors import IncidentNotFound, ServiceNowRejected, ServiceNowUnavailable
-from servicenow.gateway import IncidentDraft, IncidentRecord, ServiceNowGateway
+from bot.views import AddWeekFormView
+from schedule.roster import Duty, duty_at, pick_assignee
 from servicenow.model import STATE_IN_PROGRESS, STATE_NEW
 
 log = logging.getLogger(__name__)
@@ -30,14 +41,20 @@ log = logging.getLogger(__name__)
 SHORT_DESCRIPTION_LIMIT = 160
 
 
-@dataclass
-class JobContext:
-    store: Store
-    clock: Clock
-    config: BridgeConfig
-    gateway: ServiceNowGateway
-    messenger: TeamsMessenger
-    renderer: Renderer
+class Chats:
+    """The chat platforms the bridge posts to, by name (Teams always; Slack when configured)."""
+
+    def __init__(self, platforms: Mapping[str, ChatPlatform]) -> None:
+        self._platforms = dict(platforms)
+
+    def __getitem__(self, platform: str) -> ChatPlatform:
+        chat = self._platforms.get(platform)
+        if chat is None:
+            raise Permanent(f"the {platform} integration is not configured")
+        return chat
+
+    def __contains__(self, platform: object) -> bool:
+        return platform in self._platforms
 
 
 def short_description(text: str) -> str:
@@ -61,217 +78,183 @@ def incident_fields(record: IncidentRecord) -> dict[str, Any]:
     }
 
 
+def thread_of(row: Any) -> ThreadRef:
+    """The thread of a stored inquiry."""
+    return ThreadRef(row.platform, row.channel_id, row.root_message_id)
+
+
 class InquiryJobs:
     """Handlers for the job kinds of one inquiry's life."""
 
-    def __init__(self, context: JobContext) -> None:
-        self.c = context
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        config: BridgeConfig,
+        tracker: IncidentTracker,
+        chats: Chats,
+        renderer: Renderer,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._config = config
+        self._tracker = tracker
+        self._chats = chats
+        self._renderer = renderer
 
-    def handlers(self) -> dict[str, Any]:
-        return {
-            "create_incident": self.create_incident,
-            "comment": self.comment,
-            "work_note": self.work_note,
-            "acknowledge": self.acknowledge,
-            "set_group": self.set_group,
-            "assign": self.assign,
-            "resolve": self.resolve,
-            "reopen": self.reopen,
-            "update_card": self.update_card,
-            "reply": self.reply,
-            "direct_message": self.direct_message,
-        }
+    def register(self, jobs: JobRegistry) -> None:
+        jobs.register(kinds.CREATE_INCIDENT, self.create_incident)
+        jobs.register(kinds.COMMENT, self.comment)
+        jobs.register(kinds.WORK_NOTE, self.work_note)
+        jobs.register(kinds.ACKNOWLEDGE, self.acknowledge)
+        jobs.register(kinds.SET_GROUP, self.set_group)
+        jobs.register(kinds.ASSIGN, self.assign)
+        jobs.register(kinds.RESOLVE, self.resolve)
+        jobs.register(kinds.REOPEN, self.reopen)
+        jobs.register(kinds.UPDATE_CARD, self.update_card)
+        jobs.register(kinds.REPLY, self.reply)
+        jobs.register(kinds.REPLY_DIRECT, self.reply_direct)
+        jobs.register(kinds.DIRECT_MESSAGE, self.direct_message)
 
-    async def _inquiry(self, job: Job):
-        async with self.c.store.read() as connection:
-            row = await records.inquiry_by_id(connection, job.inquiry_id)
+    async def _inquiry(self, job: Job[Any]) -> Any:
+        async with self._store.read() as connection:
+            row = await records.inquiry_by_id(connection, job.inquiry_id) if job.inquiry_id else None
         if row is None:
             raise GiveUp("inquiry missing")
         return row
 
-    async def _inquiry_with_incident(self, job: Job):
+    async def _inquiry_with_incident(self, job: Job[Any]) -> Any:
         row = await self._inquiry(job)
         if row.sys_id is None:
             raise RetryLater("incident not created yet", delay_s=1.0, count_attempt=False)
         return row
 
     async def _save(self, inquiry_id: int, **values: Any) -> None:
-        async with self.c.store.write() as connection:
+        async with self._store.write() as connection:
             await connection.execute(
                 update(tables.inquiries).where(tables.inquiries.c.id == inquiry_id).values(**values)
             )
 
-    async def _service_url(self, job: Job) -> str:
-        url = job.payload.get("service_url")
-        if url:
-            return url
-        async with self.c.store.read() as connection:
-            place = await records.any_place(connection)
-        if place is None:
-            raise RetryLater("no Teams service URL known yet", delay_s=5.0)
-        return place.service_url
-
-    async def _duty(self, at):
-        async with self.c.store.read() as connection:
-            roster = await records.load_roster(self.c.store, connection)
+    async def _duty(self, at: datetime) -> Duty | None:
+        async with self._store.read() as connection:
+            roster = await records.load_roster(self._store, connection)
         return None if roster is None else duty_at(roster, at)
 
-    async def create_incident(self, job: Job) -> None:
+    async def create_incident(self, job: Job[kinds.Nothing]) -> None:
         row = await self._inquiry(job)
         duty = await self._duty(row.posted_at)
         if row.sys_id is None:
-            now = self.c.clock.now()
+            now = self._clock.now()
             assignee = pick_assignee(duty, now) if duty is not None else None
             draft = IncidentDraft(
                 correlation_id=row.correlation_id,
                 short_description=short_description(row.text),
-                description=self.c.renderer.incident_description(row),
+                description=self._renderer.incident_description(row),
                 caller_name=row.author_name,
                 caller_aad_id=row.author_aad_id or "",
-                assignment_group=self.c.config.tier2_group,
-                correlation_display=self.c.config.correlation_display,
+                assignment_group=self._config.tier2_group,
+                correlation_display=self._config.correlation_display,
                 assigned_to=assignee.servicenow_user if assignee else None,
             )
             # On a job's first start nothing can have been created yet: skip the lookup round trip.
-            record = await servicenow_call(self.c.gateway.create_incident(draft, known_new=job.first_start))
+            record = await self._tracker.create_incident(draft, known_new=job.first_start)
             await self._save(row.id, **incident_fields(record))
             log.info("inquiry %s -> incident %s", row.id, record.number)
             row = await self._inquiry(job)
         if row.card_activity_id is None:
-            message = self.c.renderer.incident_message(row, duty, self.c.clock.now(), first_post=True)
-            activity_id = await teams_call(
-                self.c.messenger.reply_in_thread(await self._service_url(job), row.conversation_id, message)
-            )
-            await self._save(row.id, card_activity_id=activity_id or "")
+            message = self._renderer.incident_message(row, duty, self._clock.now(), first_post=True)
+            chat = self._chats[row.platform]
+            thread = thread_of(row)
+            posted = None
+            if not job.first_start and message.key:
+                # A start before may have posted the card without recording it (a crash in between).
+                posted = await chat.find_posted(thread, message.key)
+            if posted is None:
+                posted = await chat.post_in_thread(thread, message)
+            await self._save(row.id, card_activity_id=posted or "")
 
-    async def comment(self, job: Job) -> None:
+    async def comment(self, job: Job[kinds.Note]) -> None:
         row = await self._inquiry_with_incident(job)
-        await servicenow_call(self.c.gateway.add_comment(row.sys_id, job.payload["text"]))
+        await self._tracker.add_comment(row.sys_id, job.payload.text)
 
-    async def work_note(self, job: Job) -> None:
+    async def work_note(self, job: Job[kinds.Note]) -> None:
         row = await self._inquiry_with_incident(job)
-        await servicenow_call(self.c.gateway.add_work_note(row.sys_id, job.payload["text"]))
+        await self._tracker.add_work_note(row.sys_id, job.payload.text)
 
-    async def acknowledge(self, job: Job) -> None:
+    async def acknowledge(self, job: Job[kinds.Acknowledgement]) -> None:
         row = await self._inquiry_with_incident(job)
-        await servicenow_call(
-            self.c.gateway.add_work_note(row.sys_id, f"Acknowledged in Teams by {job.payload['actor']}.")
+        await self._tracker.add_work_note(
+            row.sys_id, f"Acknowledged in {job.payload.where} by {job.payload.actor}."
         )
         if row.state == STATE_NEW:
-            record = await servicenow_call(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
+            record = await self._tracker.set_state(row.sys_id, STATE_IN_PROGRESS)
             await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
-    async def set_group(self, job: Job) -> None:
+    async def set_group(self, job: Job[kinds.GroupChange]) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await servicenow_call(self.c.gateway.set_assignment_group(row.sys_id, job.payload["group"]))
-        await servicenow_call(
-            self.c.gateway.add_work_note(
-                row.sys_id,
-                f"Routed to {job.payload['group']} from Teams by {job.payload.get('actor', 'an engineer')}.",
-            )
+        record = await self._tracker.set_assignment_group(row.sys_id, job.payload.group)
+        await self._tracker.add_work_note(
+            row.sys_id, f"Routed to {job.payload.group} from {job.payload.where} by {job.payload.actor}."
         )
         await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
-    async def assign(self, job: Job) -> None:
+    async def assign(self, job: Job[kinds.Assignment]) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await servicenow_call(self.c.gateway.assign_to(row.sys_id, job.payload["user"]))
+        record = await self._tracker.assign_to(row.sys_id, job.payload.user)
         await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
-    async def resolve(self, job: Job) -> None:
+    async def resolve(self, job: Job[kinds.Resolution]) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await servicenow_call(
-            self.c.gateway.resolve(row.sys_id, job.payload["close_code"], job.payload["close_notes"])
-        )
+        record = await self._tracker.resolve(row.sys_id, job.payload.close_code, job.payload.close_notes)
         await self._save(row.id, **incident_fields(record))
         await self._refresh_card(job)
 
-    async def reopen(self, job: Job) -> None:
+    async def reopen(self, job: Job[kinds.Nothing]) -> None:
         row = await self._inquiry_with_incident(job)
-        record = await servicenow_call(self.c.gateway.set_state(row.sys_id, STATE_IN_PROGRESS))
+        record = await self._tracker.set_state(row.sys_id, STATE_IN_PROGRESS)
         await self._save(row.id, **incident_fields(record), resolved_at=None)
         await self._refresh_card(job)
 
-    async def update_card(self, job: Job) -> None:
+    async def update_card(self, job: Job[kinds.Nothing]) -> None:
         await self._refresh_card(job)
 
-    async def _refresh_card(self, job: Job) -> None:
+    async def _refresh_card(self, job: Job[Any]) -> None:
         row = await self._inquiry(job)
         if not row.card_activity_id:
             return
         duty = await self._duty(row.posted_at)
-        message = self.c.renderer.incident_message(row, duty, self.c.clock.now(), first_post=False)
-        await teams_call(
-            self.c.messenger.update_message(
-                await self._service_url(job), row.conversation_id, row.card_activity_id, message
-            )
-        )
+        message = self._renderer.incident_message(row, duty, self._clock.now(), first_post=False)
+        await self._chats[row.platform].update_message(thread_of(row), row.card_activity_id, message)
 
-    async def reply(self, job: Job) -> None:
-        payload = job.payload
+    async def reply(self, job: Job[kinds.ThreadReply]) -> None:
         message = await self._reply_message(job)
-        if message is None:
-            return
-        await teams_call(
-            self.c.messenger.reply_in_thread(
-                await self._service_url(job), payload["conversation_id"], message
-            )
-        )
+        await self._chats[job.payload.thread.platform].post_in_thread(job.payload.thread, message)
 
-    async def direct_message(self, job: Job) -> None:
-        async with self.c.store.read() as connection:
-            place = await records.any_place(connection)
-        if place is None:
-            raise RetryLater("no Teams service URL known yet", delay_s=5.0)
-        await teams_call(
-            self.c.messenger.send_direct(
-                place.service_url,
-                job.payload["user_id"],
-                OutgoingMessage(text=job.payload["text"]),
-                place.tenant_id,
-            )
-        )
-
-    async def _reply_message(self, job: Job) -> OutgoingMessage | None:
+    async def reply_direct(self, job: Job[kinds.DirectReply]) -> None:
         payload = job.payload
-        if payload.get("card"):
-            return OutgoingMessage(text=payload.get("text"), card=payload["card"])
-        if payload.get("text"):
-            mentions = tuple(tuple(m) for m in payload.get("mentions", ()))
-            return OutgoingMessage(text=payload["text"], mentions=mentions)
-        template = payload.get("template")
-        now = self.c.clock.now()
+        view = AddWeekFormView(week_start=payload.form_week) if payload.form_week is not None else None
+        await self._chats[payload.platform].reply_direct(
+            payload.conversation_id, Message(text=payload.text, view=view)
+        )
+
+    async def direct_message(self, job: Job[kinds.DirectMessage]) -> None:
+        payload = job.payload
+        await self._chats[payload.platform].send_direct(payload.person, Message(text=payload.text))
+
+    async def _reply_message(self, job: Job[kinds.ThreadReply]) -> Message:
+        payload = job.payload
+        if payload.text:
+            return Message(text=payload.text, mentions=payload.mentions)
+        template = payload.template
+        now = self._clock.now()
         if template in {"duty", "help"}:
-            return self.c.renderer.command_reply(template, await self._duty(now), now)
+            return self._renderer.command_reply(template, await self._duty(now), now)
         if template == "personal_data":
-            return OutgoingMessage(text=self.c.renderer.personal_data_warning())
+            return Message(text=self._renderer.personal_data_warning())
         if template == "status" and job.inquiry_id is not None:
             row = await self._inquiry(job)
-            return OutgoingMessage(text=self.c.renderer.status_text(row))
+            return Message(text=self._renderer.status_text(row))
         raise GiveUp(f"unknown reply template {template}")
-
-
-async def servicenow_call(awaitable):
-    """Run a gateway call in a job: unavailable -> retry later (honouring Retry-After), 4xx -> give up."""
-    try:
-        return await awaitable
-    except ServiceNowUnavailable as error:
-        raise RetryLater(
-            f"ServiceNow unavailable: {type(error).__name__}", delay_s=error.retry_after
-        ) from None
-    except IncidentNotFound:
-        raise GiveUp("incident not found in ServiceNow") from None
-    except ServiceNowRejected as error:
-        raise GiveUp(f"ServiceNow rejected the request (status {error.status})") from None
-
-
-async def teams_call(awaitable):
-    """Run a Teams post in a job: throttled or down -> retry later, rejected -> give up."""
-    try:
-        return await awaitable
-    except TeamsUnavailable as error:
-        raise RetryLater(f"Teams unavailable (status {error.status})", delay_s=error.retry_after) from None
-    except TeamsRejected as error:
-        raise GiveUp(f"Teams rejected the post (status {error.status}, {error.code})") from None

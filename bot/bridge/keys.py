@@ -1,20 +1,20 @@
-"""Stable keys derived from Teams identifiers."""
+"""Stable keys derived from chat platform identifiers."""
 
 from __future__ import annotations
 
 import hashlib
 
+from bot.ports import ThreadRef
 
-def correlation_id_for(conversation_id: str, root_message_id: str) -> str:
-    """The ServiceNow ``correlation_id`` of a thread's inquiry: stable across Teams redeliveries,
-    short, and free of encoded-query metacharacters."""
-    channel = conversation_id.split(";", 1)[0]
-    digest = hashlib.sha256(f"{channel}|{root_message_id}".encode()).hexdigest()[:40]
+
+def correlation_id_for(thread: ThreadRef) -> str:
+    """The ServiceNow ``correlation_id`` of a thread's inquiry: stable across redeliveries, short, and
+    free of encoded-query metacharacters (``^``, ``=``). Slack's is ``slack:{channel}:{ts}`` as the
+    contract says; Teams ids are long, so a Teams thread's is a digest."""
+    if thread.platform == "slack":
+        return f"slack:{thread.channel_id}:{thread.root_id}"
+    digest = hashlib.sha256(f"{thread.channel_id}|{thread.root_id}".encode()).hexdigest()[:40]
     return f"teams-{digest}"
-
-
-def thread_conversation_id(channel_id: str, root_message_id: str) -> str:
-    return f"{channel_id};messageid={root_message_id}"
 
 
 def text_fingerprint(text: str) -> str:

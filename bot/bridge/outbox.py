@@ -16,11 +16,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
+import msgspec
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.ports import Permanent, Transient
 from bot.storage import tables
 from bot.storage.store import Store
 
@@ -43,12 +45,29 @@ class GiveUp(Exception):
     """The job can never succeed (a 4xx from upstream); it is closed with the reason recorded."""
 
 
+P = TypeVar("P")
+
+
 @dataclass(frozen=True)
-class Job:
+class JobKind(Generic[P]):
+    """A kind of outbox job: its stored name and the type of its payload (a dataclass)."""
+
+    name: str
+    payload: type[P]
+
+    def encode(self, payload: P) -> dict[str, Any]:
+        return msgspec.to_builtins(payload)  # type: ignore[no-any-return]
+
+    def decode(self, raw: dict[str, Any]) -> P:
+        return msgspec.convert(raw, self.payload)
+
+
+@dataclass(frozen=True)
+class Job(Generic[P]):
     id: int
     kind: str
     inquiry_id: int | None
-    payload: dict[str, Any]
+    payload: P
     attempts: int
     starts: int = 1  # including this one: 1 means no worker ever started this job before
 
@@ -57,7 +76,25 @@ class Job:
         return self.starts == 1
 
 
-JobHandler = Callable[[Job], Awaitable[None]]
+JobHandler = Callable[[Job[Any]], Awaitable[None]]
+
+
+class JobRegistry:
+    """The one table of job kinds and their handlers, filled by the composition root."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[JobKind[Any], JobHandler]] = {}
+
+    def register(self, kind: JobKind[P], handler: Callable[[Job[P]], Awaitable[None]]) -> None:
+        if kind.name in self._entries:
+            raise ValueError(f"job kind {kind.name} is registered twice")
+        self._entries[kind.name] = (kind, handler)
+
+    def kinds(self) -> frozenset[str]:
+        return frozenset(self._entries)
+
+    def resolve(self, name: str) -> tuple[JobKind[Any], JobHandler] | None:
+        return self._entries.get(name)
 
 
 def utcnow() -> datetime:
@@ -67,8 +104,8 @@ def utcnow() -> datetime:
 async def enqueue(
     store: Store,
     connection: AsyncConnection,
-    kind: str,
-    payload: dict[str, Any] | None = None,
+    kind: JobKind[P],
+    payload: P,
     *,
     inquiry_id: int | None = None,
     dedupe_key: str | None = None,
@@ -77,8 +114,8 @@ async def enqueue(
     """Add a job inside the caller's transaction; a repeated ``dedupe_key`` adds nothing."""
     now = utcnow()
     values = {
-        "kind": kind,
-        "payload": payload or {},
+        "kind": kind.name,
+        "payload": kind.encode(payload),
         "inquiry_id": inquiry_id,
         "dedupe_key": dedupe_key,
         "created_at": now,
@@ -103,15 +140,16 @@ class OutboxWorker:
     def __init__(
         self,
         store: Store,
-        handlers: dict[str, JobHandler],
+        jobs: JobRegistry,
         *,
+        busy: Callable[[], bool] = lambda: False,
         concurrency: int = 4,
         poll_interval_s: float = 0.5,
         backoff_base_s: float = 0.5,
         backoff_cap_s: float = 30.0,
     ) -> None:
         self._store = store
-        self._handlers = handlers
+        self._jobs = jobs
         self._concurrency = concurrency
         self._poll = poll_interval_s
         self._backoff_base = backoff_base_s
@@ -122,14 +160,11 @@ class OutboxWorker:
         # Jobs of one inquiry run one at a time and in order (comment after create, card after route).
         self._busy_inquiries: set[int] = set()
         self._stopping = False
-        self._yield_to: Callable[[], bool] = lambda: False
+        # New jobs are claimed between bursts of incoming activities (answering them comes first).
+        self._yield_to = busy
 
     def wake(self) -> None:
         self._wake.set()
-
-    def set_yield_to(self, busy: Callable[[], bool]) -> None:
-        """Claim new jobs only between bursts of incoming activities (answering Teams comes first)."""
-        self._yield_to = busy
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop claiming and let running jobs finish (a job cut between a Teams post and its
@@ -249,12 +284,28 @@ class OutboxWorker:
                 self._busy_inquiries.add(job.inquiry_id)
         return jobs
 
-    async def _execute(self, job: Job) -> None:
-        handler = self._handlers.get(job.kind)
+    async def _execute(self, stored: Job[dict[str, Any]]) -> None:
+        job = stored
         try:
-            if handler is None:
-                raise GiveUp(f"no handler for job kind {job.kind}")
-            await handler(job)
+            entry = self._jobs.resolve(stored.kind)
+            if entry is None:
+                raise GiveUp(f"no handler for job kind {stored.kind}")
+            kind, handler = entry
+            try:
+                payload = kind.decode(stored.payload)
+            except msgspec.ValidationError:
+                raise GiveUp(f"the payload of a {stored.kind} job cannot be read") from None
+            await handler(
+                Job(stored.id, stored.kind, stored.inquiry_id, payload, stored.attempts, stored.starts)
+            )
+        except Transient as error:
+            attempts = job.attempts + 1
+            delay = error.retry_after if error.retry_after is not None else self._delay(attempts)
+            await self._finish(job, attempts=attempts, retry_in=delay, error=error.reason)
+            log.info("job %s %s retry in %.1fs: %s", job.id, job.kind, delay, error.reason)
+        except Permanent as error:
+            await self._finish(job, attempts=job.attempts + 1, error=f"gave up: {error.reason}")
+            log.warning("job %s %s closed without success: %s", job.id, job.kind, error.reason)
         except RetryLater as retry:
             attempts = job.attempts + (1 if retry.count_attempt else 0)
             delay = retry.delay_s if retry.delay_s is not None else self._delay(attempts)
@@ -282,7 +333,7 @@ class OutboxWorker:
         return backoff_delay(attempts, self._backoff_base, self._backoff_cap)
 
     async def _finish(
-        self, job: Job, *, attempts: int, retry_in: float | None = None, error: str | None = None
+        self, job: Job[Any], *, attempts: int, retry_in: float | None = None, error: str | None = None
     ) -> None:
         now = utcnow()
         values: dict[str, Any] = {"attempts": attempts, "lease_owner": None, "lease_until": None}

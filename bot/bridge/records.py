@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.events import TeamsPlace
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import PlannedSite, RolloutPlan, Site
@@ -98,42 +96,6 @@ async def planned_site(connection: AsyncConnection, station: str) -> PlannedSite
 
 async def save_roster_csv(store: Store, connection: AsyncConnection, text: str, at: datetime) -> None:
     await store.put_document(connection, ROSTER_DOCUMENT, {"csv": text}, at)
-
-
-async def remember_place(store: Store, connection: AsyncConnection, place: TeamsPlace, at: datetime) -> None:
-    """Keep the service URL, tenant and team ids so the bot can post proactively after a restart."""
-    if not place.team_thread_id or not place.service_url:
-        return
-    values: dict[str, Any] = {
-        "service_url": place.service_url,
-        "tenant_id": place.tenant_id,
-        "bot_id": place.bot_id,
-        "bot_name": place.bot_name,
-        "updated_at": at,
-    }
-    if place.graph_team_id:
-        values["graph_team_id"] = place.graph_team_id
-    inserted = await store.insert_if_absent(
-        connection,
-        tables.teams_context,
-        {"team_thread_id": place.team_thread_id, "installed": True, "archived": False, **values},
-        ["team_thread_id"],
-    )
-    if not inserted:
-        await connection.execute(
-            update(tables.teams_context)
-            .where(tables.teams_context.c.team_thread_id == place.team_thread_id)
-            .values(**values)
-        )
-
-
-async def any_place(connection: AsyncConnection):
-    """The most recently seen Teams context (service URL, tenant) for proactive posts."""
-    return (
-        await connection.execute(
-            select(tables.teams_context).order_by(tables.teams_context.c.updated_at.desc()).limit(1)
-        )
-    ).first()
 
 
 async def inquiry_by_thread(connection: AsyncConnection, conversation_id: str):

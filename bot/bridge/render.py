@@ -1,15 +1,15 @@
-"""From stored rows and domain objects to the view models of ``bot.cards`` and outgoing messages."""
+"""From stored rows and domain objects to the view models of ``bot.views`` and outgoing messages."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot import cards
-from bot.bridge.inquiries import BridgeConfig
+from bot import views
+from bot.bridge.config import BridgeConfig
 from bot.commands import PERSONAL, TEAM
-from bot.teams.messenger import OutgoingMessage
-from schedule.roster import Duty, is_working, next_pickup
+from bot.ports import Message
+from schedule.roster import Duty, DutyRoster, duty_at, is_working, next_pickup
 from servicenow.model import RESOLVED_STATES
 from servicenow.routing import TRIAGE_CATEGORIES, RoutingRule, suggest_group
 
@@ -56,12 +56,12 @@ class Renderer:
         suggestion = suggest_group(row.text, self._rules)
         return None if suggestion is None else suggestion.group
 
-    def incident_view(self, row, duty: Duty | None) -> cards.IncidentCardView:
+    def incident_view(self, row, duty: Duty | None) -> views.IncidentCardView:
         first_response = None
         if row.first_response_at is not None:
             waited = (row.first_response_at - row.posted_at).total_seconds()
             first_response = f"{row.first_response_by} after {_minutes(max(0.0, waited))}"
-        return cards.IncidentCardView(
+        return views.IncidentCardView(
             inquiry_key=row.correlation_id,
             number=row.number,
             url=row.incident_url,
@@ -85,15 +85,12 @@ class Renderer:
             close_notes=row.close_notes or None,
         )
 
-    def incident_card(self, row, duty: Duty | None) -> dict:
-        return cards.incident_card(self.incident_view(row, duty))
-
-    def incident_message(self, row, duty: Duty | None, now: datetime, *, first_post: bool) -> OutgoingMessage:
+    def incident_message(self, row, duty: Duty | None, now: datetime, *, first_post: bool) -> Message:
         text = f"Logged as ServiceNow incident {row.number}." if row.number else None
         if first_post:
             notes = [text] if text else []
             if row.late:
-                notes.append(cards.retired_channel_notice(self._config.servicenow_url, row.number))
+                notes.append(views.retired_channel_notice(self._config.servicenow_url, row.number))
             elif duty is not None and not any(is_working(e, now) for e in duty.chain):
                 pickup = next_pickup(duty, now)
                 if pickup is not None:
@@ -102,17 +99,17 @@ class Renderer:
                         f"{self._config.tier2_group} queue and someone will pick it up at {_when(pickup)}."
                     )
             text = " ".join(notes) if notes else None
-        return OutgoingMessage(text=text, card=self.incident_card(row, duty))
+        return Message(text=text, view=self.incident_view(row, duty), key=f"card:{row.correlation_id}")
 
-    def duty_view(self, duty: Duty | None, now: datetime) -> cards.DutyView:
+    def duty_view(self, duty: Duty | None, now: datetime) -> views.DutyView:
         def person(engineer):
             if engineer is None:
                 return None
             hours = f"{engineer.work_start:%H:%M}-{engineer.work_end:%H:%M} {engineer.time_zone}"
-            return cards.DutyPerson(engineer.name, hours, is_working(engineer, now))
+            return views.DutyPerson(engineer.name, hours, is_working(engineer, now))
 
         pickup = next_pickup(duty, now) if duty is not None else None
-        return cards.DutyView(
+        return views.DutyView(
             day_text=_when(now),
             primary=person(duty.primary if duty else None),
             backup=person(duty.backup if duty else None),
@@ -129,10 +126,30 @@ class Renderer:
         *,
         personal: bool = False,
         is_manager: bool = False,
-    ) -> OutgoingMessage:
+    ) -> Message:
         if template == "duty":
-            return OutgoingMessage(card=cards.duty_card(self.duty_view(duty, now)))
-        return OutgoingMessage(card=cards.help_card(PERSONAL if personal else TEAM, is_manager))
+            return Message(view=self.duty_view(duty, now))
+        return Message(view=views.HelpView(PERSONAL if personal else TEAM, is_manager))
+
+    def duty_text(self, roster: DutyRoster | None, now: datetime) -> str:
+        """``duty`` answered as text (a personal chat, the management channel)."""
+        if roster is None:
+            return "No duty roster has been loaded yet."
+        view = self.duty_view(duty_at(roster, now), now)
+        if view.primary is None and view.backup is None:
+            return f"Nobody is on go-live duty right now ({view.day_text}): no roster week is in force."
+        lines = [f"On duty now ({view.day_text}):"]
+        for role, person in (("Primary", view.primary), ("Backup", view.backup), ("Fallback", view.fallback)):
+            if person is not None:
+                state = "working now" if person.working_now else "off hours"
+                lines.append(f"- {role}: {person.name} ({person.hours_text}, {state})")
+        if view.observers:
+            lines.append(f"- Observing: {', '.join(view.observers)}")
+        if view.next_pickup_text and not any(
+            p is not None and p.working_now for p in (view.primary, view.backup, view.fallback)
+        ):
+            lines.append(f"Next pick-up: {view.next_pickup_text}")
+        return "\n".join(lines)
 
     def personal_data_warning(self) -> str:
         return (

@@ -1,28 +1,46 @@
-"""The use cases the Teams handler calls: one object, one method per kind of event."""
+"""The use cases a chat platform's edge calls: one object, one method per kind of event.
+
+Handlers on every platform read like a routing table: parse what arrived into a ``bot.ports`` event,
+call one method here, render the answer. Each method runs its work in one transaction and wakes the
+outbox when it queued something.
+"""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import cards
+from bot import views
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
-from bot.bridge.inquiries import BridgeConfig, InquiryService, engineer_of
+from bot.bridge.config import BridgeConfig
+from bot.bridge.dispatch import CommandDispatcher, CommandRequest
+from bot.bridge.inquiries import InquiryService
 from bot.bridge.outbox import enqueue
+from bot.bridge.people import engineer_for
+from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
 from bot.clock import Clock
-from bot.events import CardAction, ChannelPost, MessageDeleted, MessageEdited, PersonalMessage, TeamChange
+from bot.commands import CHANNEL, PERSONAL
+from bot.ports import (
+    ActionOutcome,
+    CardAction,
+    ChannelChange,
+    ChannelPost,
+    MessageDeleted,
+    MessageEdited,
+    PersonalMessage,
+)
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.roster import duty_at
 
 log = logging.getLogger(__name__)
-
-PersonalHandler = Callable[[PersonalMessage], Awaitable[None]]
 
 
 class BridgeService:
@@ -32,69 +50,71 @@ class BridgeService:
         clock: Clock,
         config: BridgeConfig,
         renderer: Renderer,
+        dispatcher: CommandDispatcher,
+        personal: PersonalCommands,
         wake_outbox: Callable[[], None],
-        personal_handler: PersonalHandler | None = None,
-        management_channel_id: str = "",
-        channel_template: str = "Go Live - {station} {name}",
     ) -> None:
         self._store = store
         self._clock = clock
         self._config = config
         self._renderer = renderer
+        self._dispatcher = dispatcher
+        self._personal = personal
         self._wake = wake_outbox
-        self.inquiries = InquiryService(store, clock, config, wake_outbox)
-        self._personal_handler = personal_handler
-        self._management_channel_id = management_channel_id
-        self._channel_template = channel_template
-        self._management_handler: Callable[[ChannelPost], Awaitable[None]] | None = None
-        self._add_week_handler: Callable[[CardAction], Awaitable[dict]] | None = None
-
-    def set_personal_handler(self, handler: PersonalHandler) -> None:
-        self._personal_handler = handler
-
-    def set_management_handler(self, handler: Callable[[ChannelPost], Awaitable[None]]) -> None:
-        self._management_handler = handler
+        self.inquiries = InquiryService(store, clock, config, dispatcher)
 
     async def on_channel_post(self, post: ChannelPost) -> None:
         if (
-            self._management_handler is not None
-            and self._management_channel_id
-            and post.channel_id == self._management_channel_id
+            self._config.management_channel_id
+            and post.thread.channel_id == self._config.management_channel_id
             and post.mentions_bot
             and not post.from_bot
         ):
-            await self._management_handler(post)
+            request = CommandRequest(
+                place=CHANNEL,
+                platform=post.thread.platform,
+                author=post.author,
+                at=post.posted_at,
+                thread=post.thread,
+            )
+            await self._dispatcher.handle_text(
+                request, f"msg|{post.thread.key}|{post.message_id}", post.text, self._clock.now()
+            )
+            self._wake()
             return
-        await self.inquiries.on_channel_post(post)
+        if await self.inquiries.on_channel_post(post):
+            self._wake()
 
     async def on_edit(self, edit: MessageEdited) -> None:
-        await self.inquiries.on_edit(edit)
+        if await self.inquiries.on_edit(edit):
+            self._wake()
 
     async def on_delete(self, deletion: MessageDeleted) -> None:
-        await self.inquiries.on_delete(deletion)
+        if await self.inquiries.on_delete(deletion):
+            self._wake()
 
     async def on_personal_message(self, message: PersonalMessage) -> None:
-        if self._personal_handler is not None:
-            await self._personal_handler(message)
+        request = CommandRequest(
+            place=PERSONAL,
+            platform=message.platform,
+            author=message.author,
+            at=message.at,
+            conversation_id=message.conversation_id,
+        )
+        await self._dispatcher.handle_text(
+            request,
+            f"personal|{message.conversation_id}|{message.message_id}",
+            message.text,
+            self._clock.now(),
+        )
+        self._wake()
 
-    async def on_team_change(self, change: TeamChange) -> None:
+    async def on_channel_change(self, change: ChannelChange) -> None:
         now = self._clock.now()
         async with self._store.write() as connection:
-            await records.remember_place(self._store, connection, change.place, now)
-            if change.kind in {"removed", "team_archived", "team_unarchived"} and change.place.team_thread_id:
-                values = (
-                    {"installed": False}
-                    if change.kind == "removed"
-                    else {"archived": change.kind == "team_archived"}
-                )
-                await connection.execute(
-                    update(tables.teams_context)
-                    .where(tables.teams_context.c.team_thread_id == change.place.team_thread_id)
-                    .values(**values)
-                )
-            if change.kind in {"channel_created", "channel_renamed", "channel_restored"}:
-                await self._adopt_channel(connection, change, now)
-            if change.kind == "channel_deleted" and change.channel_id:
+            if change.kind in {"created", "renamed", "restored"}:
+                await self._adopt_channel(connection, change)
+            if change.kind == "deleted":
                 await connection.execute(
                     update(tables.channels)
                     .where(
@@ -102,12 +122,12 @@ class BridgeService:
                     )
                     .values(status="retired", retired_at=now)
                 )
-        log.info("team change: %s", change.kind)
+        log.info("channel change: %s", change.kind)
 
-    async def _adopt_channel(self, connection, change: TeamChange, now) -> None:
+    async def _adopt_channel(self, connection: AsyncConnection, change: ChannelChange) -> None:
         """A channel named like a go-live channel that the bot did not create (made by hand, or
         before a database was reset) is taken on, so posts in it still become incidents."""
-        station = station_in_channel_name(change.channel_name or "", self._channel_template)
+        station = station_in_channel_name(change.channel_name or "", self._config.channel_template)
         if not change.channel_id or station is None:
             return
         channels = tables.channels
@@ -139,33 +159,33 @@ class BridgeService:
             )
         log.info("adopted channel for station %s (%s)", station, values["status"])
 
-    async def on_card_action(self, action: CardAction) -> dict:
-        if action.verb == cards.VERB_ADD_WEEK:
-            if self._add_week_handler is None:
-                return cards.invoke_response(501, error="Adding weeks is not available here.")
-            return await self._add_week_handler(action)
-        if action.verb not in cards.CARD_VERBS:
-            return cards.invoke_response(400, error=f"Unknown action '{action.verb[:40]}'.")
-        key = str(action.data.get(cards.DATA_INQUIRY, ""))
+    async def on_card_action(self, action: CardAction) -> ActionOutcome:
+        if action.verb == views.VERB_ADD_WEEK:
+            status, message = await self._personal.on_add_week_card(action)
+            return ActionOutcome(status, message)
+        if action.verb not in views.CARD_VERBS:
+            return ActionOutcome(400, f"Unknown action '{action.verb[:40]}'.")
+        key = str(action.data.get(views.DATA_INQUIRY, ""))
         actor = action.actor
+        now = self._clock.now()
         async with self._store.write() as connection:
-            # Teams may deliver the same invoke twice; the second gets the same answer, no new effect.
+            # A platform may deliver the same press twice; the second gets the same answer, no new effect.
             inquiry = await records.inquiry_by_key(connection, key) if key else None
             if inquiry is None:
-                return cards.invoke_response(404, error="That incident is not known to Go Live Bridge.")
+                return ActionOutcome(404, "That incident is not known to Go Live Bridge.")
             roster = await records.load_roster(self._store, connection)
-            engineer = engineer_of(roster, actor.aad_object_id if actor else None)
+            engineer = engineer_for(roster, actor)
             first_sight = await records.first_sight(
                 self._store,
                 connection,
-                f"invoke|{action.conversation_id}|{action.card_activity_id}|{action.verb}|"
-                f"{actor.aad_object_id if actor else ''}|{sorted(action.data.items())}",
+                f"invoke|{action.conversation_id}|{action.card_message_id}|{action.verb}|"
+                f"{actor.aad_object_id or actor.id if actor else ''}|{sorted(action.data.items())}",
                 "invoke",
-                self._clock.now(),
+                now,
             )
             if not first_sight:
                 result = ActionResult(200, "Already done.")
-            elif engineer is None and roster is not None:
+            elif actor is None or (engineer is None and roster is not None):
                 result = ActionResult(403, "Only engineers on the duty roster can change incidents.")
             else:
                 try:
@@ -179,22 +199,22 @@ class BridgeService:
                         # Without a roster nobody is known as an engineer, so anyone may act.
                         actor_servicenow_user=engineer.servicenow_user if engineer else None,
                         groups=self._config.groups,
-                        at=action.at or self._clock.now(),
+                        at=action.at or now,
                         source="card",
+                        where=action.platform.capitalize(),
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
             inquiry = await records.inquiry_by_key(connection, key)
             duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
             if result.changed:
-                await enqueue(self._store, connection, "update_card", {}, inquiry_id=inquiry.id)
+                await enqueue(
+                    self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id
+                )
         self._wake()
         if result.status != 200:
-            return cards.invoke_response(result.status, error=result.message)
-        return cards.invoke_response(200, card=self._renderer.incident_card(inquiry, duty))
-
-    def set_add_week_handler(self, handler: Callable[[CardAction], Awaitable[dict]]) -> None:
-        self._add_week_handler = handler
+            return ActionOutcome(result.status, result.message)
+        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty))
 
 
 def station_in_channel_name(name: str, template: str) -> str | None:
@@ -204,3 +224,6 @@ def station_in_channel_name(name: str, template: str) -> str | None:
     )
     match = re.fullmatch(pattern, name.strip())
     return match.group("station").upper() if match else None
+
+
+__all__ = ["BridgeService", "station_in_channel_name"]

@@ -4,32 +4,31 @@ comments made in ServiceNow appear in the site's thread once each; work notes ne
 Two feeds share one code path: the poller (incidents updated since a watermark, with an overlap,
 deduplicated by ``(sys_id, sys_mod_count)``; journal entries since a watermark, deduplicated by
 journal sys_id) and the signed callback (``POST /servicenow/events``), which only says "look at
-this incident now". Loops are impossible: the product's own comments are written by the
-integration user and skipped, and what comes back is posted to Teams only, never written back.
+this incident now" (``bot.web.servicenow_events``). Loops are impossible: the product's own
+comments are written by the integration user and skipped, and what comes back is posted to the
+thread only, never written back.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
-from aiohttp import web
 from sqlalchemy import select, update
 
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
+from bot.bridge.jobs import thread_of
 from bot.bridge.outbox import enqueue
 from bot.clock import Clock
+from bot.ports import IncidentRecord, IncidentTracker, JournalEntry, PortError
 from bot.storage import tables
 from bot.storage.store import Store
-from servicenow.callback import SIGNATURE_HEADER, SignatureError, verify_signature
 from servicenow.changefeed import IncidentChange, IncidentSnapshot, diff_incident, new_public_comments
-from servicenow.errors import ServiceNowError
-from servicenow.gateway import IncidentRecord, ServiceNowGateway
-from servicenow.model import CLOSED_STATES, STATE_RESOLVED, JournalEntry
+from servicenow.model import CLOSED_STATES, STATE_RESOLVED
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ class SyncBack:
         self,
         store: Store,
         clock: Clock,
-        gateway: ServiceNowGateway,
+        tracker: IncidentTracker,
         *,
         integration_user: str,
         correlation_display: str,
@@ -96,19 +95,26 @@ class SyncBack:
     ) -> None:
         self._store = store
         self._clock = clock
-        self._gateway = gateway
+        self._tracker = tracker
         self._integration_user = integration_user
         self._correlation_display = correlation_display
         self._wake = wake
         self._lock = asyncio.Lock()
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self.last_poll_at: datetime | None = None
 
-    def spawn(self, coroutine) -> None:
-        """Run callback work after the HTTP answer, keeping a reference until it ends."""
-        task = asyncio.get_running_loop().create_task(coroutine)
+    def spawn(self, sys_id: str) -> None:
+        """Look at an incident after the HTTP answer of a callback, keeping a reference until done."""
+        task = asyncio.get_running_loop().create_task(self._apply_event(sys_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def _apply_event(self, sys_id: str) -> None:
+        try:
+            await self.on_event(sys_id)
+        except PortError as error:
+            # The poller will pick the change up on its next pass.
+            log.info("callback for %s deferred to the poller (%s)", sys_id, type(error).__name__)
 
     async def _names(self) -> dict[str, str]:
         async with self._store.read() as connection:
@@ -122,7 +128,7 @@ class SyncBack:
         async with self._lock:
             try:
                 return await self._poll()
-            except ServiceNowError as error:
+            except PortError as error:
                 log.info("sync poll skipped: ServiceNow unavailable (%s)", type(error).__name__)
                 return 0
 
@@ -132,13 +138,13 @@ class SyncBack:
         default_since = self._clock.now() - timedelta(days=1)
         since = datetime.fromisoformat(mark["incidents"]) if "incidents" in mark else default_since
         journal_since = datetime.fromisoformat(mark["journal"]) if "journal" in mark else default_since
-        incidents = await self._gateway.incidents_updated_since(since - OVERLAP, self._correlation_display)
+        incidents = await self._tracker.incidents_updated_since(since - OVERLAP, self._correlation_display)
         names = await self._names()
         posted = 0
         for record in incidents:
             posted += await self.apply_record(record, names)
         open_ids = await self._tracked_sys_ids()
-        entries = await self._gateway.journal_since(open_ids, journal_since - OVERLAP) if open_ids else []
+        entries = await self._tracker.journal_since(open_ids, journal_since - OVERLAP) if open_ids else []
         posted += await self.apply_journal(entries, names)
         new_mark = {
             "incidents": max([since, *(r.updated_at for r in incidents)]).isoformat(),
@@ -206,13 +212,13 @@ class SyncBack:
                 await enqueue(
                     self._store,
                     connection,
-                    "reply",
-                    {"conversation_id": row.conversation_id, "text": change_text(change, names)},
+                    kinds.REPLY,
+                    kinds.ThreadReply(thread_of(row), change_text(change, names)),
                     inquiry_id=row.id,
                     dedupe_key=f"sync:{record.sys_id}:{record.sys_mod_count}:{change.kind}",
                 )
             if changes:
-                await enqueue(self._store, connection, "update_card", {}, inquiry_id=row.id)
+                await enqueue(self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=row.id)
         return len(changes)
 
     async def apply_journal(self, entries: list[JournalEntry], names: dict[str, str]) -> int:
@@ -238,11 +244,8 @@ class SyncBack:
                 await enqueue(
                     self._store,
                     connection,
-                    "reply",
-                    {
-                        "conversation_id": row.conversation_id,
-                        "text": f"{author} commented in ServiceNow:\n{entry.value}",
-                    },
+                    kinds.REPLY,
+                    kinds.ThreadReply(thread_of(row), f"{author} commented in ServiceNow:\n{entry.value}"),
                     inquiry_id=row.id,
                     dedupe_key=f"journal:{entry.sys_id}",
                 )
@@ -258,55 +261,20 @@ class SyncBack:
                             first_response_source="servicenow_comment",
                         )
                     )
-                    await enqueue(self._store, connection, "update_card", {}, inquiry_id=row.id)
+                    await enqueue(
+                        self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=row.id
+                    )
                 posted += 1
         return posted
 
     async def on_event(self, sys_id: str) -> int:
         """A signed callback named this incident: fetch it and its new comments now."""
         async with self._lock:
-            record = await self._gateway.get_incident(sys_id)
+            record = await self._tracker.get_incident(sys_id)
             names = await self._names()
             posted = await self.apply_record(record, names)
-            entries = await self._gateway.journal_since([sys_id], self._clock.now() - timedelta(days=1))
+            entries = await self._tracker.journal_since([sys_id], self._clock.now() - timedelta(days=1))
             posted += await self.apply_journal(entries, names)
         if posted:
             self._wake()
         return posted
-
-
-def make_callback_handler(sync: SyncBack, secrets: list[str], store: Store, clock: Clock):
-    """``POST /servicenow/events``: signed business-rule callbacks (HMAC-SHA256 over t + body)."""
-
-    async def events(request: web.Request) -> web.Response:
-        if not secrets:
-            return web.json_response({"error": "callbacks are not configured"}, status=404)
-        body = await request.read()
-        try:
-            verify_signature(request.headers.get(SIGNATURE_HEADER), body, secrets, now=time.time())
-        except SignatureError as error:
-            return web.json_response({"error": "signature rejected", "reason": error.reason}, status=401)
-        try:
-            payload = json.loads(body)
-            sys_id = str(payload["sys_id"])
-            mod_count = int(payload.get("sys_mod_count", -1))
-        except (ValueError, KeyError, TypeError):
-            return web.json_response({"error": "body must be JSON with sys_id and sys_mod_count"}, status=400)
-        async with store.write() as connection:
-            first = await records.first_sight(
-                store, connection, f"snevent|{sys_id}|{mod_count}", "servicenow_event", clock.now()
-            )
-        if not first:
-            return web.json_response({"status": "duplicate"}, status=200)
-        sync.spawn(_apply_event(sync, sys_id))
-        return web.json_response({"status": "accepted"}, status=202)
-
-    return events
-
-
-async def _apply_event(sync: SyncBack, sys_id: str) -> None:
-    try:
-        await sync.on_event(sys_id)
-    except ServiceNowError as error:
-        # The poller will pick the change up on its next pass.
-        log.info("callback for %s deferred to the poller (%s)", sys_id, type(error).__name__)

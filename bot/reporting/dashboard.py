@@ -15,7 +15,7 @@ import hmac
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.bridge import records
+from bot.clock import Clock
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
 from bot.storage.store import Store
@@ -353,10 +354,18 @@ def bar_chart(items: Sequence[Count], width: int = 460, height: int = 200, marke
 # --------------------------------------------------------------------------------------------------
 
 
-def authorized(request: web.Request, settings) -> bool:
-    if settings.development:
+@dataclass(frozen=True)
+class DashboardAccess:
+    """Who may read the dashboard: anyone in development, else the bearer of ``token``."""
+
+    development: bool
+    token: str = field(default="", repr=False)
+
+
+def authorized(request: web.Request, access: DashboardAccess) -> bool:
+    if access.development:
         return True
-    expected = settings.dashboard_token.get_secret_value()
+    expected = access.token
     if not expected:
         return False
     header = request.headers.get("Authorization", "")
@@ -393,30 +402,20 @@ def _current_sites(data: DashboardData) -> list[TimelineSite]:
     ]
 
 
-def routes(components_key) -> list[web.RouteDef]:
-    """``/dashboard`` and ``/dashboard/data.json`` reading the app's components under ``components_key``."""
-
-    async def load(request: web.Request) -> DashboardData:
-        components = request.app[components_key]
-        settings = components.settings
-        window = WindowSettings(
-            open_hour=settings.window_open_hour,
-            window_days=settings.window_days,
-            retire_hour=settings.window_retire_hour,
-        )
-        return await load_dashboard(components.store, components.clock.now(), window)
+def routes(store: Store, clock: Clock, window: WindowSettings, access: DashboardAccess) -> list[web.RouteDef]:
+    """``/dashboard`` and ``/dashboard/data.json``."""
 
     async def page(request: web.Request) -> web.Response:
-        if not authorized(request, request.app[components_key].settings):
+        if not authorized(request, access):
             return _unauthorized()
-        data = await load(request)
+        data = await load_dashboard(store, clock.now(), window)
         html = render_dashboard(data, token=request.query.get("token", ""))
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
     async def data_json(request: web.Request) -> web.Response:
-        if not authorized(request, request.app[components_key].settings):
+        if not authorized(request, access):
             return _unauthorized()
-        data = await load(request)
+        data = await load_dashboard(store, clock.now(), window)
         return web.json_response(data.to_dict(), headers=SECURITY_HEADERS)
 
     return [web.get("/dashboard", page), web.get("/dashboard/data.json", data_json)]

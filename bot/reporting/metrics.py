@@ -2,9 +2,9 @@
 
 Two kinds of figures:
 
-- **Calls** to ServiceNow and Teams, observed as they happen through :meth:`Metrics.observe_servicenow`
-  and :meth:`Metrics.observe_teams` (or the :class:`ObservedClient` wrapper that calls them): a latency
-  histogram and an error counter, labelled by ``op`` and ``status``.
+- **Calls** to ServiceNow and Teams, observed as they happen: the adapters (``ServiceNowTracker``,
+  ``TeamsChat``) call :meth:`Metrics.observe_servicenow` and :meth:`Metrics.observe_teams` with each
+  call's outcome: a latency histogram and an error counter, labelled by ``op`` and ``status``.
 - **State** read from the database at scrape time (:meth:`Metrics.refresh`), so the figures survive a
   restart and agree across replicas: inquiries and incidents created (counters: the rows only grow),
   escalations and re-routes, open incidents, outbox depth by job kind and the age of its oldest job,
@@ -16,9 +16,7 @@ text or personal data can ever become a label value.
 
 from __future__ import annotations
 
-import inspect
 import re
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,7 +32,7 @@ from bot.storage import tables
 from bot.storage.store import Store
 from servicenow.model import RESOLVED_STATES
 
-__all__ = ["Metrics", "ObservedClient", "status_of"]
+__all__ = ["Metrics", "status_of"]
 
 #: The sync-back poller's watermark document (``bot.bridge.syncback.WATERMARK``).
 SYNC_WATERMARK_DOCUMENT = "servicenow_sync_watermark"
@@ -247,33 +245,3 @@ class Metrics:
 
 def _case(condition):
     return case((condition, 1), else_=0)
-
-
-class ObservedClient:
-    """Wraps a ServiceNow gateway or Teams messenger: every coroutine method call is timed and
-    reported through ``observe(op, status, seconds)`` with the method name as ``op``.
-
-    ``ObservedClient(gateway, metrics.observe_servicenow)`` behaves like ``gateway`` otherwise.
-    """
-
-    def __init__(self, inner, observe) -> None:
-        self._inner = inner
-        self._observe = observe
-
-    def __getattr__(self, name: str):
-        attribute = getattr(self._inner, name)
-        if name.startswith("_") or name == "close" or not inspect.iscoroutinefunction(attribute):
-            return attribute
-        observe = self._observe
-
-        async def observed(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                result = await attribute(*args, **kwargs)
-            except Exception as error:  # observed, then re-raised untouched (cancellation is not)
-                observe(name, status_of(error), time.perf_counter() - started)
-                raise
-            observe(name, "ok", time.perf_counter() - started)
-            return result
-
-        return observed

@@ -1,28 +1,29 @@
-"""Wiring of the reporting pages into the app: ``install(app, COMPONENTS)`` from ``create_app``."""
+"""Wiring of the reporting pages into the app: ``/metrics``, ``/dashboard``, ``/dashboard/data.json``."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from bot.clock import Clock
 from bot.reporting import dashboard
+from bot.reporting.dashboard import DashboardAccess
 from bot.reporting.metrics import Metrics
-
-#: The app's metrics (one registry per app); set by :func:`install` before start-up so the
-#: composition root can hand ``observe_*`` hooks to the gateway and messenger.
-METRICS = web.AppKey("metrics", Metrics)
+from bot.storage.store import Store
+from schedule.plan import WindowSettings
 
 
-def install(app: web.Application, components_key) -> Metrics:
-    """Create the app's :class:`Metrics` and add ``/metrics``, ``/dashboard``, ``/dashboard/data.json``."""
-    metrics = Metrics()
-    app[METRICS] = metrics
-
+def install(
+    app: web.Application,
+    metrics: Metrics,
+    store: Store,
+    clock: Clock,
+    window: WindowSettings,
+    access: DashboardAccess,
+) -> None:
     async def metrics_view(request: web.Request) -> web.Response:
-        components = request.app[components_key]
-        await metrics.refresh(components.store, components.clock.now())
+        await metrics.refresh(store, clock.now())
         body, content_type = metrics.expose(request.headers.get("Accept"))
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     app.router.add_get("/metrics", metrics_view)
-    app.router.add_routes(dashboard.routes(components_key))
-    return metrics
+    app.router.add_routes(dashboard.routes(store, clock, window, access))

@@ -150,6 +150,8 @@ inquiries = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("correlation_id", String(64), nullable=False, unique=True),
+    # The chat platform of the thread ("teams" or "slack"); channel and root ids are that platform's.
+    Column("platform", String(20), nullable=False, server_default="teams"),
     Column("channel_id", String(200), nullable=False, index=True),
     Column("root_message_id", String(100), nullable=False),
     Column("conversation_id", String(400), nullable=False, index=True),

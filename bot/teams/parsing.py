@@ -8,15 +8,16 @@ from datetime import UTC, datetime
 
 from botbuilder.schema import Activity
 
-from bot.events import (
+from bot.ports import (
     CardAction,
     ChannelPost,
     MessageDeleted,
     MessageEdited,
     Person,
     PersonalMessage,
-    TeamsPlace,
+    ThreadRef,
 )
+from bot.teams.places import TeamsPlace
 
 _MESSAGE_ID = re.compile(r";messageid=(\d+)")
 _TAG = re.compile(r"<[^>]+>")
@@ -96,7 +97,12 @@ def _person(activity: Activity) -> Person:
     sender = activity.from_property
     if sender is None:
         return Person(id="", name="unknown", aad_object_id=None)
-    return Person(id=sender.id or "", name=sender.name or "unknown", aad_object_id=sender.aad_object_id)
+    return Person(
+        id=sender.id or "",
+        name=sender.name or "unknown",
+        aad_object_id=sender.aad_object_id,
+        platform="teams",
+    )
 
 
 def _timestamp(activity: Activity) -> datetime:
@@ -136,14 +142,8 @@ def _mentions_bot(activity: Activity) -> bool:
 def _thread_message(activity: Activity) -> dict:
     """Where a channel message sits and who sent it: the fields every thread event shares."""
     conversation_id = activity.conversation.id
-    return {
-        "place": place_of(activity),
-        "conversation_id": conversation_id,
-        "channel_id": channel_of(conversation_id),
-        "root_id": thread_root(conversation_id, activity.id or ""),
-        "message_id": activity.id or "",
-        "author": _person(activity),
-    }
+    thread = ThreadRef("teams", channel_of(conversation_id), thread_root(conversation_id, activity.id or ""))
+    return {"thread": thread, "message_id": activity.id or "", "author": _person(activity)}
 
 
 def _message_text(activity: Activity) -> tuple[str, bool]:
@@ -168,7 +168,7 @@ def parse_channel_post(activity: Activity) -> ChannelPost:
 
 def parse_personal_message(activity: Activity) -> PersonalMessage:
     return PersonalMessage(
-        place=place_of(activity),
+        platform="teams",
         conversation_id=activity.conversation.id,
         message_id=activity.id or "",
         author=_person(activity),
@@ -195,9 +195,9 @@ def parse_card_action(activity: Activity) -> CardAction | None:
         return None
     data = action.get("data") if isinstance(action.get("data"), dict) else {}
     return CardAction(
-        place=place_of(activity),
+        platform="teams",
         conversation_id=activity.conversation.id if activity.conversation else "",
-        card_activity_id=activity.reply_to_id,
+        card_message_id=activity.reply_to_id,
         verb=str(verb),
         data=data,
         actor=_person(activity),

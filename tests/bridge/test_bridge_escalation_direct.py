@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge_support import ROSTER, start_stack, wait_for
+from testkit.stack import ROSTER, start_stack, wait_for
 
 from schedule.roster import duty_at
 

@@ -6,15 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from bridge_support import ENGINEERS, STAFF, Stack, start_stack, wait_for
-
-
-@pytest.fixture
-async def stack(tmp_path):
-    stack = await start_stack(tmp_path)
-    yield stack
-    await stack.close()
+from testkit.stack import ENGINEERS, STAFF, Stack, wait_for
 
 
 def bot_replies(thread: dict) -> list[dict]:

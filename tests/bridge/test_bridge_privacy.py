@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from bridge_support import ENGINEERS, start_stack, wait_for
+from testkit.stack import ENGINEERS, start_stack, wait_for
 
 from emulators.teams import Person
 

@@ -11,7 +11,7 @@ import sys
 from collections import Counter
 
 import pytest
-from bridge_support import SAMPLE_NOW, Stack, start_stack, wait_for
+from testkit.stack import SAMPLE_NOW, Stack, start_stack, wait_for
 
 
 def bot_replies(thread: dict) -> list[dict]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bridge_support import ENGINEERS, basic, start_stack, wait_for
+from testkit.stack import ENGINEERS, basic, start_stack, wait_for
 
 from emulators.teams import Person
 

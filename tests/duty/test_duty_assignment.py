@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bridge_support import ROSTER
-from sync_support import bot_replies, incident, inquiry_row, new_inquiry
+from testkit.stack import ROSTER
+from testkit.sync import bot_replies, incident, inquiry_row, new_inquiry
 
 from schedule.roster import duty_at, is_working
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from bridge_support import ROSTER, SAMPLE_NOW, wait_for
 from sqlalchemy import select
-from sync_support import (
+from testkit.stack import ROSTER, SAMPLE_NOW, wait_for
+from testkit.sync import (
     Inquiry,
     bot_replies,
     change_in_servicenow,

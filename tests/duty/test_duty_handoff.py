@@ -3,20 +3,25 @@ go-live channel, never into retired, cancelled or planned ones, however often th
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from bridge_support import wait_for
 from sqlalchemy import select
+from testkit.fakes import FakeChat
+from testkit.stack import wait_for
 
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.handoff import JOB_KIND, WATERMARK, HandoffNotices, handoff_handlers
-from bot.bridge.outbox import Job, RetryLater
+from bot.bridge.handoff import WATERMARK, HandoffNotices
+from bot.bridge.jobs import Chats
+from bot.bridge.notices import ChannelNotices
+from bot.bridge.outbox import Job
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
+from bot.teams.cards import render_card
+from bot.views import HandoffView
 from schedule.sample import sample_roster_csv
 
 TUESDAY = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
@@ -62,7 +67,9 @@ async def store(tmp_path):
 async def handoff_jobs(store: Store) -> list:
     async with store.read() as connection:
         rows = await connection.execute(
-            select(tables.outbox).where(tables.outbox.c.kind == JOB_KIND).order_by(tables.outbox.c.id)
+            select(tables.outbox)
+            .where(tables.outbox.c.kind == kinds.CHANNEL_NOTICE.name)
+            .order_by(tables.outbox.c.id)
         )
         return rows.all()
 
@@ -107,9 +114,10 @@ async def test_one_notice_per_hand_off_and_open_channel_across_repeated_ticks(st
     jobs = await handoff_jobs(store)
     assert {job.payload["channel_id"] for job in jobs} == OPEN
     assert {job.dedupe_key for job in jobs} == {f"handoff:{c}:{ROSA_COVERS.isoformat()}" for c in OPEN}
-    card = json.dumps(jobs[0].payload["card"])
-    assert "Rosa Martinez" in card and "Jane Doe" in card
-    assert jobs[0].payload["card"]["type"] == "AdaptiveCard"
+    notice = json.dumps(jobs[0].payload["handoff"])
+    assert "Rosa Martinez" in notice and "Jane Doe" in notice
+    card = render_card(kinds.CHANNEL_NOTICE.decode(jobs[0].payload).handoff)
+    assert card["type"] == "AdaptiveCard"
 
 
 async def test_a_long_gap_posts_every_hand_off_in_it_once(store):
@@ -124,7 +132,7 @@ async def test_a_long_gap_posts_every_hand_off_in_it_once(store):
     assert len(jobs) == 6
     assert instants == {at.isoformat() for at in (ROSA_COVERS, ROSA_DONE, WEEK_TWO)}
     week_two = [job for job in jobs if WEEK_TWO.isoformat() in job.dedupe_key]
-    assert "Marcus Lee" in json.dumps(week_two[0].payload["card"])
+    assert "Marcus Lee" in json.dumps(week_two[0].payload["handoff"])
 
 
 async def test_the_watermark_survives_a_new_instance_and_a_clock_moving_back(store):
@@ -165,50 +173,30 @@ async def test_open_incidents_of_the_channel_are_listed(store):
     await notices.tick()
     clock.at = ROSA_COVERS
     await notices.tick()
-    cards = {job.payload["channel_id"]: json.dumps(job.payload["card"]) for job in await handoff_jobs(store)}
+    cards = {
+        job.payload["channel_id"]: json.dumps(job.payload["handoff"]) for job in await handoff_jobs(store)
+    }
     assert "INC0010001" in cards["19:open-508@thread.tacv2"]
     assert "INC0010002" not in cards["19:open-508@thread.tacv2"]
     assert "INC0010003" in cards["19:open-528a7@thread.tacv2"]
     assert "INC0010001" not in cards["19:open-528a7@thread.tacv2"]
 
 
-class FakeMessenger:
-    def __init__(self) -> None:
-        self.posts: list[tuple] = []
-
-    async def post_new_thread(self, service_url, channel_id, message, tenant_id=None):
-        self.posts.append((service_url, channel_id, message, tenant_id))
-        return f"{channel_id};messageid=1", "1"
-
-
 async def test_the_job_handler_posts_a_new_thread_in_an_open_channel_only(store):
-    messenger = FakeMessenger()
-    handler = handoff_handlers(messenger, store)[JOB_KIND]
-    card = {"type": "AdaptiveCard", "version": "1.5", "body": []}
+    chat = FakeChat()
+    notices = ChannelNotices(store, Chats({"teams": chat}))
+    view = HandoffView(from_name="Jane Doe", to_name="Rosa Martinez")
 
-    def job(channel_id: str) -> Job:
-        return Job(1, JOB_KIND, None, {"channel_id": channel_id, "card": card}, 0)
-
-    with pytest.raises(RetryLater):
-        await handler(job("19:open-508@thread.tacv2"))  # no Teams service URL known yet
-    async with store.write() as connection:
-        await connection.execute(
-            tables.teams_context.insert().values(
-                team_thread_id="19:team@thread.tacv2",
-                service_url="https://smba.example/",
-                tenant_id="t1",
-                installed=True,
-                archived=False,
-                updated_at=TUESDAY,
-            )
+    def job(channel_id: str) -> Job[kinds.ChannelNotice]:
+        return Job(
+            1, kinds.CHANNEL_NOTICE.name, None, kinds.ChannelNotice("teams", channel_id, handoff=view), 0
         )
-    await handler(job("19:open-508@thread.tacv2"))
-    await handler(job("19:retired-402@thread.tacv2"))  # retired since the notice was queued
-    await handler(job("19:unknown@thread.tacv2"))
-    assert [(url, channel, tenant) for url, channel, _, tenant in messenger.posts] == [
-        ("https://smba.example/", "19:open-508@thread.tacv2", "t1")
-    ]
-    assert messenger.posts[0][2].card == card
+
+    await notices.post(job("19:open-508@thread.tacv2"))
+    await notices.post(job("19:retired-402@thread.tacv2"))  # retired since the notice was queued
+    await notices.post(job("19:unknown@thread.tacv2"))
+    assert [post.channel_id for post in chat.new_threads()] == ["19:open-508@thread.tacv2"]
+    assert chat.posts[0].message.view == view
 
 
 async def test_notices_reach_exactly_the_open_channels_end_to_end(stack):
@@ -239,14 +227,15 @@ async def test_notices_reach_exactly_the_open_channels_end_to_end(stack):
             if t.get("fromBot") and "Rosa Martinez" in json.dumps(t["attachments"])
         ]
 
-    for channel_id in emulated:
-        await wait_for(lambda channel_id=channel_id: notice_roots(channel_id), timeout=5)
-    await asyncio.sleep(0.5)
+    async def all_done() -> list | None:
+        jobs = await handoff_jobs(components.store)
+        return jobs if jobs and all(job.done_at is not None for job in jobs) else None
+
+    jobs = await wait_for(all_done, timeout=10)
     for channel_id in emulated:
         assert len(await notice_roots(channel_id)) == 1
-    jobs = await handoff_jobs(components.store)
     assert {job.payload["channel_id"] for job in jobs} == emulated
-    assert all(job.done_at is not None and job.last_error is None for job in jobs), jobs
+    assert all(job.last_error is None for job in jobs), jobs
 
 
 async def _created_channels(stack) -> set[str] | None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bridge_support import ROSTER, SAMPLE_NOW, STAFF, wait_for
-from sync_support import Inquiry, card_of, count_containing, incident, inquiry_row, new_inquiry
+from testkit.stack import ROSTER, SAMPLE_NOW, STAFF, wait_for
+from testkit.sync import Inquiry, card_of, count_containing, incident, inquiry_row, new_inquiry
 
 from emulators.teams import Person
 from schedule.roster import duty_at

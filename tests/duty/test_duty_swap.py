@@ -3,8 +3,8 @@ the change is audited and every open go-live channel gets a hand-off notice."""
 
 from __future__ import annotations
 
-from bridge_support import ROSTER, start_stack, wait_for
 from sqlalchemy import select
+from testkit.stack import ROSTER, start_stack, wait_for
 
 from bot.bridge import records
 from bot.storage import tables
@@ -71,7 +71,7 @@ async def test_primary_swaps_and_the_backup_is_first_on_duty_with_notices_in_ope
 
 
 async def test_swap_by_someone_not_on_the_roster_is_refused(tmp_path):
-    from bridge_support import STAFF
+    from testkit.stack import STAFF
 
     stack = await start_stack(tmp_path)
     try:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from bridge_support import free_port, start_stack, wait_for
+from testkit.stack import start_stack, wait_for
 
 from bot.clock import FrozenClock
-from bot.sandbox import SandboxOptions, run_sandbox
+from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 
 BEFORE_FIRST_WEEK = datetime(2022, 5, 2, 10, 0, tzinfo=UTC)  # 06:00 in Atlanta, Monday of week 1
 
@@ -78,20 +78,20 @@ async def test_channel_retires_after_its_window_once_with_a_summary(tmp_path):
 async def test_sandbox_with_speed_retires_the_channel_on_time_in_the_emulator(tmp_path):
     """16:58 in Atlanta at 60x: two simulated minutes later the 508 channel retires."""
     options = SandboxOptions(
-        port=free_port(),
-        servicenow_port=free_port(),
-        teams_port=free_port(),
+        port=0,
+        servicenow_port=0,
+        teams_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 9, 20, 58, tzinfo=UTC),
         speed=60.0,
     )
-    ready = asyncio.Event()
-    task = asyncio.create_task(run_sandbox(options, ready))
+    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
+    task = asyncio.create_task(run_sandbox(options, ready.set_result))
     import aiohttp
 
     try:
-        await asyncio.wait_for(ready.wait(), 30)
-        teams = f"http://127.0.0.1:{options.teams_port}"
+        urls = await asyncio.wait_for(ready, 30)
+        teams = urls.teams
         async with aiohttp.ClientSession() as http:
 
             async def channel_state():

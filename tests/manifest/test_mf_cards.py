@@ -8,8 +8,22 @@ from typing import Any
 
 import pytest
 
-from bot.cards import (
+from bot.commands import CLOSE_CODES, COMMANDS, PERSONAL, TEAM
+from bot.teams.cards import (
     CARD_CONTENT_TYPE,
+    add_week_form_card,
+    card_attachment,
+    duty_card,
+    handoff_card,
+    help_card,
+    incident_card,
+    invoke_response,
+    mention_entity,
+    retirement_card,
+    rotation_report_card,
+    welcome_card,
+)
+from bot.views import (
     CARD_VERBS,
     CLOSE_CODE_INPUT,
     CLOSE_NOTES_INPUT,
@@ -27,21 +41,9 @@ from bot.cards import (
     RotationReportView,
     SiteCount,
     WelcomeView,
-    add_week_form_card,
-    card_attachment,
-    duty_card,
     escalation_text,
-    handoff_card,
-    help_card,
-    incident_card,
-    invoke_response,
-    mention_entity,
     retired_channel_notice,
-    retirement_card,
-    rotation_report_card,
-    welcome_card,
 )
-from bot.commands import CLOSE_CODES, COMMANDS, PERSONAL, TEAM
 
 TIER2 = "Scheduling Support"
 PRODUCT = "eCheck-in Vet Facing Apps"
@@ -299,7 +301,8 @@ def test_rotation_report_view_reads_the_report_json():
 
 
 def test_escalation_mentions_the_backup():
-    text, entity = escalation_text("29:backup-id", "Ben Okafor", minutes=5, primary_name="Ana Lopez")
+    text = escalation_text("Ben Okafor", minutes=5, primary_name="Ana Lopez")
+    entity = mention_entity("29:backup-id", "Ben Okafor")
     assert entity == {
         "type": "mention",
         "text": "<at>Ben Okafor</at>",

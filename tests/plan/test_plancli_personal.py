@@ -7,26 +7,20 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from testkit.bridge import FakeBridge, fake_bridge
 
-from bot import cards
+from bot import views
 from bot.bridge import records
-from bot.bridge.inquiries import BridgeConfig
-from bot.bridge.personal import PersonalCommands, PersonalConfig, add_week_form, parse_add_week_form
-from bot.bridge.render import Renderer
-from bot.clock import FrozenClock
-from bot.events import CardAction, Person, PersonalMessage, TeamsPlace
-from bot.settings import Settings
+from bot.bridge.personal import parse_add_week_form
+from bot.ports import CardAction, Person, PersonalMessage
 from bot.storage import tables
-from bot.storage.database import create_engine, migrate
-from bot.storage.store import Store
-from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings
+from schedule.plan import PlannedSite, RolloutPlan, Site
 
 MANAGER = Person("29:manager", "Maria Manager", "11111111-2222-3333-4444-555555555555")
 STAFF = Person("29:staff", "Sam Staff", "99999999-8888-7777-6666-555555555555")
 JANE = Person(
     "29:jane", "Jane Doe", "5b0c9a4e-1f7d-4c2a-9e3b-0a1d2c3e4f01"
 )  # an engineer of the sample roster
-PLACE = TeamsPlace("http://127.0.0.1:3980/", "tenant", None, None, "28:bot", "Go Live Bridge")
 NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
 ROSTER = (Path(__file__).resolve().parents[2] / "schedule" / "data" / "sample_roster.csv").read_text()
 PLAN = RolloutPlan(
@@ -38,17 +32,17 @@ PLAN = RolloutPlan(
 
 
 class Bench:
-    def __init__(self, store: Store, commands: PersonalCommands) -> None:
-        self.store = store
-        self.commands = commands
-        self.wakes = 0
+    def __init__(self, bridge: FakeBridge) -> None:
+        self.bridge = bridge
+        self.store = bridge.runtime.store
         self._ids = 0
 
     async def say(self, text: str, author: Person = MANAGER, message_id: str | None = None) -> str | None:
         """Send a personal message; return the text of the newest reply job."""
         self._ids += 1
-        message = PersonalMessage(PLACE, f"a:{author.id}", message_id or f"m{self._ids}", author, text, NOW)
-        await self.commands.on_personal_message(message)
+        await self.bridge.runtime.service.on_personal_message(
+            PersonalMessage("teams", f"a:{author.id}", message_id or f"m{self._ids}", author, text, NOW)
+        )
         replies = await self.replies()
         return replies[-1]["text"] if replies else None
 
@@ -56,10 +50,14 @@ class Bench:
         async with self.store.read() as connection:
             result = await connection.execute(
                 select(tables.outbox.c.payload)
-                .where(tables.outbox.c.kind == "reply")
+                .where(tables.outbox.c.kind == "reply_direct")
                 .order_by(tables.outbox.c.id)
             )
             return [row.payload for row in result]
+
+    async def add_week(self, data: dict, actor: Person = MANAGER, activity: str = "card1"):
+        action = CardAction("teams", "a:conv", activity, views.VERB_ADD_WEEK, data, actor, NOW)
+        return await self.bridge.runtime.service.on_card_action(action)
 
     async def plan(self) -> RolloutPlan:
         async with self.store.read() as connection:
@@ -72,24 +70,12 @@ class Bench:
 
 @pytest.fixture
 async def bench(tmp_path):
-    engine = create_engine(f"sqlite:///{tmp_path}/t.db")
-    await migrate(engine)
-    store = Store(engine)
-    async with store.write() as connection:
-        await records.save_plan(connection, PLAN, NOW)
-        await records.save_roster_csv(store, connection, ROSTER, NOW)
-    window = WindowSettings()
-    renderer = Renderer(BridgeConfig("Scheduling Support", "eCheck-in Vet Facing Apps", "eCheck-in", window))
-    holder: dict[str, Bench] = {}
-
-    def wake() -> None:
-        holder["bench"].wakes += 1
-
-    config = PersonalConfig(window=window, manager_ids=frozenset({MANAGER.aad_object_id.upper()}))
-    commands = PersonalCommands(store, FrozenClock(NOW), config, renderer, wake)
-    holder["bench"] = Bench(store, commands)
-    yield holder["bench"]
-    await engine.dispose()
+    async with fake_bridge(
+        tmp_path, now=NOW, plan=PLAN, open_channels=False, manager_aad_ids=MANAGER.aad_object_id.upper()
+    ) as bridge:
+        async with bridge.runtime.store.write() as connection:
+            await records.save_roster_csv(bridge.runtime.store, connection, ROSTER, NOW)
+        yield Bench(bridge)
 
 
 async def test_manager_adds_site_plan_changes_audited_and_reply_queued(bench):
@@ -107,8 +93,7 @@ async def test_manager_adds_site_plan_changes_audited_and_reply_queued(bench):
     assert audit.action == "plan.site_add" and MANAGER.aad_object_id in audit.actor
     assert "added 528A7" in audit.detail
     [job] = await bench.replies()
-    assert job["conversation_id"] == f"a:{MANAGER.id}" and job["service_url"] == PLACE.service_url
-    assert bench.wakes == 1
+    assert job["conversation_id"] == f"a:{MANAGER.id}" and job["platform"] == "teams"
 
 
 async def test_manager_moves_and_pulls_sites(bench):
@@ -144,7 +129,6 @@ async def test_duplicate_delivery_is_handled_once(bench):
     await bench.say("site pull 459", message_id="same")
     assert len(await bench.replies()) == 1
     assert len(await bench.audit()) == 1
-    assert bench.wakes == 1
 
 
 async def test_read_only_commands_answer_anyone(bench):
@@ -175,54 +159,48 @@ async def test_swap_is_for_engineers_on_the_roster_only(bench):
 async def test_week_add_replies_with_the_form_card(bench):
     await bench.say("week add 2022-06-06")
     job = (await bench.replies())[-1]
-    assert job["card"] == add_week_form(date(2022, 6, 6))
+    assert job["form_week"] == "2022-06-06"
     assert "station,name,time_zone" in job["text"]
     assert "already in the plan" in await bench.say("week add 2022-05-09")
     assert "is a Tuesday" in await bench.say("week add 2022-06-07")
 
 
-def card_action(data: dict, actor: Person = MANAGER, activity: str = "card1") -> CardAction:
-    return CardAction(PLACE, "a:conv", activity, cards.VERB_ADD_WEEK, data, actor, NOW)
-
-
 async def test_add_week_card_adds_the_week(bench):
     data = {
-        cards.WEEK_START_INPUT: "2022-05-23",
-        cards.SITES_INPUT: '600,Chicago,America/Chicago\n\n601,"Denver, CO",America/Denver,2022-05-25\n',
-        "form": cards.VERB_ADD_WEEK,
+        views.WEEK_START_INPUT: "2022-05-23",
+        views.SITES_INPUT: '600,Chicago,America/Chicago\n\n601,"Denver, CO",America/Denver,2022-05-25\n',
+        "form": views.VERB_ADD_WEEK,
     }
-    response = await bench.commands.on_add_week_card(card_action(data))
-    assert response["statusCode"] == 200 and "Added the week of 2022-05-23" in response["value"]
+    response = await bench.add_week(data)
+    assert response.status == 200 and "Added the week of 2022-05-23" in response.message
     plan = await bench.plan()
     assert [e.station for e in plan.sites_in_week(date(2022, 5, 23))] == ["600", "601"]
     assert plan.get("601").name == "Denver, CO" and plan.get("601").go_live_date == date(2022, 5, 25)
     [audit] = await bench.audit()
     assert audit.action == "plan.week_add"
-    again = await bench.commands.on_add_week_card(card_action(data))
-    assert again["statusCode"] == 200
+    again = await bench.add_week(data)
+    assert again.status == 200
     assert len(await bench.audit()) == 1
 
 
 async def test_add_week_card_rejects_bad_lines_and_non_managers(bench):
     bad = {
-        cards.WEEK_START_INPUT: "2022-05-23",
-        cards.SITES_INPUT: "600,Chicago,America/Chicago\n601,Nowhere,Mars/Base\n602,Late,America/Denver,2022-06-01",
+        views.WEEK_START_INPUT: "2022-05-23",
+        views.SITES_INPUT: "600,Chicago,America/Chicago\n601,Nowhere,Mars/Base\n602,Late,America/Denver,2022-06-01",
     }
-    response = await bench.commands.on_add_week_card(card_action(bad))
-    assert response["statusCode"] == 400
-    message = response["value"]["message"]
+    response = await bench.add_week(bad)
+    assert response.status == 400
+    message = response.message
     assert "site line 2: time_zone 'Mars/Base'" in message and "site line 3: go_live_date" in message
     assert "site line 1" not in message
-    tuesday = await bench.commands.on_add_week_card(
-        card_action({**bad, cards.WEEK_START_INPUT: "2022-05-24"})
+    tuesday = await bench.add_week({**bad, views.WEEK_START_INPUT: "2022-05-24"})
+    assert tuesday.status == 400 and "not a Monday" in tuesday.message
+    taken = await bench.add_week(
+        {views.WEEK_START_INPUT: "2022-05-09", views.SITES_INPUT: "600,Chicago,America/Chicago"}
     )
-    assert tuesday["statusCode"] == 400 and "not a Monday" in tuesday["value"]["message"]
-    taken = await bench.commands.on_add_week_card(
-        card_action({cards.WEEK_START_INPUT: "2022-05-09", cards.SITES_INPUT: "600,Chicago,America/Chicago"})
-    )
-    assert taken["statusCode"] == 400 and "already in the plan" in taken["value"]["message"]
-    refused = await bench.commands.on_add_week_card(card_action(bad, actor=STAFF))
-    assert refused["statusCode"] == 403
+    assert taken.status == 400 and "already in the plan" in taken.message
+    refused = await bench.add_week(bad, actor=STAFF)
+    assert refused.status == 403
     assert await bench.plan() == PLAN
     # A rejected submission leaves no inbox row, so resending it after a fix is not taken as a duplicate.
     async with bench.store.read() as connection:
@@ -230,8 +208,8 @@ async def test_add_week_card_rejects_bad_lines_and_non_managers(bench):
             await connection.execute(select(tables.inbox).where(tables.inbox.c.kind == "invoke"))
         ).all()
     assert invokes == []
-    fixed = {cards.WEEK_START_INPUT: "2022-05-30", cards.SITES_INPUT: "600,Chicago,America/Chicago"}
-    assert (await bench.commands.on_add_week_card(card_action(fixed)))["statusCode"] == 200
+    fixed = {views.WEEK_START_INPUT: "2022-05-30", views.SITES_INPUT: "600,Chicago,America/Chicago"}
+    assert (await bench.add_week(fixed)).status == 200
 
 
 def test_add_week_form_lines_are_numbered_as_typed():
@@ -242,11 +220,14 @@ def test_add_week_form_lines_are_numbered_as_typed():
     assert "add at least one site" in parse_add_week_form("2022-05-23", "  \n")[2][0]
 
 
-def test_config_from_settings(monkeypatch):
-    monkeypatch.setenv("GOLIVE_MANAGER_AAD_IDS", f"{MANAGER.aad_object_id}, other")
+def test_managers_come_from_settings_case_insensitively(monkeypatch, tmp_path):
+    from bot.app import bridge_config
+    from bot.settings import Settings
+
+    monkeypatch.setenv("GOLIVE_MANAGER_AAD_IDS", f"{MANAGER.aad_object_id.upper()}, other")
     monkeypatch.setenv("GOLIVE_WINDOW_DAYS", "5")
-    config = PersonalConfig.from_settings(Settings(_env_file=None))
-    assert config.is_manager(MANAGER) and not config.is_manager(STAFF)
+    config = bridge_config(Settings(_env_file=None))
+    assert config.is_manager(MANAGER.aad_object_id) and not config.is_manager(STAFF.aad_object_id)
     assert config.window.window_days == 5
 
 

@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from rep_support import seeded_database
+from testkit.reporting import seeded_database
 
 from bot.cli import main
 

@@ -6,9 +6,9 @@ import re
 from datetime import UTC, datetime
 
 import pytest
-from rep_support import seeded_database
+from testkit.reporting import seeded_database
 
-from bot.app import COMPONENTS, Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.bridge import records
 from bot.clock import FrozenClock
 from bot.reporting.dashboard import load_dashboard, render_dashboard, response_bucket
@@ -32,7 +32,7 @@ async def make_client(tmp_path, aiohttp_client, **settings):
     values.update(settings)
     app = create_app(Settings(**values), Overrides(run_background=False, clock=FrozenClock(NOW)))
     client = await aiohttp_client(app)
-    components = app[COMPONENTS]
+    components = app[RUNTIME]
     async with components.store.write() as connection:
         await records.save_roster_csv(components.store, connection, export_roster_csv(sample_roster()), NOW)
     return client

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from rep_support import seeded_database
+from testkit.reporting import seeded_database
 
-from bot.app import COMPONENTS, Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.bridge import records
 from bot.clock import FrozenClock
 from bot.settings import Settings
@@ -31,7 +31,7 @@ async def test_dashboard_renders_with_data_in_a_real_browser(tmp_path, aiohttp_c
     settings = Settings(env="development", database_url=url, servicenow_url="http://127.0.0.1:9")
     app = create_app(settings, Overrides(run_background=False, clock=FrozenClock(NOW)))
     client = await aiohttp_client(app)
-    components = app[COMPONENTS]
+    components = app[RUNTIME]
     async with components.store.write() as connection:
         await records.save_roster_csv(components.store, connection, export_roster_csv(sample_roster()), NOW)
     ARTIFACTS.mkdir(exist_ok=True)

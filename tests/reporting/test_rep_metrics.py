@@ -7,13 +7,13 @@ from datetime import UTC, datetime
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from rep_support import seeded_database
+from testkit.reporting import seeded_database
 
-from bot.app import COMPONENTS, Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.clock import FrozenClock
-from bot.events import ChannelPost, Person, TeamsPlace
-from bot.reporting.metrics import Metrics, ObservedClient, status_of
-from bot.reporting.routes import METRICS
+from bot.ports import ChannelPost, Permanent, Person, ThreadRef, Transient
+from bot.reporting.metrics import Metrics, status_of
+from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
 from servicenow.errors import IncidentNotFound, ServiceNowUnavailable
 
@@ -41,12 +41,8 @@ async def client(tmp_path, aiohttp_client):
 
 
 def staff_post(message_id: str, channel_id: str = "19:640@thread.tacv2") -> ChannelPost:
-    place = TeamsPlace("http://127.0.0.1:9/", "tenant", "19:team@thread.tacv2", None, "28:bot", "Go Live")
     return ChannelPost(
-        place=place,
-        conversation_id=f"{channel_id};messageid={message_id}",
-        channel_id=channel_id,
-        root_id=message_id,
+        thread=ThreadRef("teams", channel_id, message_id),
         message_id=message_id,
         author=Person("29:staff", "Pat Frontdesk", "a1b2c3d4-0000-4000-8000-000000000001"),
         text="The kiosk shows error E42",
@@ -74,7 +70,7 @@ async def test_metrics_reflect_the_database_and_move_with_a_new_inquiry(client):
     assert value(before, "golive_sync_lag_seconds") is None  # no sync-back poll yet
     assert value(before, "golive_outbox_oldest_age_seconds") == 0
 
-    await client.app[COMPONENTS].service.on_channel_post(staff_post("5001"))
+    await client.app[RUNTIME].service.on_channel_post(staff_post("5001"))
     after = await scrape(client)
     assert value(after, "golive_inquiries_total") == 11
     assert value(after, "golive_open_incidents") == 6
@@ -84,7 +80,7 @@ async def test_metrics_reflect_the_database_and_move_with_a_new_inquiry(client):
 
 
 async def test_call_hooks_record_latency_and_errors_by_op_and_status(client):
-    metrics = client.app[METRICS]
+    metrics = client.app[RUNTIME].metrics
     metrics.observe_servicenow("create_incident", 201, 0.2)
     metrics.observe_servicenow("create_incident", 503, 1.5)
     metrics.observe_servicenow("create_incident", "ok", 0.1)
@@ -124,7 +120,7 @@ class FakeGateway:
     def __init__(self) -> None:
         self.closed = False
 
-    async def create_incident(self, draft):
+    async def create_incident(self, draft, known_new=False):
         return "INC0010001"
 
     async def get_incident(self, sys_id):
@@ -136,20 +132,17 @@ class FakeGateway:
     async def close(self):
         self.closed = True
 
-    def sync_helper(self) -> str:
-        return "plain"
 
-
-async def test_observed_client_times_every_call_and_keeps_the_behaviour():
+async def test_the_servicenow_tracker_times_every_call_and_translates_errors_once():
     metrics = Metrics()
-    gateway = ObservedClient(FakeGateway(), metrics.observe_servicenow)
-    assert await gateway.create_incident(object()) == "INC0010001"
-    with pytest.raises(IncidentNotFound):
-        await gateway.get_incident("abc")
-    with pytest.raises(ServiceNowUnavailable):
-        await gateway.add_comment("abc", "text that must not become a label")
-    assert gateway.sync_helper() == "plain"
-    await gateway.close()
+    tracker = ServiceNowTracker(FakeGateway(), metrics.observe_servicenow)  # type: ignore[arg-type]
+    assert await tracker.create_incident(object()) == "INC0010001"  # type: ignore[arg-type]
+    with pytest.raises(Permanent):
+        await tracker.get_incident("abc")
+    with pytest.raises(Transient):
+        await tracker.add_comment("abc", "text that must not become a label")
+    await tracker.close()
+    assert tracker._gateway.closed  # type: ignore[union-attr]
     text = metrics.render().decode()
     count = "golive_servicenow_request_duration_seconds_count"
     assert value(text, count, op="create_incident", status="ok") == 1

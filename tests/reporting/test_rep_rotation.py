@@ -9,9 +9,8 @@ import re
 from datetime import date
 
 import pytest
-from rep_support import EXPECTED, EXPECTED_ENGINEERS, EXPECTED_SITES, WEEK, seeded_database
+from testkit.reporting import EXPECTED, EXPECTED_ENGINEERS, EXPECTED_SITES, WEEK, seeded_database
 
-from bot.cards import RotationReportView
 from bot.reporting.cli import build_report
 from bot.reporting.rotation import (
     InvalidWeek,
@@ -24,6 +23,7 @@ from bot.reporting.rotation import (
     render_markdown,
 )
 from bot.settings import Settings
+from bot.views import RotationReportView
 
 
 @pytest.fixture

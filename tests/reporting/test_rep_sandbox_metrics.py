@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from datetime import UTC, datetime
 
@@ -13,17 +12,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.cli import main
-from bot.sandbox import SandboxOptions, run_sandbox
+from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 
 pytestmark = pytest.mark.slow
 
 STAFF = {"name": "Pat Frontdesk", "aadObjectId": "a1b2c3d4-0000-4000-8000-000000000001"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def figure(text: str, name: str, **labels: str) -> float:
@@ -45,17 +38,17 @@ async def eventually(check, timeout: float = 30.0):
 
 async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeypatch, capsys):
     options = SandboxOptions(
-        port=free_port(),
-        servicenow_port=free_port(),
-        teams_port=free_port(),
+        port=0,
+        servicenow_port=0,
+        teams_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )
-    ready = asyncio.Event()
-    sandbox = asyncio.create_task(run_sandbox(options, ready))
-    bot, teams = f"http://127.0.0.1:{options.port}", f"http://127.0.0.1:{options.teams_port}"
+    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
+    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
     try:
-        await asyncio.wait_for(ready.wait(), 30)
+        urls = await asyncio.wait_for(ready, 30)
+        bot, teams = urls.bot, urls.teams
         async with aiohttp.ClientSession() as http:
 
             async def scrape() -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sn_support import ENGINEERS, INTEGRATION_AUTH, JSON, Emulator
+from testkit.servicenow import ENGINEERS, INTEGRATION_AUTH, JSON, Emulator
 
 from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER

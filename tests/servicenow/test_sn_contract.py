@@ -14,7 +14,7 @@ import aiohttp
 import pysnow
 import pytest
 import requests
-from sn_support import Emulator
+from testkit.servicenow import Emulator
 
 from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 

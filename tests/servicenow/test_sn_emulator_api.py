@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from sn_support import ADMIN_AUTH, JSON, Emulator
+from testkit.servicenow import ADMIN_AUTH, JSON, Emulator
 
 from emulators.servicenow.config import INTEGRATION_USER
 

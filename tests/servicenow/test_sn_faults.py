@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from sn_support import Emulator
+from testkit.servicenow import Emulator
 
 from servicenow.errors import IncidentNotFound, ServiceNowRejected, ServiceNowUnavailable
 from servicenow.gateway import IncidentDraft, ServiceNowGateway

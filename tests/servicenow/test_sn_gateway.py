@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
-from sn_support import ADMIN_AUTH, JSON, Emulator
+from testkit.servicenow import ADMIN_AUTH, JSON, Emulator
 
 from emulators.servicenow.config import INTEGRATION_USER
 from servicenow.errors import ServiceNowRejected, UnsafeQueryValue

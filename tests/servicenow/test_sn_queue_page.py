@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
-from sn_support import Emulator
+from testkit.servicenow import Emulator
 
 INCIDENTS = "/api/now/table/incident"
 

@@ -4,12 +4,13 @@ aware UTC datetimes and the outbox's claim-once guarantee."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.bridge.outbox import Job, OutboxWorker, RetryLater, enqueue
+from bot.bridge.outbox import Job, JobKind, JobRegistry, OutboxWorker, RetryLater, enqueue
 from bot.storage import tables
 from bot.storage.database import (
     DatabaseUrlError,
@@ -96,40 +97,61 @@ async def test_documents_round_trip_and_overwrite(store):
         assert await store.get_document(connection, "missing") is None
 
 
+@dataclass(frozen=True)
+class Count:
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class Step:
+    step: str = ""
+
+
+COUNT = JobKind("count", Count)
+STEP = JobKind("step", Step)
+
+
+def registry(kind: JobKind, handler) -> JobRegistry:
+    jobs = JobRegistry()
+    jobs.register(kind, handler)
+    return jobs
+
+
 async def test_two_workers_run_each_job_exactly_once(store):
     runs: list[int] = []
 
-    async def handler(job: Job) -> None:
-        runs.append(job.payload["n"])
+    async def handler(job: Job[Count]) -> None:
+        runs.append(job.payload.n)
         await asyncio.sleep(0.01)
 
     async with store.write() as connection:
         for n in range(30):
-            await enqueue(store, connection, "count", {"n": n})
-    workers = [OutboxWorker(store, {"count": handler}, concurrency=4) for _ in range(2)]
+            await enqueue(store, connection, COUNT, Count(n))
+    workers = [OutboxWorker(store, registry(COUNT, handler), concurrency=4) for _ in range(2)]
     await asyncio.gather(*(worker.drain_once() for worker in workers))
     assert sorted(runs) == list(range(30))
 
 
 async def test_a_repeated_dedupe_key_queues_one_job(store):
     async with store.write() as connection:
-        assert await enqueue(store, connection, "create_incident", {}, dedupe_key="create:1")
-        assert not await enqueue(store, connection, "create_incident", {}, dedupe_key="create:1")
+        assert await enqueue(store, connection, COUNT, Count(), dedupe_key="create:1")
+        assert not await enqueue(store, connection, COUNT, Count(), dedupe_key="create:1")
 
 
 async def test_retry_later_keeps_the_job_and_honours_the_delay(store):
     attempts: list[datetime] = []
 
-    async def flaky(job: Job) -> None:
+    async def flaky(job: Job[Count]) -> None:
         attempts.append(datetime.now(UTC))
         if len(attempts) == 1:
             raise RetryLater("upstream busy", delay_s=0.3)
 
     async with store.write() as connection:
-        await enqueue(store, connection, "flaky", {})
-    worker = OutboxWorker(store, {"flaky": flaky})
+        await enqueue(store, connection, COUNT, Count())
+    worker = OutboxWorker(store, registry(COUNT, flaky))
     await worker.drain_once()
     assert len(attempts) == 1
+    assert await worker.drain_once() == 0  # not due yet
     await asyncio.sleep(0.35)
     await worker.drain_once()
     assert len(attempts) == 2
@@ -142,13 +164,13 @@ async def test_retry_later_keeps_the_job_and_honours_the_delay(store):
 async def test_jobs_of_one_inquiry_run_in_order(store):
     order: list[str] = []
 
-    async def record(job: Job) -> None:
-        order.append(job.payload["step"])
+    async def record(job: Job[Step]) -> None:
+        order.append(job.payload.step)
 
     async with store.write() as connection:
         for step in ("create", "comment", "route"):
-            await enqueue(store, connection, "step", {"step": step}, inquiry_id=7)
-    worker = OutboxWorker(store, {"step": record}, concurrency=4)
+            await enqueue(store, connection, STEP, Step(step), inquiry_id=7)
+    worker = OutboxWorker(store, registry(STEP, record), concurrency=4)
     await worker.drain_once()
     assert order == ["create", "comment", "route"]
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from bot.app import COMPONENTS, Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.settings import Environment, Settings
 from bot.storage import tables
 
@@ -49,7 +49,7 @@ async def client(aiohttp_client, database_url):
     )
     app = create_app(settings, Overrides(run_background=False))
     client = await aiohttp_client(app)
-    async with app[COMPONENTS].store.write() as connection:
+    async with app[RUNTIME].store.write() as connection:
         await connection.execute(
             tables.channels.insert().values(station="508", channel_id=CHANNEL, status="open")
         )
@@ -57,13 +57,13 @@ async def client(aiohttp_client, database_url):
 
 
 async def inquiries(client):
-    await client.app[COMPONENTS].processor.drain()
-    async with client.app[COMPONENTS].store.read() as connection:
+    await client.app[RUNTIME].processor.drain()
+    async with client.app[RUNTIME].store.read() as connection:
         return (await connection.execute(select(tables.inquiries))).all()
 
 
 async def received(client):
-    async with client.app[COMPONENTS].store.read() as connection:
+    async with client.app[RUNTIME].store.read() as connection:
         return (await connection.execute(select(tables.received_activities))).all()
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bridge_support import ENGINEERS, STAFF, wait_for
-from sync_support import (
+from testkit.stack import ENGINEERS, STAFF, wait_for
+from testkit.sync import (
     SETTLE_S,
     appears_once,
     card_of,

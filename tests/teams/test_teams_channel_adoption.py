@@ -3,7 +3,7 @@ become incidents too."""
 
 from __future__ import annotations
 
-from bridge_support import start_stack, wait_for
+from testkit.stack import start_stack, wait_for
 
 from bot.bridge.service import station_in_channel_name
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.app import COMPONENTS, Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.clock import FrozenClock
 from bot.settings import Environment, Settings
 from bot.storage import tables
@@ -34,7 +34,7 @@ async def client(aiohttp_client, tmp_path):
         settings, Overrides(clock=FrozenClock(datetime(2022, 5, 3, 15, tzinfo=UTC)), run_background=False)
     )
     client = await aiohttp_client(app)
-    store = app[COMPONENTS].store
+    store = app[RUNTIME].store
     async with store.write() as connection:
         await connection.execute(
             tables.channels.insert().values(
@@ -48,12 +48,12 @@ async def send(client, name: str):
     response = await client.post("/api/messages", json=fixture(name))
     body = await response.read()
     # The activity is stored before the answer; its turn runs afterwards (here: now).
-    await client.app[COMPONENTS].processor.drain()
+    await client.app[RUNTIME].processor.drain()
     return response.status, (json.loads(body) if body else None)
 
 
 async def rows(client, table):
-    async with client.app[COMPONENTS].store.read() as connection:
+    async with client.app[RUNTIME].store.read() as connection:
         return (await connection.execute(select(table))).all()
 
 

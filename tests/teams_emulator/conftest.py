@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from temu_support import PEOPLE, SIM_NOW, FakeBot
+from testkit.teams_emulator import PEOPLE, SIM_NOW, FakeBot
 
 from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
 

@@ -11,7 +11,7 @@ from aiohttp import web
 from botbuilder.core import ActivityHandler, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsInfo
 from botbuilder.integration.aiohttp import CloudAdapter, ConfigurationBotFrameworkAuthentication
-from temu_support import STAFF, create_channel, general_channel, post_as, threads
+from testkit.teams_emulator import STAFF, create_channel, general_channel, post_as, threads
 
 
 class AnonymousConfig:

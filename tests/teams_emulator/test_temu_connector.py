@@ -6,7 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
-from temu_support import (
+from testkit.teams_emulator import (
     BACKUP,
     ENGINEER,
     STAFF,

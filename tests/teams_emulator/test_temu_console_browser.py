@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from temu_support import STAFF, FakeBot, create_channel
+from testkit.teams_emulator import STAFF, FakeBot, create_channel
 
 from emulators.teams.config import DEFAULT_TEAM_ID
 

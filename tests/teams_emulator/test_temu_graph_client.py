@@ -1,4 +1,4 @@
-"""bot.graph.GraphChannelClient against the emulator's Graph: real HTTP on loopback."""
+"""bot.teams.graph.GraphChannelClient against the emulator's Graph: real HTTP on loopback."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from temu_support import FakeBot
+from testkit.teams_emulator import FakeBot
 
-from bot.graph import (
+from bot.teams.graph import (
     ChannelNameConflict,
     GraphAuthError,
     GraphChannelClient,

@@ -9,7 +9,7 @@ from typing import Any
 import jwt
 import pytest
 from jwt.algorithms import RSAAlgorithm
-from temu_support import STAFF, FakeBot, general_channel, post_as
+from testkit.teams_emulator import STAFF, FakeBot, general_channel, post_as
 
 
 async def test_signed_delivery_verifies_against_the_emulator_jwks(make_emulator, fake_bot: FakeBot):

@@ -13,7 +13,7 @@ from emulators.teams import TeamsEmulatorConfig, run_teams_emulator
 
 def test_emulator_and_graph_client_do_not_import_botbuilder():
     code = (
-        "import sys, emulators.teams, bot.graph; "
+        "import sys, emulators.teams, bot.teams.graph; "
         "bad = sorted(m for m in sys.modules if m.startswith(('botbuilder', 'botframework'))); "
         "print(bad); sys.exit(1 if bad else 0)"
     )

@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.app import COMPONENTS, Overrides, create_app
+from bot.app import RUNTIME, Overrides, Runtime, create_app
 from bot.clock import FrozenClock
 from bot.settings import Environment, Settings
 from emulators.servicenow import (
@@ -41,10 +41,20 @@ def basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": aiohttp.encode_basic_auth(user, password), "Accept": "application/json"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def reserve_port(port: int = 0) -> socket.socket:
+    """A listening-ready socket on loopback, bound now (port 0: the system picks a free one), so no
+    other process can take the port between choosing it and serving on it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
+
+
+async def serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.SockSite(runner, sock).start()
+    return runner
 
 
 async def wait_for(check: Callable[[], Awaitable[Any]], timeout: float = 20.0, interval: float = 0.05) -> Any:
@@ -90,6 +100,7 @@ class Stack:
     runners: list[web.AppRunner]
     http: aiohttp.ClientSession
     bot_app: web.Application | None = None
+    bot_socket: socket.socket | None = None
 
     @property
     def teams(self) -> str:
@@ -100,9 +111,13 @@ class Stack:
         return f"http://127.0.0.1:{self.sn_port}"
 
     @property
-    def components(self):
+    def runtime(self) -> Runtime:
         assert self.bot_app is not None
-        return self.bot_app[COMPONENTS]
+        return self.bot_app[RUNTIME]
+
+    @property
+    def components(self) -> Runtime:
+        return self.runtime
 
     async def channels(self) -> list[dict]:
         async with self.http.get(f"{self.teams}/_emulator/channels") as response:
@@ -191,10 +206,9 @@ class Stack:
     async def start_bot(self, overrides: Overrides | None = None) -> None:
         overrides = overrides or Overrides(clock=self.clock)
         app = create_app(self.settings, overrides)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", self.bot_port).start()
-        self.runners.append(runner)
+        # The first start serves on the socket reserved with the stack; a restart binds the port again.
+        sock, self.bot_socket = self.bot_socket or reserve_port(self.bot_port), None
+        self.runners.append(await serve(app, sock))
         self.bot_app = app
 
     async def stop_bot(self) -> None:
@@ -207,6 +221,8 @@ class Stack:
     async def close(self) -> None:
         for runner in reversed(self.runners):
             await runner.cleanup()
+        if self.bot_socket is not None:
+            self.bot_socket.close()
         await self.http.close()
 
 
@@ -217,7 +233,8 @@ async def start_stack(
     from bot.sandbox import sandbox_people, seed_if_empty
 
     clock = clock or FrozenClock(SAMPLE_NOW)
-    bot_port, sn_port, teams_port = free_port(), free_port(), free_port()
+    bot_socket, sn_socket, teams_socket = reserve_port(), reserve_port(), reserve_port()
+    bot_port, sn_port, teams_port = (s.getsockname()[1] for s in (bot_socket, sn_socket, teams_socket))
     teams_config = TeamsEmulatorConfig(
         bot_url=f"http://127.0.0.1:{bot_port}/api/messages",
         public_url=f"http://127.0.0.1:{teams_port}/",
@@ -232,16 +249,13 @@ async def start_stack(
         clock=clock.now,
         public_base_url=f"http://127.0.0.1:{sn_port}",
     )
-    runners = []
-    for app, port in (
-        (create_servicenow_emulator(sn_config), sn_port),
-        (create_teams_emulator(teams_config), teams_port),
-    ):
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        runners.append(runner)
-    stack = Stack(bot_port, sn_port, teams_port, clock, bot, runners, aiohttp.ClientSession())
+    runners = [
+        await serve(create_servicenow_emulator(sn_config), sn_socket),
+        await serve(create_teams_emulator(teams_config), teams_socket),
+    ]
+    stack = Stack(
+        bot_port, sn_port, teams_port, clock, bot, runners, aiohttp.ClientSession(), bot_socket=bot_socket
+    )
     if start_bot:
         await stack.start_bot()
         async with stack.http.post(f"{stack.teams}/_emulator/install", json={}) as response:

@@ -1,9 +1,9 @@
 """The go-live channel lifecycle: the reconciler's decisions recorded and carried out.
 
 ``ChannelLifecycle.tick`` runs the pure reconciler over the stored plan and channel states, records
-each decision (so it is never taken twice, whatever restarts happen) and queues the Graph and Teams
-work in the outbox. The job handlers create/unarchive the channel and post the welcome, or post the
-retirement summary and archive.
+each decision (so it is never taken twice, whatever restarts happen) and queues the channel work in
+the outbox. The job handlers create/unarchive the channel (a ``ChannelDirectory``: Graph) and post
+the welcome, or post the retirement summary and archive (a ``ChatPlatform``: Teams).
 """
 
 from __future__ import annotations
@@ -17,16 +17,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot import cards
+from bot import views
+from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.inquiries import BridgeConfig
-from bot.bridge.jobs import teams_call
-from bot.bridge.outbox import GiveUp, Job, RetryLater, enqueue
+from bot.bridge.config import BridgeConfig
+from bot.bridge.jobs import Chats
+from bot.bridge.outbox import Job, JobRegistry, enqueue
 from bot.clock import Clock
-from bot.graph import ChannelNameConflict, GraphChannelClient, GraphError, GraphNotFound, GraphThrottled
+from bot.ports import ChannelDirectory, Message
 from bot.storage import tables
 from bot.storage.store import Store
-from bot.teams.messenger import OutgoingMessage, TeamsMessenger
 from schedule.plan import window_for
 from schedule.reconciler import ChannelAction, ChannelState, reconcile
 from schedule.roster import duty_at
@@ -46,13 +46,11 @@ async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelS
 
 
 class ChannelLifecycle:
-    def __init__(
-        self, store: Store, clock: Clock, config: BridgeConfig, name_template: str, wake: Callable[[], None]
-    ) -> None:
+    def __init__(self, store: Store, clock: Clock, config: BridgeConfig, wake: Callable[[], None]) -> None:
         self._store = store
         self._clock = clock
         self._config = config
-        self._template = name_template
+        self._template = config.channel_template
         self._wake = wake
 
     async def tick(self, now: datetime | None = None) -> list[ChannelAction]:
@@ -78,7 +76,9 @@ class ChannelLifecycle:
             instants += [at for at in (window.opens_at, window.retires_at) if start <= at < end]
         return sorted(instants)
 
-    async def _record(self, connection: AsyncConnection, action: ChannelAction, state, now: datetime) -> None:
+    async def _record(
+        self, connection: AsyncConnection, action: ChannelAction, state: ChannelState | None, now: datetime
+    ) -> None:
         channels = tables.channels
         status = {"open": "open", "retire": "retired", "cancel": "cancelled"}.get(action.kind)
         values: dict[str, Any] = {}
@@ -104,49 +104,35 @@ class ChannelLifecycle:
         await enqueue(
             self._store,
             connection,
-            f"channel_{action.kind}",
-            {"station": action.station, "display_name": action.display_name, "name": action.name},
+            STEP_KINDS[action.kind],
+            kinds.ChannelStep(action.station, action.display_name, action.name),
             dedupe_key=f"channel:{action.kind}:{action.station}:{generation}",
         )
 
 
+STEP_KINDS = {
+    "open": kinds.CHANNEL_OPEN,
+    "retire": kinds.CHANNEL_RETIRE,
+    "rename": kinds.CHANNEL_RENAME,
+    "cancel": kinds.CHANNEL_CANCEL,
+}
+
+
 class ChannelJobs:
     def __init__(
-        self,
-        store: Store,
-        clock: Clock,
-        config: BridgeConfig,
-        messenger: TeamsMessenger,
-        graph_factory: Callable[[str], GraphChannelClient | None],
-        team_id: str,
+        self, store: Store, clock: Clock, config: BridgeConfig, chats: Chats, directory: ChannelDirectory
     ) -> None:
         self._store = store
         self._clock = clock
         self._config = config
-        self._messenger = messenger
-        self._graph_factory = graph_factory
-        self._team_id = team_id
+        self._chats = chats
+        self._directory = directory
 
-    def handlers(self) -> dict[str, Any]:
-        return {
-            "channel_open": self.open,
-            "channel_retire": self.retire,
-            "channel_rename": self.rename,
-            "channel_cancel": self.cancel,
-        }
-
-    async def _place_and_graph(self):
-        async with self._store.read() as connection:
-            place = await records.any_place(connection)
-        team_id = self._team_id or (place.graph_team_id if place is not None else None)
-        if not team_id:
-            raise RetryLater(
-                "the Go Live team is not known yet (install the bot or set GOLIVE_TEAM_ID)", 10.0
-            )
-        graph = self._graph_factory(team_id)
-        if graph is None:
-            raise RetryLater("Graph is not configured", 30.0)
-        return place, graph
+    def register(self, jobs: JobRegistry) -> None:
+        jobs.register(kinds.CHANNEL_OPEN, self.open)
+        jobs.register(kinds.CHANNEL_RETIRE, self.retire)
+        jobs.register(kinds.CHANNEL_RENAME, self.rename)
+        jobs.register(kinds.CHANNEL_CANCEL, self.cancel)
 
     async def _channel(self, station: str):
         async with self._store.read() as connection:
@@ -160,38 +146,23 @@ class ChannelJobs:
                 update(tables.channels).where(tables.channels.c.station == station).values(**values)
             )
 
-    async def open(self, job: Job) -> None:
-        station = job.payload["station"]
-        place, graph = await self._place_and_graph()
+    async def open(self, job: Job[kinds.ChannelStep]) -> None:
+        station = job.payload.station
         row = await self._channel(station)
         if row is None or row.status != "open":
             return  # pulled or retired since the decision: nothing to open
         channel_id = row.channel_id
         if channel_id is None:
-            channel_id = await _graph(self._ensure_channel(graph, job.payload["display_name"], station))
+            description = f"eCheck-in go-live support for station {station}"
+            channel = await self._directory.ensure_channel(job.payload.display_name or station, description)
+            channel_id = channel.id
             await self._save(station, channel_id=channel_id)
         if row.welcome_activity_id is None:
-            if place is None:
-                raise RetryLater("no Teams service URL known yet", 10.0)
             message = await self._welcome(station)
-            _, activity_id = await teams_call(
-                self._messenger.post_new_thread(place.service_url, channel_id, message, place.tenant_id)
-            )
-            await self._save(station, welcome_activity_id=activity_id or "posted")
+            thread = await self._chats["teams"].start_thread(channel_id, message)
+            await self._save(station, welcome_activity_id=thread.root_id or "posted")
 
-    async def _ensure_channel(self, graph: GraphChannelClient, display_name: str, station: str) -> str:
-        description = f"eCheck-in go-live support for station {station}"
-        try:
-            return (await graph.create_channel(display_name, description)).id
-        except ChannelNameConflict:
-            existing = await graph.find_channel_by_name(display_name)
-            if existing is None:
-                raise
-            if existing.is_archived:
-                await graph.unarchive_channel(existing.id)
-            return existing.id
-
-    async def _welcome(self, station: str) -> OutgoingMessage:
+    async def _welcome(self, station: str) -> Message:
         async with self._store.read() as connection:
             plan = await records.load_plan(connection)
             roster = await records.load_roster(self._store, connection)
@@ -215,7 +186,7 @@ class ChannelJobs:
             )
             go_live_text = f"{entry.go_live_date:%A %d %B %Y}"
             name = entry.site.name
-        view = cards.WelcomeView(
+        view = views.WelcomeView(
             station=station,
             site_name=name,
             go_live_date_text=go_live_text,
@@ -223,16 +194,13 @@ class ChannelJobs:
             duty_lines=tuple(duty_lines),
             servicenow_url=self._config.servicenow_url,
         )
-        return OutgoingMessage(card=cards.welcome_card(view))
+        return Message(view=view)
 
-    async def retire(self, job: Job) -> None:
-        station = job.payload["station"]
+    async def retire(self, job: Job[kinds.ChannelStep]) -> None:
+        station = job.payload.station
         row = await self._channel(station)
         if row is None or row.channel_id is None:
             return  # never created: nothing to announce or archive
-        place, graph = await self._place_and_graph()
-        if place is None:
-            raise RetryLater("no Teams service URL known yet", 10.0)
         async with self._store.read() as connection:
             count = await connection.scalar(
                 select(func.count())
@@ -250,69 +218,43 @@ class ChannelJobs:
             ).all()
             plan = await records.load_plan(connection)
         entry = plan.get(station)
-        view = cards.RetirementView(
+        view = views.RetirementView(
             station=station,
             site_name=entry.site.name if entry else station,
             inquiries=int(count or 0),
-            open_incidents=tuple(cards.IncidentRef(r.number, r.incident_url or "") for r in open_rows),
+            open_incidents=tuple(views.IncidentRef(r.number, r.incident_url or "") for r in open_rows),
             servicenow_url=self._config.servicenow_url,
         )
-        if not job.payload.get("notice_posted"):
-            await teams_call(
-                self._messenger.post_new_thread(
-                    place.service_url,
-                    row.channel_id,
-                    OutgoingMessage(card=cards.retirement_card(view)),
-                    place.tenant_id,
-                )
-            )
-            job.payload["notice_posted"] = True
-            await _mark_payload(self._store, job)
-        await _graph(graph.archive_channel(row.channel_id))
+        if not job.payload.notice_posted:
+            await self._chats["teams"].start_thread(row.channel_id, Message(view=view))
+            await _mark_notice_posted(self._store, job)
+        await self._directory.archive_channel(row.channel_id)
 
-    async def rename(self, job: Job) -> None:
-        row = await self._channel(job.payload["station"])
+    async def rename(self, job: Job[kinds.ChannelStep]) -> None:
+        row = await self._channel(job.payload.station)
         if row is None or row.channel_id is None:
             return
-        _, graph = await self._place_and_graph()
-        await _graph(graph.rename_channel(row.channel_id, job.payload["display_name"]))
+        await self._directory.rename_channel(row.channel_id, job.payload.display_name or row.display_name)
 
-    async def cancel(self, job: Job) -> None:
-        row = await self._channel(job.payload["station"])
+    async def cancel(self, job: Job[kinds.ChannelStep]) -> None:
+        row = await self._channel(job.payload.station)
         if row is None or row.channel_id is None:
             return
-        place, graph = await self._place_and_graph()
-        if place is not None and not job.payload.get("notice_posted"):
+        if not job.payload.notice_posted:
             text = (
                 "This site's go-live has been pulled from the rollout plan, so this channel is closing. "
                 f"For help, please use ServiceNow: {self._config.servicenow_url}"
             )
-            await teams_call(
-                self._messenger.post_new_thread(
-                    place.service_url, row.channel_id, OutgoingMessage(text=text), place.tenant_id
-                )
-            )
-            job.payload["notice_posted"] = True
-            await _mark_payload(self._store, job)
-        await _graph(graph.archive_channel(row.channel_id))
+            await self._chats["teams"].start_thread(row.channel_id, Message(text=text))
+            await _mark_notice_posted(self._store, job)
+        await self._directory.archive_channel(row.channel_id)
 
 
-async def _mark_payload(store: Store, job: Job) -> None:
+async def _mark_notice_posted(store: Store, job: Job[kinds.ChannelStep]) -> None:
     """Remember progress inside a job, so a retry does not post the same notice twice."""
+    payload = kinds.CHANNEL_RETIRE.encode(job.payload)
+    payload["notice_posted"] = True
     async with store.write() as connection:
         await connection.execute(
-            update(tables.outbox).where(tables.outbox.c.id == job.id).values(payload=job.payload)
+            update(tables.outbox).where(tables.outbox.c.id == job.id).values(payload=payload)
         )
-
-
-async def _graph(awaitable):
-    try:
-        return await awaitable
-    except GraphThrottled as error:
-        raise RetryLater("Graph throttled", delay_s=error.retry_after) from None
-    except GraphNotFound:
-        raise GiveUp("Graph: team or channel not found") from None
-    except GraphError as error:
-        if error.status >= 500 or error.status in (401, 429):
-            raise RetryLater(f"Graph error {error.status}") from None
-        raise GiveUp(f"Graph rejected the request ({error.status} {error.code})") from None

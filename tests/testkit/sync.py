@@ -6,9 +6,8 @@ import asyncio
 import time
 from dataclasses import dataclass
 
-from bridge_support import STAFF, Stack, wait_for
-
 from emulators.teams import Person
+from testkit.stack import STAFF, Stack, wait_for
 
 # The stack polls ServiceNow every 0.3 s; a change must show in Teams within one interval plus 1 s.
 SYNC_DEADLINE_S = 0.3 + 1.0

@@ -1,0 +1,141 @@
+"""Every kind of outbox job and the type of its payload: what the outbox can be asked to do.
+
+The composition root registers one handler per kind (``JobRegistry``); a test checks that every kind
+declared here has exactly one. Payloads are small dataclasses stored as JSON, so a job can be
+retried after a restart; they hold references and decisions, never a rendered card (cards are
+rendered when the job runs, from the state at that moment).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.bridge.outbox import JobKind
+from bot.ports import Mention, Platform, ThreadRef
+from bot.views import HandoffView, RotationReportView
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """A job whose inquiry is all it needs."""
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    actor: str
+    where: str = "Teams"
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    group: str
+    actor: str = "an engineer"
+    where: str = "Teams"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    user: str | None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    close_code: str
+    close_notes: str = field(repr=False)
+    actor: str = ""
+
+
+@dataclass(frozen=True)
+class ThreadReply:
+    """A reply in a thread: plain text (with mentions), or a template rendered when it is sent
+    (``help``, ``duty``, ``status``, ``personal_data``)."""
+
+    thread: ThreadRef
+    text: str | None = field(default=None, repr=False)
+    mentions: tuple[Mention, ...] = ()
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectReply:
+    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week."""
+
+    platform: Platform
+    conversation_id: str
+    text: str | None = field(default=None, repr=False)
+    form_week: str | None = None
+
+
+@dataclass(frozen=True)
+class DirectMessage:
+    """A message to a person who did not write first (an escalation told directly)."""
+
+    platform: Platform
+    person: Mention
+    text: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ChannelNotice:
+    """A new thread in a channel: a hand-off notice, a rotation report or plain text."""
+
+    platform: Platform
+    channel_id: str
+    text: str | None = field(default=None, repr=False)
+    handoff: HandoffView | None = None
+    report: RotationReportView | None = None
+    only_if_open: bool = True
+
+
+@dataclass(frozen=True)
+class ChannelStep:
+    """A go-live channel's lifecycle step; ``notice_posted`` remembers progress within the job."""
+
+    station: str
+    display_name: str | None = None
+    name: str | None = None
+    notice_posted: bool = False
+
+
+CREATE_INCIDENT = JobKind("create_incident", Nothing)
+COMMENT = JobKind("comment", Note)
+WORK_NOTE = JobKind("work_note", Note)
+ACKNOWLEDGE = JobKind("acknowledge", Acknowledgement)
+SET_GROUP = JobKind("set_group", GroupChange)
+ASSIGN = JobKind("assign", Assignment)
+RESOLVE = JobKind("resolve", Resolution)
+REOPEN = JobKind("reopen", Nothing)
+UPDATE_CARD = JobKind("update_card", Nothing)
+REPLY = JobKind("reply", ThreadReply)
+REPLY_DIRECT = JobKind("reply_direct", DirectReply)
+DIRECT_MESSAGE = JobKind("direct_message", DirectMessage)
+CHANNEL_NOTICE = JobKind("post_channel_card", ChannelNotice)
+CHANNEL_OPEN = JobKind("channel_open", ChannelStep)
+CHANNEL_RETIRE = JobKind("channel_retire", ChannelStep)
+CHANNEL_RENAME = JobKind("channel_rename", ChannelStep)
+CHANNEL_CANCEL = JobKind("channel_cancel", ChannelStep)
+
+ALL_KINDS: tuple[JobKind[object], ...] = (
+    CREATE_INCIDENT,
+    COMMENT,
+    WORK_NOTE,
+    ACKNOWLEDGE,
+    SET_GROUP,
+    ASSIGN,
+    RESOLVE,
+    REOPEN,
+    UPDATE_CARD,
+    REPLY,
+    REPLY_DIRECT,
+    DIRECT_MESSAGE,
+    CHANNEL_NOTICE,
+    CHANNEL_OPEN,
+    CHANNEL_RETIRE,
+    CHANNEL_RENAME,
+    CHANNEL_CANCEL,
+)

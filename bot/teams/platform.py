@@ -1,0 +1,108 @@
+"""The chat platform port over Teams: posts, card updates and direct messages through the Bot
+Connector (``bot.teams.messenger``), addressed with the stored Teams context (``bot.teams.places``).
+
+Views are rendered as Adaptive Cards here; ``<at>Name</at>`` in a text gets a mention entity with
+the person's Entra object id. The messenger's errors become the ports' ``Transient`` (throttled,
+unavailable: retried) and ``Permanent`` (rejected). Every call is timed for ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from bot.ports import Mention, Message, Permanent, ThreadRef, Transient
+from bot.teams.cards import render_card
+from bot.teams.messenger import OutgoingMessage, TeamsMessenger, TeamsRejected, TeamsUnavailable
+from bot.teams.places import TeamsPlaces
+
+T = TypeVar("T")
+Observe = Callable[[str, str, float], None]
+
+
+def _no_observer(op: str, status: str, seconds: float) -> None:
+    return None
+
+
+def outgoing(message: Message) -> OutgoingMessage:
+    """A port message as the messenger's: the view rendered as a card, mentions by Entra object id."""
+    mentions = tuple((m.aad_object_id, m.name) for m in message.mentions if m.aad_object_id)
+    card = render_card(message.view) if message.view is not None else None
+    return OutgoingMessage(text=message.text, card=card, mentions=mentions)
+
+
+class TeamsChat:
+    """``ChatPlatform`` for Teams."""
+
+    def __init__(
+        self, messenger: TeamsMessenger, places: TeamsPlaces, observe: Observe = _no_observer
+    ) -> None:
+        self._messenger = messenger
+        self._places = places
+        self._observe = observe
+
+    @property
+    def platform(self) -> str:
+        return "teams"
+
+    async def _call(self, op: str, work: Callable[[], Awaitable[T]]) -> T:
+        started = time.perf_counter()
+        try:
+            result = await work()
+        except TeamsUnavailable as error:
+            self._observe(op, str(error.status or "unavailable"), time.perf_counter() - started)
+            raise Transient(f"Teams unavailable (status {error.status})", error.retry_after) from None
+        except TeamsRejected as error:
+            self._observe(op, str(error.status or "rejected"), time.perf_counter() - started)
+            raise Permanent(f"Teams rejected the post (status {error.status}, {error.code})") from None
+        self._observe(op, "ok", time.perf_counter() - started)
+        return result
+
+    async def post_in_thread(self, thread: ThreadRef, message: Message) -> str:
+        place = await self._places.require()
+        activity_id = await self._call(
+            "reply_in_thread",
+            lambda: self._messenger.reply_in_thread(place.service_url, thread.key, outgoing(message)),
+        )
+        return activity_id or ""
+
+    async def start_thread(self, channel_id: str, message: Message) -> ThreadRef:
+        place = await self._places.require()
+        _, activity_id = await self._call(
+            "post_new_thread",
+            lambda: self._messenger.post_new_thread(
+                place.service_url, channel_id, outgoing(message), place.tenant_id
+            ),
+        )
+        return ThreadRef("teams", channel_id, activity_id)
+
+    async def update_message(self, thread: ThreadRef, message_id: str, message: Message) -> None:
+        place = await self._places.require()
+        await self._call(
+            "update_message",
+            lambda: self._messenger.update_message(
+                place.service_url, thread.key, message_id, outgoing(message)
+            ),
+        )
+
+    async def send_direct(self, person: Mention, message: Message) -> None:
+        if not person.aad_object_id:
+            raise Permanent("the person has no Entra object id to message in Teams")
+        place = await self._places.require()
+        await self._call(
+            "send_direct",
+            lambda: self._messenger.send_direct(
+                place.service_url, person.aad_object_id, outgoing(message), place.tenant_id
+            ),
+        )
+
+    async def reply_direct(self, conversation_id: str, message: Message) -> None:
+        place = await self._places.require()
+        await self._call(
+            "reply_in_thread",
+            lambda: self._messenger.reply_in_thread(place.service_url, conversation_id, outgoing(message)),
+        )
+
+    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
+        return None

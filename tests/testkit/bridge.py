@@ -1,0 +1,174 @@
+"""The product in-process on fakes: ``create_app`` with the fake ports and no servers or background
+tasks. A test calls the use cases as a chat platform's edge would, then :meth:`FakeBridge.drain`
+runs every job the outbox holds, so it asserts on a settled state (never after a sleep).
+
+    async with fake_bridge(tmp_path) as bridge:
+        post = await bridge.post("508", "Kiosk shows E42")
+        await bridge.drain()
+        assert bridge.tracker.creates == 1
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from bot.app import RUNTIME, Overrides, Runtime, create_app
+from bot.bridge import records
+from bot.clock import FrozenClock
+from bot.ports import (
+    CardAction,
+    ChannelPost,
+    MessageDeleted,
+    MessageEdited,
+    Person,
+    PersonalMessage,
+    ThreadRef,
+)
+from bot.settings import Environment, Settings
+from bot.storage import tables
+from schedule.plan import RolloutPlan
+from schedule.roster import export_roster_csv
+from schedule.sample import sample_plan, sample_roster
+from testkit.fakes import FakeChat, FakeDirectory, FakeTracker
+from testkit.stack import SAMPLE_NOW
+
+STAFF = Person("29:pat", "Pat Frontdesk", "a1b2c3d4-0000-4000-8000-000000000001")
+ROSTER = sample_roster()
+
+
+def person_of(engineer: Any) -> Person:
+    return Person(f"29:{engineer.key}", engineer.name, engineer.aad_object_id, engineer.email)
+
+
+@dataclass
+class FakeBridge:
+    runtime: Runtime
+    clock: FrozenClock
+    chat: FakeChat
+    tracker: FakeTracker
+    directory: FakeDirectory
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    def next_id(self) -> str:
+        return str(next(self._ids))
+
+    async def drain(self, rounds: int = 20) -> int:
+        """Process every stored activity and run every due job, until nothing is left to do."""
+        done = 0
+        for _ in range(rounds):
+            ran = await self.runtime.processor.drain() + await self.runtime.worker.drain_once()
+            done += ran
+            if not ran:
+                return done
+        raise AssertionError("the outbox did not settle")
+
+    async def tick(self) -> None:
+        """One pass of the leader's periodic work (channel lifecycle, escalations, hand-offs)."""
+        await self.runtime.lifecycle.tick()
+        await self.runtime.escalation.tick()
+        await self.runtime.handoff.tick()
+
+    async def channel_of(self, station: str) -> str:
+        async with self.runtime.store.read() as connection:
+            row = (
+                await connection.execute(select(tables.channels).where(tables.channels.c.station == station))
+            ).first()
+        assert row is not None and row.channel_id, f"no channel for {station}"
+        return str(row.channel_id)
+
+    async def post(
+        self,
+        station: str,
+        text: str,
+        author: Person = STAFF,
+        *,
+        reply_to: ThreadRef | None = None,
+        mentions_bot: bool = False,
+        at: datetime | None = None,
+    ) -> ChannelPost:
+        channel = await self.channel_of(station)
+        message_id = self.next_id()
+        thread = reply_to or ThreadRef("teams", channel, message_id)
+        post = ChannelPost(thread, message_id, author, text, at or self.clock.now(), mentions_bot, False)
+        await self.runtime.service.on_channel_post(post)
+        return post
+
+    async def edit(self, post: ChannelPost, text: str) -> None:
+        await self.runtime.service.on_edit(
+            MessageEdited(post.thread, post.message_id, post.author, text, self.clock.now())
+        )
+
+    async def delete(self, post: ChannelPost) -> None:
+        await self.runtime.service.on_delete(
+            MessageDeleted(post.thread, post.message_id, post.author, self.clock.now())
+        )
+
+    async def say(self, text: str, author: Person = STAFF) -> None:
+        """A personal chat message to the bot."""
+        message = PersonalMessage("teams", f"a:{author.id}", self.next_id(), author, text, self.clock.now())
+        await self.runtime.service.on_personal_message(message)
+
+    async def press(
+        self, verb: str, data: dict[str, Any], actor: Person, card_message_id: str = "card"
+    ) -> Any:
+        action = CardAction("teams", "conversation", card_message_id, verb, data, actor, self.clock.now())
+        return await self.runtime.service.on_card_action(action)
+
+    async def inquiry(self, thread: ThreadRef) -> Any:
+        async with self.runtime.store.read() as connection:
+            return await records.inquiry_by_thread(connection, thread.key)
+
+
+def settings_for(tmp_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = dict(
+        env=Environment.DEVELOPMENT,
+        database_url=f"sqlite:///{tmp_path / 'golive.db'}",
+        microsoft_app_id="",
+        servicenow_url="http://servicenow.invalid",
+        team_id="team",
+    )
+    values.update(extra)
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def fake_bridge(
+    tmp_path: Path,
+    *,
+    now: datetime = SAMPLE_NOW,
+    plan: RolloutPlan | None = None,
+    roster: bool = True,
+    open_channels: bool = True,
+    **settings: Any,
+) -> AsyncIterator[FakeBridge]:
+    """The product on fakes with the sample plan (and roster), its channels opened at ``now``."""
+    clock = FrozenClock(now)
+    chat, tracker, directory = FakeChat(), FakeTracker(), FakeDirectory()
+    app = create_app(
+        settings_for(tmp_path, **settings),
+        Overrides(clock=clock, tracker=tracker, teams=chat, directory=directory, run_background=False),
+    )
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        runtime = app[RUNTIME]
+        async with runtime.store.write() as connection:
+            await records.save_plan(connection, plan or sample_plan(), now)
+            if roster:
+                await records.save_roster_csv(runtime.store, connection, export_roster_csv(ROSTER), now)
+        bridge = FakeBridge(runtime, clock, chat, tracker, directory)
+        if open_channels:
+            await runtime.lifecycle.tick()
+            await bridge.drain()
+        yield bridge
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,329 @@
+"""In-memory fakes of the ports (``bot.ports``), for use-case tests that need no servers.
+
+Each fake keeps what it was asked to do in plain lists and dicts a test can read, and can be told to
+fail (``fail_next``) with the ports' own errors. ``tests/contracts`` runs each fake and its real
+adapter (against its emulator) through the same cases, so the fakes cannot drift from the truth.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from bot.ports import (
+    ChatChannel,
+    FollowUp,
+    FollowUpRequest,
+    IncidentDraft,
+    IncidentRecord,
+    JournalEntry,
+    Mention,
+    Message,
+    OnCallEntry,
+    Permanent,
+    PortError,
+    ThreadRef,
+    Transient,
+)
+from servicenow.model import STATE_LABELS, STATE_NEW, STATE_RESOLVED
+
+
+class Failures:
+    """Errors to raise on the next calls (a test's fault injection)."""
+
+    def __init__(self) -> None:
+        self._queue: list[PortError] = []
+
+    def fail_next(self, error: PortError, times: int = 1) -> None:
+        self._queue.extend([error] * times)
+
+    def check(self) -> None:
+        if self._queue:
+            raise self._queue.pop(0)
+
+
+@dataclass
+class Post:
+    """One message the bot posted (or updated) on a fake chat platform."""
+
+    id: str
+    channel_id: str
+    thread_root: str | None  # None: a new top-level post
+    message: Message
+    updates: list[Message] = field(default_factory=list)
+
+    @property
+    def current(self) -> Message:
+        return self.updates[-1] if self.updates else self.message
+
+
+class FakeChat:
+    """``ChatPlatform``: every post, update and direct message, in order."""
+
+    def __init__(self, platform: str = "teams") -> None:
+        self._platform = platform
+        self.posts: list[Post] = []
+        self.direct: list[tuple[str, Message]] = []
+        self.failures = Failures()
+        self._ids = itertools.count(1000)
+
+    @property
+    def platform(self) -> str:
+        return self._platform
+
+    def _new_id(self) -> str:
+        return str(next(self._ids))
+
+    async def post_in_thread(self, thread: ThreadRef, message: Message) -> str:
+        self.failures.check()
+        post = Post(self._new_id(), thread.channel_id, thread.root_id, message)
+        self.posts.append(post)
+        return post.id
+
+    async def start_thread(self, channel_id: str, message: Message) -> ThreadRef:
+        self.failures.check()
+        post = Post(self._new_id(), channel_id, None, message)
+        self.posts.append(post)
+        return ThreadRef(self._platform, channel_id, post.id)  # type: ignore[arg-type]
+
+    async def update_message(self, thread: ThreadRef, message_id: str, message: Message) -> None:
+        self.failures.check()
+        post = next((p for p in self.posts if p.id == message_id), None)
+        if post is None:
+            raise Permanent(f"message {message_id} not found")
+        post.updates.append(message)
+
+    async def send_direct(self, person: Mention, message: Message) -> None:
+        self.failures.check()
+        self.direct.append((person.aad_object_id or person.email or person.name, message))
+
+    async def reply_direct(self, conversation_id: str, message: Message) -> None:
+        self.failures.check()
+        self.direct.append((conversation_id, message))
+
+    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
+        for post in self.posts:
+            if post.thread_root == thread.root_id and post.message.key == key:
+                return post.id
+        return None
+
+    def in_thread(self, thread: ThreadRef) -> list[Post]:
+        return [
+            p for p in self.posts if p.channel_id == thread.channel_id and p.thread_root == thread.root_id
+        ]
+
+    def new_threads(self, channel_id: str | None = None) -> list[Post]:
+        return [p for p in self.posts if p.thread_root is None and channel_id in (None, p.channel_id)]
+
+
+class FakeDirectory:
+    """``ChannelDirectory``: channels by name, with archive state."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, ChatChannel] = {}
+        self.failures = Failures()
+        self._ids = itertools.count(1)
+
+    async def ensure_channel(self, display_name: str, description: str) -> ChatChannel:
+        self.failures.check()
+        existing = next((c for c in self.channels.values() if c.name == display_name), None)
+        if existing is not None:
+            channel = replace(existing, archived=False)
+        else:
+            channel = ChatChannel(f"19:fake-{next(self._ids)}@thread.tacv2", display_name)
+        self.channels[channel.id] = channel
+        return channel
+
+    async def find_channel(self, display_name: str) -> ChatChannel | None:
+        self.failures.check()
+        return next((c for c in self.channels.values() if c.name == display_name), None)
+
+    async def rename_channel(self, channel_id: str, display_name: str) -> None:
+        self.failures.check()
+        self.channels[channel_id] = replace(self._get(channel_id), name=display_name)
+
+    async def archive_channel(self, channel_id: str) -> None:
+        self.failures.check()
+        self.channels[channel_id] = replace(self._get(channel_id), archived=True)
+
+    def _get(self, channel_id: str) -> ChatChannel:
+        if channel_id not in self.channels:
+            raise Permanent("Graph: team or channel not found")
+        return self.channels[channel_id]
+
+
+class FakeTracker:
+    """``IncidentTracker``: incidents by sys_id, idempotent by correlation id, with a journal."""
+
+    def __init__(self, base_url: str = "https://servicenow.example") -> None:
+        self.incidents: dict[str, IncidentRecord] = {}
+        self.drafts: dict[str, IncidentDraft] = {}
+        self.journal: list[JournalEntry] = []
+        self.creates = 0
+        self.failures = Failures()
+        self._base_url = base_url
+        self._numbers = itertools.count(10001)
+        self._ids = itertools.count(1)
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC)
+
+    async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
+        self.failures.check()
+        existing = next(
+            (r for r in self.incidents.values() if r.correlation_id == draft.correlation_id), None
+        )
+        if existing is not None:
+            return existing
+        self.creates += 1
+        sys_id = f"{next(self._ids):032x}"
+        record = IncidentRecord(
+            sys_id=sys_id,
+            number=f"INC{next(self._numbers):07d}",
+            state=STATE_NEW,
+            state_label=STATE_LABELS[STATE_NEW],
+            assignment_group=draft.assignment_group,
+            assigned_to=draft.assigned_to,
+            short_description=draft.short_description,
+            correlation_id=draft.correlation_id,
+            sys_mod_count=0,
+            updated_at=self._now(),
+            close_code="",
+            close_notes="",
+            hold_reason="",
+            url=f"{self._base_url}/nav_to.do?uri=incident.do?sys_id={sys_id}",
+            correlation_display=draft.correlation_display,
+        )
+        self.incidents[sys_id] = record
+        self.drafts[sys_id] = draft
+        return record
+
+    async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:
+        self.failures.check()
+        return next((r for r in self.incidents.values() if r.correlation_id == correlation_id), None)
+
+    async def get_incident(self, sys_id: str) -> IncidentRecord:
+        self.failures.check()
+        if sys_id not in self.incidents:
+            raise Permanent("incident not found in ServiceNow")
+        return self.incidents[sys_id]
+
+    def _update(self, sys_id: str, **values: object) -> IncidentRecord:
+        record = self.incidents.get(sys_id)
+        if record is None:
+            raise Permanent("incident not found in ServiceNow")
+        record = replace(record, sys_mod_count=record.sys_mod_count + 1, updated_at=self._now(), **values)  # type: ignore[arg-type]
+        self.incidents[sys_id] = record
+        return record
+
+    def _journal(self, sys_id: str, element: str, text: str) -> None:
+        self._update(sys_id)
+        self.journal.append(
+            JournalEntry(f"j{next(self._ids):031x}", sys_id, element, text, "golive.integration", self._now())  # type: ignore[arg-type]
+        )
+
+    async def add_comment(self, sys_id: str, text: str) -> None:
+        self.failures.check()
+        self._journal(sys_id, "comments", text)
+
+    async def add_work_note(self, sys_id: str, text: str) -> None:
+        self.failures.check()
+        self._journal(sys_id, "work_notes", text)
+
+    async def set_assignment_group(self, sys_id: str, group_name: str) -> IncidentRecord:
+        self.failures.check()
+        return self._update(sys_id, assignment_group=group_name, assigned_to=None)
+
+    async def assign_to(self, sys_id: str, user_name: str | None) -> IncidentRecord:
+        self.failures.check()
+        return self._update(sys_id, assigned_to=user_name)
+
+    async def set_state(self, sys_id: str, state: int, hold_reason: str = "") -> IncidentRecord:
+        self.failures.check()
+        return self._update(
+            sys_id, state=state, state_label=STATE_LABELS.get(state, str(state)), hold_reason=hold_reason
+        )
+
+    async def resolve(self, sys_id: str, close_code: str, close_notes: str) -> IncidentRecord:
+        self.failures.check()
+        return self._update(
+            sys_id,
+            state=STATE_RESOLVED,
+            state_label=STATE_LABELS[STATE_RESOLVED],
+            close_code=close_code,
+            close_notes=close_notes,
+            resolved_at=self._now(),
+        )
+
+    async def incidents_updated_since(
+        self, since: datetime, correlation_display: str
+    ) -> list[IncidentRecord]:
+        self.failures.check()
+        return sorted(
+            (
+                r
+                for r in self.incidents.values()
+                if r.updated_at >= since and r.correlation_display == correlation_display
+            ),
+            key=lambda r: r.updated_at,
+        )
+
+    async def journal_since(self, incident_sys_ids: Sequence[str], since: datetime) -> list[JournalEntry]:
+        self.failures.check()
+        wanted = set(incident_sys_ids)
+        return [e for e in self.journal if e.incident_sys_id in wanted and e.created_at >= since]
+
+    def notes(self, sys_id: str, element: str = "work_notes") -> list[str]:
+        return [e.value for e in self.journal if e.incident_sys_id == sys_id and e.element == element]
+
+
+class FakeRosterSource:
+    """``RosterSource``: on-call entries a test sets."""
+
+    def __init__(self, entries: Sequence[OnCallEntry] = ()) -> None:
+        self.entries = list(entries)
+        self.failures = Failures()
+
+    async def on_call(self, since: datetime, until: datetime) -> list[OnCallEntry]:
+        self.failures.check()
+        return [e for e in self.entries if e.end > since and e.start < until]
+
+
+class FakeFollowUps:
+    """``FollowUpTracker``: issues by key, found by their marker."""
+
+    def __init__(self) -> None:
+        self.issues: dict[str, tuple[FollowUpRequest, FollowUp]] = {}
+        self.failures = Failures()
+        self._numbers = itertools.count(1)
+
+    async def find(self, marker: str) -> FollowUp | None:
+        self.failures.check()
+        return next((issue for request, issue in self.issues.values() if marker in request.body), None)
+
+    async def create(self, request: FollowUpRequest) -> FollowUp:
+        self.failures.check()
+        number = next(self._numbers)
+        issue = FollowUp(f"#{number}", f"https://github.example/issues/{number}", "open")
+        self.issues[issue.key] = (request, issue)
+        return issue
+
+    async def get(self, key: str) -> FollowUp:
+        self.failures.check()
+        if key not in self.issues:
+            raise Permanent(f"follow-up {key} not found")
+        return self.issues[key][1]
+
+
+__all__ = [
+    "Failures",
+    "FakeChat",
+    "FakeDirectory",
+    "FakeFollowUps",
+    "FakeRosterSource",
+    "FakeTracker",
+    "Post",
+    "Transient",
+]
