@@ -97,6 +97,8 @@ class FakeChat:
 
     async def send_direct(self, person: Mention, message: Message) -> None:
         self.failures.check()
+        if not (person.aad_object_id or person.email or person.slack_user_id):
+            raise Permanent("the person has no identity to message")
         self.direct.append((person.aad_object_id or person.email or person.name, message))
 
     async def reply_direct(self, conversation_id: str, message: Message) -> None:
