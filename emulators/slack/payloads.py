@@ -207,8 +207,10 @@ def user_json(config: SlackEmulatorConfig, person: Person) -> dict[str, Any]:
             "first_name": first,
             "last_name": last,
             "email": person.email,
-            "image_24": "https://a.slack-edge.com/80588/img/avatars/ava_0001-24.png",
-            "image_48": "https://a.slack-edge.com/80588/img/avatars/ava_0001-48.png",
+            **{
+                f"image_{size}": f"https://a.slack-edge.com/80588/img/avatars/ava_0001-{size}.png"
+                for size in ("original", "24", "32", "48", "72", "192", "512")
+            },
             "team": config.team_id,
         },
         "is_admin": person.role == "manager",
