@@ -149,10 +149,10 @@ def _block_problems(block: dict[str, Any], index: int) -> list[str]:
 
 
 def _interactive_elements(block: dict[str, Any]) -> list[dict[str, Any]]:
+    elements = block.get("elements")
+    candidates: list[Any] = [block.get("accessory")]
     if block.get("type") == "actions":
-        candidates = block.get("elements") if isinstance(block.get("elements"), list) else []
-    else:
-        candidates = [block.get("accessory")]
+        candidates = elements if isinstance(elements, list) else []
     return [
         e
         for e in candidates

@@ -100,7 +100,9 @@ class FakeBot:
 
 
 def service(client: TestClient) -> SlackEmulator:
-    return client.server.app[EMULATOR]
+    app = client.app
+    assert app is not None
+    return app[EMULATOR]
 
 
 async def channel_id(client: TestClient, name: str = GO_LIVE) -> str:

@@ -17,7 +17,9 @@ def keys(obj: dict[str, Any]) -> set[str]:
     return set(obj)
 
 
-def assert_covers(ours: dict[str, Any], recorded: dict[str, Any], leave_out: set[str] = frozenset()) -> None:
+def assert_covers(
+    ours: dict[str, Any], recorded: dict[str, Any], leave_out: frozenset[str] | set[str] = frozenset()
+) -> None:
     missing = keys(recorded) - leave_out - keys(ours)
     assert not missing, f"missing keys {sorted(missing)}"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp.test_utils import TestClient
 from slack_sdk.errors import SlackApiError
@@ -27,7 +29,7 @@ async def test_post_update_and_read_back_a_thread(emulator: TestClient):
     web = sdk(emulator)
     channel = await channel_id(emulator)
     root = await post_as(emulator, channel, STAFF, "Kiosk 3 frozen")
-    blocks = [
+    blocks: list[dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": "*INC0010001* New"}},
         {
             "type": "actions",

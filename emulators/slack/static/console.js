@@ -226,15 +226,18 @@ function renderMessage(msg) {
   avatar.textContent = (name || "?").slice(0, 1).toUpperCase();
   const body = document.createElement("div");
   body.className = "msg-body";
-  const own = !bot && !msg.deleted && !msg.missing && !system;
+  const person = currentPerson();
+  const own = !bot && !msg.deleted && !msg.missing && !system && person && msg.user === person.id;
+  // As in Slack, a message with layout blocks shows the blocks; its text is only the fallback.
+  const blocks = (msg.blocks || []).filter((b) => b.type !== "rich_text");
+  const shownText = msg.deleted ? "This message was deleted." : blocks.length ? "" : mrkdwn(msg.text);
   body.innerHTML =
     `<div class="msg-head"><span class="author">${escapeHtml(name)}</span>` +
     (bot ? '<span class="app-tag">APP</span>' : "") +
     `<span class="time">${escapeHtml(timeOf(msg.ts))}</span>` +
     (msg.edited && !msg.deleted ? '<span class="edited">(edited)</span>' : "") +
     (own ? '<span class="tools"><button type="button" data-op="edit">edit</button><button type="button" data-op="delete">delete</button></span>' : "") +
-    `</div><div class="text">${msg.deleted ? "This message was deleted." : mrkdwn(msg.text)}</div>`;
-  const blocks = (msg.blocks || []).filter((b) => b.type !== "rich_text");
+    `</div><div class="text">${shownText}</div>`;
   if (blocks.length && !msg.deleted) {
     const host = document.createElement("div");
     host.className = "blocks";
