@@ -80,7 +80,8 @@ class SlackEmulatorConfig:
     - `ack_timeout_s`: Slack's 3 s: a delivery not answered in time counts as failed.
     - `retry_delays_s`: automatic redeliveries of a failed event (Slack: about 0, 60, 300 s);
       empty = none (redeliver by hand with `POST /_emulator/redeliver`).
-    - `duty_for(user_id, now)`: "primary" | "backup" | ... | None, shown by `/_emulator/people`.
+    - `duty_for(email, now)`: "primary" | "backup" | ... | None, shown by `/_emulator/people`
+      (by email, the key people share across the Teams and Slack emulators and ServiceNow).
     - `now()`: the simulated clock for `ts` and `event_time`; signatures use the wall clock.
     - `state_dir`: when set, channels and messages survive a restart.
     """

@@ -9,6 +9,7 @@ bot's verification. Mistakes in a call get 4xx `{"error": {"code", "message"}}`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from emulators.slack.model import TS_PATTERN
 from emulators.slack.service import Signing
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+CHANNEL_NAME = re.compile(r"^[a-z0-9_-]*[a-z0-9][a-z0-9_-]*$")
 RETRY_REASONS = (
     "http_timeout",
     "too_many_redirects",
@@ -90,6 +92,8 @@ async def create_channel(request: web.Request) -> web.StreamResponse:
     emu = request.app[EMULATOR]
     body = await _body(request)
     name = _text(body, "name")
+    if not CHANNEL_NAME.match(name) or len(name) > 80:
+        raise DriverError(400, "Slack channel names are lowercase letters, digits, - and _, at most 80")
     if emu.state.channel_by_name(name) is not None:
         raise DriverError(409, f"a channel named {name!r} exists")
     creator = emu.driver_person(body.get("user"), default_role="manager")

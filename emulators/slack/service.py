@@ -174,7 +174,7 @@ class SlackEmulator:
                 "name": p.name,
                 "email": p.email,
                 "role": p.role,
-                "duty": self.config.duty_for(p.user_id, now) if self.config.duty_for else None,
+                "duty": self.config.duty_for(p.email, now) if self.config.duty_for else None,
             }
             for p in self.config.people
         ]
@@ -716,7 +716,7 @@ def _find_action(
         if not isinstance(block, dict):
             continue
         elements = block.get("elements") if block.get("type") == "actions" else [block.get("accessory")]
-        for element in elements or []:
+        for element in elements if isinstance(elements, list) else []:
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 candidates.append((str(block.get("block_id", "")), element))
     if not candidates:

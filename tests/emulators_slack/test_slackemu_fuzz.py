@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slackemu_support import AUTH, fixture
+from slackemu_support import AUTH, ENGINEER, STAFF, fixture
 
 from emulators.slack.web_methods import METHODS
 
@@ -18,13 +18,15 @@ ARG_NAMES = [
     "limit", "oldest", "latest", "inclusive", "types", "exclude_archived", "name", "view", "trigger_id",
     "reply_broadcast", "error", "token",
 ]  # fmt: skip
+SAMPLES = ["C0NOSUCH00", "1651590000.000100", "#check-in-go-live", "[]", "[{}]", "{}", "0", "-1", "/golive"]
+SAMPLES += [STAFF.user_id, ENGINEER.email]
 scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**40), max_value=2**40),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=40),
-    st.sampled_from(["C0NOSUCH00", "1651590000.000100", "#check-in-go-live", "[]", "[{}]", "{}", "0", "-1"]),
+    st.sampled_from(SAMPLES),
 )
 json_values = st.recursive(
     scalars,
@@ -108,3 +110,37 @@ async def test_recorded_slack_answers_satisfy_the_same_check():
     """The fuzz check accepts what Slack itself answers (so it tests the emulator, not a made-up rule)."""
     for name in ("web_chat_postMessage_ok.json", "web_error_user_not_found.json", "web_users_info.json"):
         assert_slack_answer(200, json.dumps(fixture(name)).encode())
+
+
+DRIVER_PATHS = [
+    "/_emulator/channels/{channel}/messages",
+    "/_emulator/channels/{channel}/messages/1651590000.000100/edit",
+    "/_emulator/channels/{channel}/messages/1651590000.000100/delete",
+    "/_emulator/channels/{channel}/members",
+    "/_emulator/channels",
+    "/_emulator/actions",
+    "/_emulator/slash",
+    "/_emulator/redeliver",
+    "/_emulator/faults",
+    "/_emulator/url_verification",
+]
+DRIVER_KEYS = ["user", "text", "thread_ts", "channel", "message_ts", "action_id", "value", "command", "name",
+               "event_id", "retry_num", "retry_reason", "new_event_id", "signature", "timestamp_skew_s",
+               "status", "rate_limit", "latency_ms", "error", "count", "methods"]  # fmt: skip
+
+
+@settings(
+    max_examples=150,
+    derandomize=True,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    path=st.sampled_from(DRIVER_PATHS),
+    body=st.one_of(st.dictionaries(st.sampled_from(DRIVER_KEYS), json_values, max_size=6), json_values),
+)
+async def test_driver_calls_never_get_a_5xx(emulator: TestClient, path: str, body: Any):
+    channels = await (await emulator.get("/_emulator/channels")).json()
+    resp = await emulator.post(path.format(channel=channels["channels"][0]["id"]), json=body)
+    assert resp.status < 500, await resp.text()
+    await emulator.delete("/_emulator/faults")
