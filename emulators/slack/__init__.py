@@ -12,8 +12,9 @@ from emulators.slack.config import (
     SlackEmulatorConfig,
     sample_people,
 )
+from emulators.slack.delivery import BOT_TIMEOUT, BOT_UNREACHABLE
 from emulators.slack.keys import EMULATOR
-from emulators.slack.service import BOT_TIMEOUT, BOT_UNREACHABLE, SlackEmulator
+from emulators.slack.service import SlackEmulator
 from emulators.slack.signing import signature, signed_headers
 
 __all__ = [

@@ -15,11 +15,11 @@ from typing import Any
 
 from aiohttp import web
 
+from emulators.slack.delivery import Signing
 from emulators.slack.errors import DriverError
 from emulators.slack.faults import FaultError
 from emulators.slack.keys import EMULATOR
 from emulators.slack.model import TS_PATTERN
-from emulators.slack.service import Signing
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CHANNEL_NAME = re.compile(r"^[a-z0-9_-]*[a-z0-9][a-z0-9_-]*$")
@@ -186,12 +186,12 @@ async def redeliver(request: web.Request) -> web.StreamResponse:
     """Re-send an earlier event: same event_id with retry headers, or (new_event_id) a duplicate."""
     emu = request.app[EMULATOR]
     body = await _body(request)
-    event_id = body.get("event_id") or next(reversed(emu.sent_events), None)
+    event_id = body.get("event_id") or emu.link.last_event_id()
     if not isinstance(event_id, str):
         raise DriverError(400, "'event_id' must name an event the emulator sent")
     signing = _signing(body)
     if body.get("new_event_id"):
-        new_id, result = await emu.resend_as_new(event_id, signing)
+        new_id, result = await emu.link.resend_as_new(event_id, signing)
         return web.json_response({"status": result.status, "event_id": new_id, "duplicate_of": event_id})
     retry_num = body.get("retry_num", 1)
     reason = body.get("retry_reason", "http_timeout")
@@ -199,7 +199,7 @@ async def redeliver(request: web.Request) -> web.StreamResponse:
         raise DriverError(400, "'retry_num' must be 1, 2 or 3")
     if reason not in RETRY_REASONS:
         raise DriverError(400, f"'retry_reason' must be one of {', '.join(RETRY_REASONS)}")
-    result = await emu.redeliver(event_id, retry_num, reason, signing)
+    result = await emu.link.redeliver(event_id, retry_num, reason, signing)
     return web.json_response({"status": result.status, "event_id": event_id, "retry_num": retry_num})
 
 
@@ -231,7 +231,7 @@ async def list_views(request: web.Request) -> web.StreamResponse:
 
 @driver_call
 async def list_deliveries(request: web.Request) -> web.StreamResponse:
-    return web.json_response(list(request.app[EMULATOR].deliveries))
+    return web.json_response(list(request.app[EMULATOR].link.deliveries))
 
 
 @driver_call

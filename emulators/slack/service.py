@@ -1,12 +1,10 @@
 """The emulator's behaviour behind its HTTP faces (Web API, driver API, console, response URLs).
 
-Slack's side of the wire: it keeps the workspace, answers the bot's Web API calls (see
-`web_methods`), and POSTs signed events, interactivity payloads and slash commands to the bot.
-Errors are the tree in `emulators.slack.errors`. Nothing logged here contains message text.
-
-Delivery statuses: the bot's HTTP status; `BOT_UNREACHABLE` (502) when the connection failed and
-`BOT_TIMEOUT` (504) when the bot did not answer within `ack_timeout_s` (Slack's 3 s). The post is
-kept either way, as people's posts exist in Slack whether or not an app heard them.
+Slack's side of the wire: it keeps the workspace, does what people do (post, reply, edit, delete,
+press buttons, run /golive) and what the bot asks through the Web API (see `web_methods`), and
+builds the events Slack would send, which `delivery.BotLink` signs and POSTs to the bot. A post is
+kept whether or not the bot heard it, as people's posts exist in Slack either way. Errors are the
+tree in `emulators.slack.errors`. Nothing here logs message text.
 """
 
 from __future__ import annotations
@@ -15,49 +13,20 @@ import asyncio
 import collections
 import contextlib
 import json
-import logging
 import secrets
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from emulators.slack import payloads as wire
+from emulators.slack.blocks import find_action
 from emulators.slack.config import Person, SlackEmulatorConfig
+from emulators.slack.delivery import FORM, JSON, BotLink, Delivery, Signing
 from emulators.slack.errors import DriverError
 from emulators.slack.faults import FaultState
 from emulators.slack.model import TS_PATTERN, Channel, Ephemeral, Message, WorkspaceState
-from emulators.slack.signing import signed_headers
-
-log = logging.getLogger(__name__)
-
-BOT_UNREACHABLE = 502
-BOT_TIMEOUT = 504
-INTERACTIVE_TYPES = frozenset({"button", "static_select", "overflow"})
-
-
-@dataclass(frozen=True)
-class Signing:
-    """How to sign one delivery: `mode` "valid" | "invalid" | "missing", timestamp shifted by `skew_s`."""
-
-    mode: str = "valid"
-    skew_s: int = 0
-
-
-@dataclass(frozen=True)
-class Delivery:
-    status: int
-    body: Any
-    retry_reason: str | None  # what Slack would put in X-Slack-Retry-Reason; None on 2xx
-    no_retry: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return 200 <= self.status < 300
 
 
 class SlackEmulator:
@@ -75,14 +44,12 @@ class SlackEmulator:
         else:
             self.state = self._seeded_state()
         self.faults = FaultState()
-        self.deliveries: collections.deque[dict[str, Any]] = collections.deque(maxlen=500)
         self.calls: collections.deque[dict[str, Any]] = collections.deque(maxlen=5000)
-        self.sent_events: collections.OrderedDict[str, bytes] = collections.OrderedDict()
         self.triggers: dict[str, float] = {}
         self.response_urls: dict[str, dict[str, Any]] = {}
         self.views: list[dict[str, Any]] = []
-        self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.link = BotLink(config, self.spawn)
 
     def _seeded_state(self) -> WorkspaceState:
         state = WorkspaceState(path=self._state_path)
@@ -101,7 +68,7 @@ class SlackEmulator:
     # --- life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+        await self.link.start()
 
     async def stop(self) -> None:
         if self._tasks:
@@ -109,8 +76,7 @@ class SlackEmulator:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
+        await self.link.stop()
         self.state.save()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
@@ -129,9 +95,8 @@ class SlackEmulator:
     def reset(self) -> None:
         self.state = self._seeded_state()
         self.faults.clear()
-        self.deliveries.clear()
+        self.link.clear()
         self.calls.clear()
-        self.sent_events.clear()
         self.triggers.clear()
         self.response_urls.clear()
         self.views.clear()
@@ -263,87 +228,10 @@ class SlackEmulator:
 
     # --- delivery to the bot ---------------------------------------------------------------------
 
-    async def _post(
-        self, body: bytes, content_type: str, signing: Signing, extra: dict[str, str] | None = None
-    ) -> Delivery:
-        assert self._session is not None, "emulator not started"
-        headers = {"Content-Type": content_type, "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)"}
-        if signing.mode != "missing":
-            headers |= signed_headers(
-                self.config.signing_secret, body, skew_s=signing.skew_s, valid=signing.mode == "valid"
-            )
-        headers |= extra or {}
-        timeout = aiohttp.ClientTimeout(total=self.config.ack_timeout_s)
-        try:
-            async with self._session.post(
-                self.config.bot_url, data=body, headers=headers, timeout=timeout
-            ) as resp:
-                raw = await resp.text()
-                no_retry = resp.headers.get("X-Slack-No-Retry") == "1"
-                status = resp.status
-        except TimeoutError:
-            return Delivery(BOT_TIMEOUT, {"error": "bot did not answer in time"}, "http_timeout")
-        except aiohttp.ClientError as exc:
-            return Delivery(
-                BOT_UNREACHABLE, {"error": f"bot unreachable: {type(exc).__name__}"}, "connection_failed"
-            )
-        reason = None if 200 <= status < 300 else "http_error"
-        return Delivery(status, _parse(raw), reason, no_retry)
-
-    def _record(self, kind: str, kind_detail: str, result: Delivery, **extra: Any) -> None:
-        entry = {"kind": kind, "type": kind_detail, "status": result.status, **extra}
-        self.deliveries.append(entry)
-        log.info("slack delivery %s %s -> %s", kind, kind_detail, result.status)
-
     async def send_event(self, event: dict[str, Any], signing: Signing = Signing()) -> tuple[str, Delivery]:
-        """Wrap `event` in event_callback, sign, POST; (event_id, result). Failed ones may retry."""
+        """Wrap `event` in event_callback (stamped with the simulated clock) and deliver it."""
         body = wire.envelope(self.config, event, int(self.now().timestamp()))
-        event_id = str(body["event_id"])
-        raw = json.dumps(body, separators=(",", ":")).encode()
-        self._remember(event_id, raw)
-        result = await self._post(raw, "application/json", signing)
-        self._record("event", _event_type(event), result, event_id=event_id)
-        if not result.ok and not result.no_retry and self.config.retry_delays_s:
-            self.spawn(self._auto_retry(event_id, result.retry_reason or "unknown_error"))
-        return event_id, result
-
-    def _remember(self, event_id: str, raw: bytes) -> None:
-        self.sent_events[event_id] = raw
-        while len(self.sent_events) > 1000:
-            self.sent_events.popitem(last=False)
-
-    async def _auto_retry(self, event_id: str, reason: str) -> None:
-        for number, delay in enumerate(self.config.retry_delays_s[:3], start=1):
-            await asyncio.sleep(delay)
-            result = await self.redeliver(event_id, number, reason)
-            if result.ok or result.no_retry:
-                return
-            reason = result.retry_reason or "unknown_error"
-
-    async def redeliver(
-        self, event_id: str, retry_num: int, reason: str, signing: Signing = Signing()
-    ) -> Delivery:
-        """Send an earlier event again, byte for byte, with Slack's retry headers (freshly signed)."""
-        raw = self.sent_events.get(event_id)
-        if raw is None:
-            raise DriverError(404, f"no event {event_id} was sent (or it is too old)")
-        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}
-        result = await self._post(raw, "application/json", signing, headers)
-        self._record("event", "redelivery", result, event_id=event_id, retry_num=retry_num)
-        return result
-
-    async def resend_as_new(self, event_id: str, signing: Signing = Signing()) -> tuple[str, Delivery]:
-        """The rare duplicate: the same event under a new event_id and without retry headers."""
-        raw = self.sent_events.get(event_id)
-        if raw is None:
-            raise DriverError(404, f"no event {event_id} was sent (or it is too old)")
-        body = json.loads(raw)
-        body["event_id"] = wire.new_event_id()
-        new_raw = json.dumps(body, separators=(",", ":")).encode()
-        self._remember(body["event_id"], new_raw)
-        result = await self._post(new_raw, "application/json", signing)
-        self._record("event", "duplicate", result, event_id=body["event_id"], duplicate_of=event_id)
-        return str(body["event_id"]), result
+        return await self.link.send_event(body, signing)
 
     def spawn_event(self, channel: Channel, event: dict[str, Any]) -> None:
         """Best-effort delivery of an event the Web API caused (Slack delivers these on its own time)."""
@@ -357,8 +245,8 @@ class SlackEmulator:
     async def send_url_verification(self, signing: Signing = Signing()) -> tuple[str, Delivery]:
         challenge = secrets.token_urlsafe(32)
         raw = json.dumps(wire.url_verification(self.config, challenge), separators=(",", ":")).encode()
-        result = await self._post(raw, "application/json", signing)
-        self._record("url_verification", "url_verification", result)
+        result = await self.link.post(raw, JSON, signing)
+        self.link.record("url_verification", "url_verification", result)
         return challenge, result
 
     # --- people's side (driver) ------------------------------------------------------------------
@@ -525,7 +413,7 @@ class SlackEmulator:
         """Press a button (or pick a select option) on a message, as `person`."""
         channel = self.driver_channel(channel_id)
         message = self._live_message(channel, message_ts)
-        action = _find_action(message.blocks or [], action_id, value, self.now().timestamp())
+        action = find_action(message.blocks or [], action_id, value, self.now().timestamp())
         root = message.thread_ts if message.is_reply else None
         payload = wire.block_actions_payload(
             self.config,
@@ -538,8 +426,8 @@ class SlackEmulator:
                 channel=channel.id, user=person.user_id, message_ts=message.ts, thread_ts=root
             ),
         )
-        result = await self._post(wire.form_payload(payload), "application/x-www-form-urlencoded", signing)
-        self._record("interactivity", "block_actions", result, action_id=action_id)
+        result = await self.link.post(wire.form_payload(payload), FORM, signing)
+        self.link.record("interactivity", "block_actions", result, action_id=action_id)
         return result.status, result.body
 
     async def slash(
@@ -555,8 +443,8 @@ class SlackEmulator:
             trigger_id=self._issue_trigger(),
             response_url=self._issue_response_url(channel=channel.id, user=person.user_id),
         )
-        result = await self._post(body, "application/x-www-form-urlencoded", signing)
-        self._record("slash_command", command, result)
+        result = await self.link.post(body, FORM, signing)
+        self.link.record("slash_command", command, result)
         if (
             result.ok
             and isinstance(result.body, dict)
@@ -707,77 +595,5 @@ class SlackEmulator:
         return opened
 
 
-def _find_action(
-    blocks: list[dict[str, Any]], action_id: str, value: str | None, now: float
-) -> dict[str, Any]:
-    """The `actions[]` entry Slack builds for pressing the element `action_id` in `blocks`."""
-    candidates: list[tuple[str, dict[str, Any]]] = []
-    for block in blocks:
-        if not isinstance(block, dict):
-            continue
-        elements = block.get("elements") if block.get("type") == "actions" else [block.get("accessory")]
-        for element in elements if isinstance(elements, list) else []:
-            if isinstance(element, dict) and element.get("action_id") == action_id:
-                candidates.append((str(block.get("block_id", "")), element))
-    if not candidates:
-        raise DriverError(404, f"no interactive element with action_id {action_id!r} on that message")
-    action_ts = f"{now:.6f}"
-    for block_id, element in candidates:
-        kind = element.get("type")
-        if kind == "button" and (value is None or element.get("value") == value):
-            action = {
-                "action_id": action_id,
-                "block_id": block_id,
-                "text": element.get("text"),
-                "type": "button",
-            }
-            if "value" in element:
-                action["value"] = element["value"]
-            if "style" in element:
-                action["style"] = element["style"]
-            return action | {"action_ts": action_ts}
-        if kind in ("static_select", "overflow"):
-            option = _pick_option(element, value)
-            if option is not None:
-                action = {
-                    "type": kind,
-                    "action_id": action_id,
-                    "block_id": block_id,
-                    "selected_option": option,
-                }
-                if "placeholder" in element:
-                    action["placeholder"] = element["placeholder"]
-                return action | {"action_ts": action_ts}
-    kinds = sorted({str(e.get("type")) for _b, e in candidates})
-    if not set(kinds) & INTERACTIVE_TYPES:
-        raise DriverError(400, f"element type(s) {', '.join(kinds)} cannot be pressed here")
-    raise DriverError(404, f"no option or button with value {value!r} for action_id {action_id!r}")
-
-
-def _pick_option(element: dict[str, Any], value: str | None) -> dict[str, Any] | None:
-    options = list(element.get("options") or [])
-    for group in element.get("option_groups") or []:
-        if isinstance(group, dict):
-            options.extend(group.get("options") or [])
-    for option in options:
-        if isinstance(option, dict) and (value is None or option.get("value") == value):
-            return option
-    return None
-
-
-def _event_type(event: dict[str, Any]) -> str:
-    subtype = event.get("subtype")
-    return f"{event.get('type')}/{subtype}" if subtype else str(event.get("type"))
-
-
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() in ("true", "1"))
-
-
-def _parse(raw: str) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw

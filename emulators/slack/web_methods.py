@@ -12,11 +12,11 @@ import base64
 import binascii
 import json
 import re
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 from emulators.slack import payloads as wire
+from emulators.slack.blocks import normalized_blocks
 from emulators.slack.errors import ApiError
 from emulators.slack.model import TS_PATTERN, Channel, Message, ts_key
 from emulators.slack.service import SlackEmulator
@@ -25,7 +25,6 @@ Args = dict[str, Any]
 Method = Callable[[SlackEmulator, Args], dict[str, Any]]
 
 MAX_TEXT = 40_000  # Slack truncates longer text
-MAX_BLOCKS = 50
 _CHANNEL_NAME = re.compile(r"^[a-z0-9_-]+$")
 
 
@@ -91,73 +90,10 @@ def _ts(args: Args, name: str, error: str) -> str | None:
 
 # --- Block Kit -----------------------------------------------------------------------------------
 
-_LIMITS = {"section_text": 3000, "header_text": 150, "button_text": 75, "button_value": 2000, "id": 255}
-
 
 def _blocks(args: Args) -> list[dict[str, Any]] | None:
-    """Blocks as Slack stores them: validated against the documented limits, ids filled in."""
-    blocks = _json_list(args, "blocks", "invalid_blocks_format")
-    if blocks is None:
-        return None
-    problems: list[str] = []
-    if len(blocks) > MAX_BLOCKS:
-        problems.append(f"no more than {MAX_BLOCKS} items allowed [json-pointer:/blocks]")
-    normalized: list[dict[str, Any]] = []
-    for index, block in enumerate(blocks):
-        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
-            problems.append(f"must provide an object with a type [json-pointer:/blocks/{index}]")
-            continue
-        block = json.loads(json.dumps(block))
-        problems.extend(_block_problems(block, index))
-        block.setdefault("block_id", _random_id())
-        for element in _interactive_elements(block):
-            element.setdefault("action_id", _random_id())
-        normalized.append(block)
-    if problems:
-        raise ApiError("invalid_blocks", problems[0], errors=problems)
-    return normalized
-
-
-def _random_id() -> str:
-    return base64.b32encode(secrets.token_bytes(5)).decode()[:5]
-
-
-def _text_of(obj: Any) -> str:
-    return obj.get("text", "") if isinstance(obj, dict) and isinstance(obj.get("text"), str) else ""
-
-
-def _block_problems(block: dict[str, Any], index: int) -> list[str]:
-    where = f"[json-pointer:/blocks/{index}"
-    problems = []
-    if len(str(block.get("block_id", ""))) > _LIMITS["id"]:
-        problems.append(f"must be less than 256 characters {where}/block_id]")
-    if block["type"] == "section" and len(_text_of(block.get("text"))) > _LIMITS["section_text"]:
-        problems.append(f"must be less than 3001 characters {where}/text/text]")
-    if block["type"] == "header" and len(_text_of(block.get("text"))) > _LIMITS["header_text"]:
-        problems.append(f"must be less than 151 characters {where}/text/text]")
-    if block["type"] == "actions" and len(block.get("elements") or []) > 25:
-        problems.append(f"no more than 25 items allowed {where}/elements]")
-    for element in _interactive_elements(block):
-        if len(str(element.get("action_id", ""))) > _LIMITS["id"]:
-            problems.append(f"must be less than 256 characters {where}/action_id]")
-        if element.get("type") == "button":
-            if len(_text_of(element.get("text"))) > _LIMITS["button_text"]:
-                problems.append(f"must be less than 76 characters {where}/text/text]")
-            if len(str(element.get("value", ""))) > _LIMITS["button_value"]:
-                problems.append(f"must be less than 2001 characters {where}/value]")
-    return problems
-
-
-def _interactive_elements(block: dict[str, Any]) -> list[dict[str, Any]]:
-    elements = block.get("elements")
-    candidates: list[Any] = [block.get("accessory")]
-    if block.get("type") == "actions":
-        candidates = elements if isinstance(elements, list) else []
-    return [
-        e
-        for e in candidates
-        if isinstance(e, dict) and isinstance(e.get("type"), str) and e["type"] != "image"
-    ]
+    raw = _json_list(args, "blocks", "invalid_blocks_format")
+    return None if raw is None else normalized_blocks(raw)
 
 
 # --- shared lookups ------------------------------------------------------------------------------
