@@ -136,6 +136,41 @@ def cmd_emulate_teams(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_emulate_slack(args: argparse.Namespace) -> int:
+    import os
+
+    from emulators.slack import (
+        DEV_BOT_TOKEN,
+        DEV_SIGNING_SECRET,
+        Person,
+        SlackEmulatorConfig,
+        run_slack_emulator,
+    )
+    from emulators.slack.config import sample_people
+    from schedule.sample import sample_roster
+
+    configure_logging("INFO")
+    staff = tuple(p for p in sample_people() if p.role != "engineer")
+    engineers = tuple(
+        Person(e.name, e.email, "engineer") for e in sample_roster().engineers.values() if e.email
+    )
+    config = SlackEmulatorConfig(
+        bot_url=args.bot_url,
+        public_url=f"http://{args.host}:{args.port}/",
+        signing_secret=os.environ.get("GOLIVE_SLACK_SIGNING_SECRET") or DEV_SIGNING_SECRET,
+        bot_token=os.environ.get("GOLIVE_SLACK_BOT_TOKEN") or DEV_BOT_TOKEN,
+        people=staff + engineers,
+        state_dir=Path(args.state_dir) if args.state_dir else None,
+    )
+    print(
+        f"Slack emulator: http://{args.host}:{args.port}/ (Web API at /api/, bot at {args.bot_url}); "
+        f"GOLIVE_SLACK_API_URL=http://{args.host}:{args.port}/api/",
+        flush=True,
+    )
+    asyncio.run(_serve_forever(run_slack_emulator(args.host, args.port, config)))
+    return 0
+
+
 def _roster_engineers() -> tuple[tuple[str, str, str], ...]:
     from schedule.sample import sample_roster
 
@@ -212,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     teams.add_argument("--bot-url", default="http://127.0.0.1:3978/api/messages")
     teams.add_argument("--state-dir", default=None)
     teams.set_defaults(handler=cmd_emulate_teams)
+    slack = emulate_sub.add_parser("slack", help="the Slack emulator (Web API, signed events, console)")
+    slack.add_argument("--port", type=int, default=3981)
+    slack.add_argument("--host", default="127.0.0.1")
+    slack.add_argument("--bot-url", default="http://127.0.0.1:3978/slack/events")
+    slack.add_argument("--state-dir", default=None)
+    slack.set_defaults(handler=cmd_emulate_slack)
 
     schedule = sub.add_parser("schedule", help="the rollout plan")
     schedule_sub = schedule.add_subparsers(dest="action", metavar="ACTION")
