@@ -15,8 +15,10 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+from typing import Any
 
 import aiohttp
+import msgspec
 from aiohttp import web
 
 from bot.bridge.config import BridgeConfig
@@ -34,6 +36,7 @@ from bot.bridge.render import Renderer
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
+from bot.inbound import MAX_BODY_BYTES
 from bot.logs import quiet_payload_loggers
 from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
 from bot.reporting.dashboard import DashboardAccess
@@ -51,11 +54,12 @@ from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
 from bot.storage.database import create_engine, is_ready, migrate
 from bot.storage.store import Store
-from bot.teams.adapter import build_adapter, build_authentication, run_stored_turn
+from bot.teams.activity import Activity as TeamsActivity
+from bot.teams.adapter import build_authentication
 from bot.teams.directory import GraphFactory, TeamsChannelDirectory
-from bot.teams.edge import MAX_BODY_BYTES, EdgePolicy, make_messages_handler
+from bot.teams.edge import EdgePolicy, make_messages_handler
 from bot.teams.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider, TokenProvider
-from bot.teams.handler import GoLiveBot
+from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
@@ -216,16 +220,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
 
     # --- the Teams edge -----------------------------------------------------------------------------
     authentication = build_authentication(settings)
-    adapter = build_adapter(authentication)
-    bot = GoLiveBot(service, places, clock)
-    processor = ActivityProcessor(
-        store, lambda payload: run_stored_turn(adapter, bot, messenger, payload), ingest_busy=arrivals.busy
-    )
+    teams_events = TeamsEvents(service, places, clock)
+
+    async def run_stored_activity(payload: dict[str, Any]) -> None:
+        await teams_events.handle(msgspec.convert(payload, TeamsActivity))
+
+    processor = ActivityProcessor(store, run_stored_activity, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
         allowed_service_url_prefixes=settings.service_url_allow_list,
-        allowed_tenant_ids=settings.tenant_allow_list,
+        allowed_tenant_ids=settings.accepted_tenants,
     )
 
     runtime = Runtime(
@@ -283,7 +288,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app.cleanup_ctx.append(lifetime)
 
     app.router.add_post(
-        "/api/messages", make_messages_handler(adapter, authentication, bot, policy, inbox.store)
+        "/api/messages", make_messages_handler(authentication, teams_events, policy, inbox.store)
     )
     secrets = [
         secret.strip()

@@ -112,6 +112,15 @@ class Settings(BaseSettings):
         return _split(self.allowed_tenant_ids)
 
     @property
+    def accepted_tenants(self) -> frozenset[str]:
+        """Tenants whose activities are accepted: a SingleTenant bot's own tenant, plus
+        ``GOLIVE_ALLOWED_TENANT_IDS``; empty (any tenant) only for a multi-tenant bot without a list."""
+        tenants = set(self.tenant_allow_list)
+        if self.microsoft_app_type is AppType.SINGLE_TENANT and self.microsoft_app_tenant_id:
+            tenants.add(self.microsoft_app_tenant_id)
+        return frozenset(tenants)
+
+    @property
     def service_url_allow_list(self) -> tuple[str, ...]:
         return tuple(sorted(_split(self.allowed_service_url_prefixes)))
 

@@ -1,7 +1,8 @@
-"""botbuilder wiring: authentication configuration and a CloudAdapter that reuses connector clients.
+"""botbuilder wiring: the inbound authentication configuration (tokens Teams signs).
 
-Building two msrest clients per activity costs most of a small activity's time, so connector
-clients and user-token clients are cached per service URL / app id for the process's life.
+The edge authenticates each activity through botbuilder's ``BotFrameworkAuthentication``; what it
+builds per activity (connector factories, user-token clients) is cached for the process's life.
+Activities are routed by the product itself (``bot.teams.handler``), not by botbuilder's handler.
 """
 
 from __future__ import annotations
@@ -9,13 +10,10 @@ from __future__ import annotations
 import logging
 from types import SimpleNamespace
 
-from botbuilder.core import TurnContext
 from botbuilder.integration.aiohttp import (
-    CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
     ConfigurationServiceClientCredentialFactory,
 )
-from botbuilder.schema import Activity
 from botframework.connector.auth import (
     AuthenticateRequestResult,
     BotFrameworkAuthentication,
@@ -128,36 +126,3 @@ def build_authentication(settings: Settings) -> CachingAuthentication:
         factory = ConfigurationServiceClientCredentialFactory(configuration)
     inner = ConfigurationBotFrameworkAuthentication(configuration, credentials_factory=factory)
     return CachingAuthentication(inner)
-
-
-def build_adapter(authentication: BotFrameworkAuthentication) -> CloudAdapter:
-    adapter = CloudAdapter(authentication)
-
-    async def on_error(context, error: Exception) -> None:
-        # Never log the activity text: it may hold personal data.
-        log.error(
-            "unhandled error in turn (activity type %s): %s", context.activity.type, type(error).__name__
-        )
-        # Re-raise so the HTTP answer is a 5xx and Teams redelivers: an activity that could not be
-        # stored must not be acknowledged.
-        raise error
-
-    adapter.on_turn_error = on_error
-    return adapter
-
-
-async def run_stored_turn(adapter: CloudAdapter, bot, messenger, payload: dict) -> None:
-    """Run the bot's turn for an activity that was authenticated and stored when it arrived.
-
-    No reply is sent from the turn (the use cases queue their posts), but botbuilder's Teams
-    handler may look up a new member, so the turn gets the cached connector for its service URL.
-    """
-    try:
-        activity = Activity().deserialize(payload)
-    except Exception as error:  # msrest raises several types; a body it cannot read has no turn
-        log.warning("stored activity could not be read as an activity (%s): skipped", type(error).__name__)
-        return
-    context = TurnContext(adapter, activity)
-    if activity.service_url:
-        context.turn_state[adapter.BOT_CONNECTOR_CLIENT_KEY] = messenger.client_for(activity.service_url)
-    await bot.on_turn(context)

@@ -1,18 +1,14 @@
-"""The Teams activity handler: parse the activity into our own event, call one use case, answer.
+"""The Teams activity router: parse the activity into our own event, call one use case, answer.
 
 It reads like a routing table on purpose; the work happens in ``bot.bridge``. Teams' own
 bookkeeping (where to reach the team: service URL, tenant) is kept here, through ``TeamsPlaces``.
+Activities arrive already checked against ``bot.teams.activity.Activity`` by the edge.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Protocol
-
-from botbuilder.core import InvokeResponse, TurnContext
-from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.schema import Activity, ChannelAccount
-from botbuilder.schema.teams import ChannelInfo, TeamInfo, TeamsChannelAccount
+from typing import Any, Protocol
 
 from bot.clock import Clock
 from bot.ports import (
@@ -25,10 +21,19 @@ from bot.ports import (
     PersonalMessage,
 )
 from bot.teams import parsing
+from bot.teams.activity import CARD_ACTION_INVOKE, Activity
 from bot.teams.cards import invoke_response, render_card
 from bot.teams.places import TeamEvent, TeamsPlaces
 
 log = logging.getLogger(__name__)
+
+CHANNEL_EVENTS = {
+    "channelCreated": "created",
+    "channelRenamed": "renamed",
+    "channelDeleted": "deleted",
+    "channelRestored": "restored",
+}
+TEAM_EVENTS: dict[str, TeamEvent] = {"teamArchived": "team_archived", "teamUnarchived": "team_unarchived"}
 
 
 class UseCases(Protocol):
@@ -40,15 +45,7 @@ class UseCases(Protocol):
     async def on_channel_change(self, change: ChannelChange) -> None: ...
 
 
-def invoke_error(status: int, code: str, message: str) -> dict:
-    return {
-        "statusCode": status,
-        "type": "application/vnd.microsoft.error",
-        "value": {"code": code, "message": message},
-    }
-
-
-def invoke_body(outcome: ActionOutcome) -> dict:
+def invoke_body(outcome: ActionOutcome) -> dict[str, Any]:
     """A use case's answer to a card action as the body of Teams' invoke response."""
     if outcome.status != 200:
         return invoke_response(outcome.status, error=outcome.message or "The action failed.")
@@ -57,97 +54,73 @@ def invoke_body(outcome: ActionOutcome) -> dict:
     return invoke_response(200, message=outcome.message or "Done.")
 
 
-class GoLiveBot(TeamsActivityHandler):
+class TeamsEvents:
     def __init__(self, use_cases: UseCases, places: TeamsPlaces, clock: Clock) -> None:
         self._use_cases = use_cases
         self._places = places
         self._clock = clock
 
-    async def on_turn(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
+    async def handle(self, activity: Activity) -> None:
+        """A stored (non-invoke) activity: route it to its use case."""
         await self._places.remember(parsing.place_of(activity), self._clock.now())
-        await super().on_turn(turn_context)
+        kind = activity.type
+        event_type = activity.channel_data.event_type if activity.channel_data else None
+        if kind == "message":
+            if parsing.is_channel_conversation(activity):
+                await self._use_cases.on_channel_post(parsing.parse_channel_post(activity))
+            else:
+                await self._use_cases.on_personal_message(parsing.parse_personal_message(activity))
+        elif kind == "messageUpdate" and event_type == "editMessage":
+            await self._use_cases.on_edit(parsing.parse_edit(activity))
+        elif kind == "messageDelete" and event_type == "softDeleteMessage":
+            await self._use_cases.on_delete(parsing.parse_delete(activity))
+        elif kind == "conversationUpdate":
+            await self._conversation_update(activity, event_type)
+        elif kind == "installationUpdate":
+            action = (activity.action or "").lower()
+            if action.startswith("add"):
+                await self._team_event(activity, "installed")
+            elif action.startswith("remove"):
+                await self._team_event(activity, "removed")
 
-    async def on_message_activity(self, turn_context: TurnContext) -> None:
-        activity = turn_context.activity
-        if parsing.is_channel_conversation(activity):
-            await self._use_cases.on_channel_post(parsing.parse_channel_post(activity))
-        else:
-            await self._use_cases.on_personal_message(parsing.parse_personal_message(activity))
-
-    async def on_teams_message_edit(self, turn_context: TurnContext) -> None:
-        await self._use_cases.on_edit(parsing.parse_edit(turn_context.activity))
-
-    async def on_teams_message_soft_delete(self, turn_context: TurnContext) -> None:
-        await self._use_cases.on_delete(parsing.parse_delete(turn_context.activity))
-
-    async def on_message_reaction_activity(self, turn_context: TurnContext) -> None:
-        return None  # reactions carry no inquiry content
-
-    async def on_invoke_activity(self, turn_context: TurnContext) -> InvokeResponse:
-        activity: Activity = turn_context.activity
-        if activity.name != "adaptiveCard/action":
-            return InvokeResponse(status=501, body=None)
+    async def invoke(self, activity: Activity) -> dict[str, Any]:
+        """An invoke's answer (sent with HTTP 200, as Teams expects)."""
+        await self._places.remember(parsing.place_of(activity), self._clock.now())
+        if activity.name != CARD_ACTION_INVOKE:
+            return invoke_response(
+                400, error={"code": "NotSupported", "message": "This invoke is not supported."}
+            )
         action = parsing.parse_card_action(activity)
         if action is None:
-            return InvokeResponse(
-                status=200, body=invoke_error(400, "BadRequest", "Expected an Action.Execute.")
+            return invoke_response(
+                400, error={"code": "NotSupported", "message": "Expected an Action.Execute."}
             )
-        # The body is already JSON-ready; the HTTP edge writes it (botbuilder 4.17.1 would crash
-        # re-serialising a dict, answering 500 to every card action).
-        return InvokeResponse(status=200, body=invoke_body(await self._use_cases.on_card_action(action)))
+        return invoke_body(await self._use_cases.on_card_action(action))
 
-    async def on_teams_members_added(
-        self, teams_members_added: list[TeamsChannelAccount], team_info: TeamInfo, turn_context: TurnContext
-    ) -> None:
-        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
-        if any(member.id == bot_id for member in teams_members_added):
-            await self._team_event(turn_context, "installed")
-
-    async def on_teams_members_removed(
-        self, teams_members_removed: list[ChannelAccount], team_info: TeamInfo, turn_context: TurnContext
-    ) -> None:
-        bot_id = turn_context.activity.recipient.id if turn_context.activity.recipient else None
-        if any(member.id == bot_id for member in teams_members_removed):
-            await self._team_event(turn_context, "removed")
-
-    async def on_installation_update_add(self, turn_context: TurnContext) -> None:
-        await self._team_event(turn_context, "installed")
-
-    async def on_installation_update_remove(self, turn_context: TurnContext) -> None:
-        await self._team_event(turn_context, "removed")
-
-    async def on_teams_channel_created(self, channel_info: ChannelInfo, team_info: TeamInfo, turn_context):
-        await self._channel_change(turn_context, "created", channel_info)
-
-    async def on_teams_channel_renamed(self, channel_info: ChannelInfo, team_info: TeamInfo, turn_context):
-        await self._channel_change(turn_context, "renamed", channel_info)
-
-    async def on_teams_channel_deleted(self, channel_info: ChannelInfo, team_info: TeamInfo, turn_context):
-        await self._channel_change(turn_context, "deleted", channel_info)
-
-    async def on_teams_channel_restored(self, channel_info: ChannelInfo, team_info: TeamInfo, turn_context):
-        await self._channel_change(turn_context, "restored", channel_info)
-
-    async def on_teams_team_archived(self, team_info: TeamInfo, turn_context: TurnContext):
-        await self._team_event(turn_context, "team_archived")
-
-    async def on_teams_team_unarchived(self, team_info: TeamInfo, turn_context: TurnContext):
-        await self._team_event(turn_context, "team_unarchived")
-
-    async def _team_event(self, turn_context: TurnContext, event: TeamEvent) -> None:
-        await self._places.team_event(parsing.place_of(turn_context.activity), event, self._clock.now())
-        log.info("team change: %s", event)
-
-    async def _channel_change(self, turn_context: TurnContext, kind, channel: ChannelInfo | None) -> None:  # type: ignore[no-untyped-def]
-        if channel is None or not channel.id:
+    async def _conversation_update(self, activity: Activity, event_type: str | None) -> None:
+        data = activity.channel_data
+        if event_type in CHANNEL_EVENTS:
+            channel = data.channel if data else None
+            if channel is not None and channel.id:
+                await self._use_cases.on_channel_change(
+                    ChannelChange(
+                        platform="teams",
+                        kind=CHANNEL_EVENTS[event_type],  # type: ignore[arg-type]
+                        channel_id=channel.id,
+                        channel_name=channel.name,
+                        at=parsing.timestamp_of(activity),
+                    )
+                )
             return
-        await self._use_cases.on_channel_change(
-            ChannelChange(
-                platform="teams",
-                kind=kind,
-                channel_id=channel.id,
-                channel_name=channel.name,
-                at=turn_context.activity.timestamp,
-            )
-        )
+        if event_type in TEAM_EVENTS:
+            await self._team_event(activity, TEAM_EVENTS[event_type])
+            return
+        bot_id = activity.recipient.id if activity.recipient else None
+        if bot_id and any(member.id == bot_id for member in activity.members_added or []):
+            await self._team_event(activity, "installed")
+        elif bot_id and any(member.id == bot_id for member in activity.members_removed or []):
+            await self._team_event(activity, "removed")
+
+    async def _team_event(self, activity: Activity, event: TeamEvent) -> None:
+        await self._places.team_event(parsing.place_of(activity), event, self._clock.now())
+        log.info("team change: %s", event)

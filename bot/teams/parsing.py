@@ -1,12 +1,11 @@
-"""Turn botbuilder activities into the product's events (the only place that reads raw Teams shapes)."""
+"""Turn Teams activities (``bot.teams.activity.Activity``) into the product's events: the only place
+that reads Teams shapes."""
 
 from __future__ import annotations
 
 import html
 import re
 from datetime import UTC, datetime
-
-from botbuilder.schema import Activity
 
 from bot.ports import (
     CardAction,
@@ -17,12 +16,16 @@ from bot.ports import (
     PersonalMessage,
     ThreadRef,
 )
+from bot.teams.activity import Activity
 from bot.teams.places import TeamsPlace
 
 _MESSAGE_ID = re.compile(r";messageid=(\d+)")
 _TAG = re.compile(r"<[^>]+>")
 _AT = re.compile(r"<at[^>]*>(.*?)</at>", re.IGNORECASE | re.DOTALL)
 _BLOCK_BREAK = re.compile(r"<\s*(br|/p|/div|/li)\s*/?>", re.IGNORECASE)
+
+#: Longest display name kept (the column's size).
+MAX_NAME = 200
 
 
 def html_to_text(value: str) -> str:
@@ -58,58 +61,54 @@ def channel_of(conversation_id: str) -> str:
     return (conversation_id or "").split(";", 1)[0]
 
 
-def _channel_data(activity: Activity) -> dict:
-    data = activity.channel_data
-    if isinstance(data, dict):
-        return data
-    if data is None:
-        return {}
-    serialize = getattr(data, "serialize", None)
-    return serialize() if serialize else {}
+def conversation_id(activity: Activity) -> str:
+    return (activity.conversation.id if activity.conversation else None) or ""
 
 
 def place_of(activity: Activity) -> TeamsPlace:
-    data = _channel_data(activity)
-    team = data.get("team") or {}
-    tenant = (data.get("tenant") or {}).get("id")
+    data = activity.channel_data
+    team = data.team if data else None
     recipient = activity.recipient
     return TeamsPlace(
         service_url=activity.service_url or "",
-        tenant_id=tenant,
-        team_thread_id=team.get("id"),
-        graph_team_id=team.get("aadGroupId"),
+        tenant_id=data.tenant.id if data and data.tenant else None,
+        team_thread_id=team.id if team else None,
+        graph_team_id=team.aad_group_id if team else None,
         bot_id=recipient.id if recipient and recipient.id else "",
         bot_name=recipient.name if recipient else None,
     )
 
 
+def tenant_of(activity: Activity) -> str | None:
+    data = activity.channel_data
+    return data.tenant.id if data and data.tenant else None
+
+
 def is_channel_conversation(activity: Activity) -> bool:
-    data = _channel_data(activity)
     conversation = activity.conversation
     if conversation and conversation.conversation_type == "personal":
         return False
-    return bool(data.get("channel") or data.get("team")) or (
-        conversation is not None and (conversation.id or "").startswith("19:")
-    )
+    data = activity.channel_data
+    return bool(data and (data.channel or data.team)) or conversation_id(activity).startswith("19:")
 
 
 def _person(activity: Activity) -> Person:
-    sender = activity.from_property
+    sender = activity.from_
     if sender is None:
         return Person(id="", name="unknown", aad_object_id=None)
     return Person(
         id=sender.id or "",
-        name=sender.name or "unknown",
+        name=(sender.name or "unknown")[:MAX_NAME],
         aad_object_id=sender.aad_object_id,
         platform="teams",
     )
 
 
-def _timestamp(activity: Activity) -> datetime:
+def timestamp_of(activity: Activity) -> datetime:
     stamp = activity.timestamp
-    if isinstance(stamp, datetime):
-        return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+    if stamp is None:
+        return datetime.now(UTC)
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
 def _text(activity: Activity) -> str:
@@ -132,18 +131,17 @@ def _bot_names(activity: Activity) -> set[str]:
 def _mentions_bot(activity: Activity) -> bool:
     bot_id = activity.recipient.id if activity.recipient else None
     for entity in activity.entities or []:
-        props = entity.additional_properties if hasattr(entity, "additional_properties") else {}
-        mentioned = (props or {}).get("mentioned") or {}
-        if entity.type == "mention" and bot_id and mentioned.get("id") == bot_id:
+        mentioned = entity.mentioned
+        if entity.type == "mention" and bot_id and mentioned is not None and mentioned.id == bot_id:
             return True
     return False
 
 
-def _thread_message(activity: Activity) -> dict:
-    """Where a channel message sits and who sent it: the fields every thread event shares."""
-    conversation_id = activity.conversation.id
-    thread = ThreadRef("teams", channel_of(conversation_id), thread_root(conversation_id, activity.id or ""))
-    return {"thread": thread, "message_id": activity.id or "", "author": _person(activity)}
+def _thread_message(activity: Activity) -> tuple[ThreadRef, str, Person]:
+    """Where a channel message sits and who sent it: what every thread event shares."""
+    conversation = conversation_id(activity)
+    thread = ThreadRef("teams", channel_of(conversation), thread_root(conversation, activity.id or ""))
+    return thread, activity.id or "", _person(activity)
 
 
 def _message_text(activity: Activity) -> tuple[str, bool]:
@@ -154,13 +152,16 @@ def _message_text(activity: Activity) -> tuple[str, bool]:
 
 def parse_channel_post(activity: Activity) -> ChannelPost:
     text, mentioned_in_text = _message_text(activity)
-    sender = activity.from_property
+    sender = activity.from_
     bot_id = activity.recipient.id if activity.recipient else None
     from_bot = bool(sender and (sender.role == "bot" or (bot_id and sender.id == bot_id)))
+    thread, message_id, author = _thread_message(activity)
     return ChannelPost(
-        **_thread_message(activity),
+        thread=thread,
+        message_id=message_id,
+        author=author,
         text=text,
-        posted_at=_timestamp(activity),
+        posted_at=timestamp_of(activity),
         mentions_bot=mentioned_in_text or _mentions_bot(activity),
         from_bot=from_bot,
     )
@@ -169,37 +170,37 @@ def parse_channel_post(activity: Activity) -> ChannelPost:
 def parse_personal_message(activity: Activity) -> PersonalMessage:
     return PersonalMessage(
         platform="teams",
-        conversation_id=activity.conversation.id,
+        conversation_id=conversation_id(activity),
         message_id=activity.id or "",
         author=_person(activity),
         text=_message_text(activity)[0],
-        at=_timestamp(activity),
+        at=timestamp_of(activity),
     )
 
 
 def parse_edit(activity: Activity) -> MessageEdited:
-    return MessageEdited(
-        **_thread_message(activity), text=_message_text(activity)[0], at=_timestamp(activity)
-    )
+    thread, message_id, author = _thread_message(activity)
+    return MessageEdited(thread, message_id, author, _message_text(activity)[0], timestamp_of(activity))
 
 
 def parse_delete(activity: Activity) -> MessageDeleted:
-    return MessageDeleted(**_thread_message(activity), at=_timestamp(activity))
+    thread, message_id, author = _thread_message(activity)
+    return MessageDeleted(thread, message_id, author, timestamp_of(activity))
 
 
 def parse_card_action(activity: Activity) -> CardAction | None:
-    value = activity.value if isinstance(activity.value, dict) else None
-    action = (value or {}).get("action") or {}
+    value = activity.value if isinstance(activity.value, dict) else {}
+    action = value.get("action") if isinstance(value.get("action"), dict) else {}
     verb = action.get("verb")
-    if not verb or action.get("type") != "Action.Execute":
+    if not isinstance(verb, str) or not verb or action.get("type") != "Action.Execute":
         return None
     data = action.get("data") if isinstance(action.get("data"), dict) else {}
     return CardAction(
         platform="teams",
-        conversation_id=activity.conversation.id if activity.conversation else "",
+        conversation_id=conversation_id(activity),
         card_message_id=activity.reply_to_id,
-        verb=str(verb),
+        verb=verb,
         data=data,
         actor=_person(activity),
-        at=_timestamp(activity),
+        at=timestamp_of(activity),
     )

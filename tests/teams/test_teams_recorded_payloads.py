@@ -126,11 +126,13 @@ async def test_card_action_with_unknown_verb_answers_200_with_400_in_body(client
     assert body["statusCode"] == 400
 
 
-async def test_unknown_invoke_name_is_501(client):
+async def test_an_unknown_invoke_name_is_refused_in_the_invoke_answer_never_with_a_5xx(client):
     activity = fixture("card_action_unknown_verb")
     activity["name"] = "composeExtension/query"
     response = await client.post("/api/messages", json=activity)
-    assert response.status == 501
+    assert response.status == 200
+    body = await response.json()
+    assert body["statusCode"] == 400 and body["value"]["code"] == "NotSupported"
 
 
 async def test_without_a_roster_anyone_may_press_the_group_button(client):

@@ -22,6 +22,9 @@ APP_ID = "3f1b0a52-6c1e-4a44-9d2e-6d8b2f1e0c11"
 SERVICE_URL = "https://smba.trafficmanager.net/amer/"
 
 
+TENANT = "9b7e2d0c-0000-4000-8000-000000000001"
+
+
 def activity(**overrides) -> dict:
     base = {
         "type": "message",
@@ -32,6 +35,7 @@ def activity(**overrides) -> dict:
         "recipient": {"id": f"28:{APP_ID}", "name": "Go Live Bridge"},
         "conversation": {"id": "a:personal-chat", "conversationType": "personal"},
         "text": "help",
+        "channelData": {"tenant": {"id": TENANT}},
     }
     base.update(overrides)
     return base
@@ -190,7 +194,7 @@ async def prod_client(aiohttp_client, tmp_path, keyset, monkeypatch):
         database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
         microsoft_app_id=APP_ID,
         microsoft_app_password="secret",
-        microsoft_app_tenant_id="9b7e2d0c-0000-4000-8000-000000000001",
+        microsoft_app_tenant_id=TENANT,
         openid_metadata_url=keyset.metadata_url,
         servicenow_url="http://127.0.0.1:9",
     )
@@ -206,6 +210,11 @@ async def post_with(client, token: str | None, body: dict | None = None):
 
 async def test_valid_channel_token_is_accepted(prod_client, keyset):
     assert await post_with(prod_client, keyset.token()) == 201
+
+
+async def test_a_single_tenant_bot_refuses_another_tenants_activity(prod_client, keyset):
+    other = activity(channelData={"tenant": {"id": "0c0c0c0c-0000-4000-8000-00000000beef"}})
+    assert await post_with(prod_client, keyset.token(), other) == 403
 
 
 async def test_missing_token_in_production_is_401(prod_client):
