@@ -51,7 +51,15 @@ from schedule.identity import (
     servicenow_user_problem,
     slack_user_id_problem,
 )
-from schedule.localtime import is_iana_zone, local_date, local_instant, require_aware, week_monday, zone
+from schedule.localtime import (
+    is_iana_zone,
+    local_date,
+    local_instant,
+    require_aware,
+    wall_clock_reaches,
+    week_monday,
+    zone,
+)
 
 Role = Literal["primary", "backup", "fallback", "observer"]
 MONDAY_TO_FRIDAY = frozenset({1, 2, 3, 4, 5})
@@ -403,8 +411,8 @@ def _shift_starts(
         if day.isoweekday() not in engineer.work_days or (only_on is not None and day != only_on):
             continue
         yield (
-            local_instant(day, engineer.work_start, engineer.time_zone),
-            local_instant(day, engineer.work_end, engineer.time_zone),
+            wall_clock_reaches(day, engineer.work_start, engineer.time_zone),
+            wall_clock_reaches(day, engineer.work_end, engineer.time_zone),
         )
 
 

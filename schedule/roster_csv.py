@@ -42,7 +42,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, time
 
 from schedule.csvio import (
     CsvRecord,
