@@ -69,8 +69,6 @@ _MIDNIGHT = time(0)
 K = TypeVar("K")
 V = TypeVar("V")
 
-_REQUIRED_IDENTIFIERS = (aad_object_id_problem, servicenow_user_problem)
-
 
 class FrozenMap(Mapping[K, V]):
     """A read-only, hashable mapping, so frozen dataclasses holding one stay hashable."""
@@ -118,17 +116,18 @@ class Engineer:
         object.__setattr__(self, "aad_object_id", normalize_aad_object_id(self.aad_object_id))
         if not self.key:
             raise InvalidScheduleValue("an engineer needs a key")
-        problems = [
-            problem
-            for value, check in (
-                (self.aad_object_id, aad_object_id_problem),
-                (self.servicenow_user, servicenow_user_problem),
-                (self.email, email_problem),
-                (self.github_login, github_login_problem),
-                (self.slack_user_id, slack_user_id_problem),
-            )
-            if (value or check in _REQUIRED_IDENTIFIERS) and (problem := check(value))
-        ]
+        # A bad identifier is refused here too, so it can never reach a query, a mention or a call.
+        required = (
+            (self.aad_object_id, aad_object_id_problem),
+            (self.servicenow_user, servicenow_user_problem),
+        )
+        optional = (
+            (self.email, email_problem),
+            (self.github_login, github_login_problem),
+            (self.slack_user_id, slack_user_id_problem),
+        )
+        problems = [problem for value, check in required if (problem := check(value))]
+        problems += [problem for value, check in optional if value and (problem := check(value))]
         if problems:
             raise InvalidScheduleValue(f"engineer {self.key}: " + "; ".join(problems))
         if not is_iana_zone(self.time_zone):

@@ -242,13 +242,13 @@ def plans(draw) -> RolloutPlan:
     return RolloutPlan(tuple(entries))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(derandomize=True, max_examples=150, deadline=None)
 @given(plans())
 def test_export_then_import_gives_the_same_plan(plan):
     assert parse_rollout_csv(export_rollout_csv(plan)) == plan
 
 
-@settings(max_examples=50, deadline=None)
+@settings(derandomize=True, max_examples=50, deadline=None)
 @given(plans())
 def test_import_then_export_is_stable(plan):
     text = export_rollout_csv(plan)
