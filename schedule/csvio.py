@@ -1,20 +1,28 @@
 """Rollout CSV import and export (the public format of DESIGN.md section 4).
 
-Format: UTF-8 (a leading byte-order mark is fine), a header row, then one row per site::
+Format: UTF-8, a header row, then one row per site::
 
     week_start,station,name,time_zone,go_live_date
     2022-05-02,508,Atlanta,America/New_York,
     2022-05-02,528A7,Syracuse,America/New_York,2022-05-04
 
 ``go_live_date`` is optional (column or value) and defaults to the week's Monday. Column names are
-matched case-insensitively and in any order; blank lines are skipped; stations are upper-cased
-(``528a7`` is ``528A7``). The import is all-or-nothing: ``parse_rollout_csv`` either returns the
-whole plan or raises ``PlanImportError`` listing every problem as ``line N: reason`` (the header
-is line 1). A row is bad when a required field is empty, a date is not YYYY-MM-DD or does not exist,
-``week_start`` is not a Monday, ``go_live_date`` is outside that week, ``time_zone`` is not an IANA
-zone, or its station appeared on an earlier row.
+matched case-insensitively and in any order; stations are upper-cased (``528a7`` is ``528A7``).
 
-The CSV helpers here (decoding, numbered records, dates) are shared with the roster CSV.
+Files are read the way spreadsheets save them: a UTF-8 byte-order mark, CRLF (or CR) line ends,
+spaces around values, and empty rows (or rows of only commas, as Excel leaves after the data) are
+all fine; empty rows still count for line numbers. A date that is not ``YYYY-MM-DD`` (``5/9/2022``,
+``2022-5-9``, an Excel ``2022-05-09 00:00:00``) is refused with the ISO form it probably meant as a
+hint, because guessing between May 9 and September 5 is not ours to do.
+
+The import is all-or-nothing: ``parse_rollout_csv`` either returns the whole plan or raises
+``PlanImportError`` listing every problem as ``line N: reason`` (the header is line 1). A row is bad
+when a required field is empty, a date is not YYYY-MM-DD or does not exist, ``week_start`` is not a
+Monday, ``go_live_date`` is outside that week, ``time_zone`` is not an IANA zone, or its station
+appeared on an earlier row.
+
+The CSV helpers here (decoding, numbered records, dates, one site's fields) are shared with the
+roster CSV and the add-week form (``schedule.week_addition``).
 """
 
 from __future__ import annotations
@@ -32,16 +40,26 @@ from schedule.plan import PlannedSite, RolloutPlan, Site
 
 ROLLOUT_COLUMNS = ("week_start", "station", "name", "time_zone", "go_live_date")
 ROLLOUT_REQUIRED = ("week_start", "station", "name", "time_zone")
+SITE_COLUMNS = ("station", "name", "time_zone", "go_live_date")
+SITE_REQUIRED = ("station", "name", "time_zone")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Forms people type or spreadsheets write instead of YYYY-MM-DD, read only to suggest the ISO form.
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})")
+_DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+_LOOSE_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
+EXAMPLE_DATE = "2022-05-09"
 
 
 @dataclass(frozen=True)
 class CsvRecord:
-    """One data row: the line it starts on and its values by (lower-case) column name."""
+    """One data row: the line it starts on, its values by (lower-case) column name and the number
+    of columns its header has."""
 
     line: int
     values: dict[str, str]
+    width: int = 0
 
     def get(self, column: str) -> str:
         return self.values.get(column, "").strip()
@@ -66,11 +84,12 @@ def read_csv_records(
     required: Sequence[str],
     error: Callable[[list[LineError]], CsvImportError],
 ) -> Iterator[CsvRecord]:
-    """Check the header, then yield each non-blank row with the line it starts on.
+    """Check the header, then yield each row that holds a value, with the line it starts on.
 
     Header problems (missing, unknown or repeated columns) raise at once: the rows cannot be read
-    without a good header. A row with more values than the header has columns yields a record with
-    the extra values under the key ``""`` so the caller can report it.
+    without a good header. Empty rows, rows of only commas and rows of only spaces are skipped but
+    counted. A row with more values than the header has columns yields a record with the extra
+    values under the key ``""`` so the caller can report it.
     """
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
@@ -80,6 +99,8 @@ def read_csv_records(
     if header is None or not any(cell.strip() for cell in header):
         raise error([LineError(1, f"the header row is missing; expected {','.join(known)}")])
     columns = [cell.strip().lower() for cell in header]
+    while columns and not columns[-1]:  # a spreadsheet's trailing empty header cells
+        columns.pop()
     problems: list[str] = []
     for column in columns:
         if column not in known:
@@ -106,19 +127,50 @@ def read_csv_records(
         values = dict(zip(columns, row, strict=False))
         if len(row) > len(columns):
             values[""] = ",".join(cell for cell in row[len(columns) :] if cell.strip())
-        yield CsvRecord(line, values)
+        yield CsvRecord(line, values, len(columns))
 
 
-def too_many_values(record: CsvRecord, width: int) -> str | None:
+def too_many_values(record: CsvRecord, width: int | None = None) -> str | None:
+    """The problem of a row with values beyond its header's columns (None when it has none)."""
     if record.values.get(""):
-        return f"more values than the header has columns ({width})"
+        return f"more values than the header has columns ({record.width or width})"
     return None
 
 
+def _real_date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def iso_date_hint(value: str) -> str | None:
+    """The YYYY-MM-DD date ``value`` most likely means, or None when it cannot be told.
+
+    ``5/9/2022`` is read the American way (May 9), as the VA's spreadsheets write it, unless only
+    the other reading is a real date (``13/5/2022``).
+    """
+    value = value.strip()
+    guess: date | None = None
+    if match := _US_DATE.fullmatch(value):
+        first, second, year = int(match[1]), int(match[2]), int(match[3])
+        year += 2000 if year < 100 else 0
+        guess = _real_date(year, first, second) or _real_date(year, second, first)
+    elif match := _DOTTED_DATE.fullmatch(value):
+        guess = _real_date(int(match[3]), int(match[2]), int(match[1]))
+    elif match := _LOOSE_ISO_DATE.fullmatch(value):
+        guess = _real_date(int(match[1]), int(match[2]), int(match[3]))
+    elif match := _COMPACT_DATE.fullmatch(value):
+        guess = _real_date(int(match[1]), int(match[2]), int(match[3]))
+    return guess.isoformat() if guess is not None else None
+
+
 def parse_iso_date(label: str, value: str) -> tuple[date | None, str | None]:
-    """(date, None) or (None, reason) for a YYYY-MM-DD value."""
+    """(date, None) or (None, reason) for a YYYY-MM-DD value; the reason suggests the ISO form."""
+    value = value.strip()
     if not _ISO_DATE.fullmatch(value):
-        return None, f"{label} {value!r} is not a date in YYYY-MM-DD form"
+        example = iso_date_hint(value) or EXAMPLE_DATE
+        return None, f'{label} "{value}" is not a date in YYYY-MM-DD form (for example {example})'
     try:
         return date.fromisoformat(value), None
     except ValueError:
@@ -128,8 +180,39 @@ def parse_iso_date(label: str, value: str) -> tuple[date | None, str | None]:
 def parse_monday(label: str, value: str) -> tuple[date | None, str | None]:
     day, problem = parse_iso_date(label, value)
     if day is not None and day.weekday() != 0:
-        return None, f"{label} {value} is a {day:%A}, not a Monday"
+        return None, f"{label} {value.strip()} is a {day:%A}, not a Monday"
     return day, problem
+
+
+def week_text(week_start: date) -> str:
+    """``the week of 2022-05-02 (2022-05-02 to 2022-05-08)``: a week with its days, for messages."""
+    last = week_start + timedelta(days=6)
+    return f"the week of {week_start.isoformat()} ({week_start.isoformat()} to {last.isoformat()})"
+
+
+def read_site_fields(
+    record: CsvRecord, week_start: date | None
+) -> tuple[Site | None, date | None, list[str]]:
+    """One row's site (station, name, time zone) and go-live date, with every problem found.
+
+    The go-live date is checked against ``week_start`` when it is known; it is None when the row
+    leaves it empty (the caller defaults it to the Monday). Station numbers are upper-cased.
+    """
+    problems = [f"{column} is empty" for column in SITE_REQUIRED if not record.get(column)]
+    go_live = None
+    if record.get("go_live_date"):
+        go_live, problem = parse_iso_date("go_live_date", record.get("go_live_date"))
+        problems += [problem] if problem else []
+        if week_start and go_live and not week_start <= go_live <= week_start + timedelta(days=6):
+            problems.append(f"go_live_date {go_live.isoformat()} is outside {week_text(week_start)}")
+            go_live = None
+    time_zone = record.get("time_zone")
+    if time_zone and not is_iana_zone(time_zone):
+        problems.append(f"time_zone {time_zone!r} is not an IANA time zone (like America/New_York)")
+    if problems:
+        return None, go_live, problems
+    site = Site(station=record.get("station").upper(), name=record.get("name"), time_zone=time_zone)
+    return site, go_live, problems
 
 
 def parse_rollout_csv(text: str | bytes) -> RolloutPlan:
@@ -141,29 +224,17 @@ def parse_rollout_csv(text: str | bytes) -> RolloutPlan:
 
     for record in read_csv_records(text, ROLLOUT_COLUMNS, ROLLOUT_REQUIRED, PlanImportError):
         problems: list[str] = []
-        extra = too_many_values(record, len(ROLLOUT_COLUMNS))
+        extra = too_many_values(record)
         if extra:
             problems.append(extra)
-        for column in ROLLOUT_REQUIRED:
-            if not record.get(column):
-                problems.append(f"{column} is empty")
-
-        week_start = go_live = None
-        if record.get("week_start"):
+        week_start = None
+        if not record.get("week_start"):
+            problems.append("week_start is empty")
+        else:
             week_start, problem = parse_monday("week_start", record.get("week_start"))
             problems += [problem] if problem else []
-        if record.get("go_live_date"):
-            go_live, problem = parse_iso_date("go_live_date", record.get("go_live_date"))
-            problems += [problem] if problem else []
-            if week_start and go_live and not week_start <= go_live <= week_start + timedelta(days=6):
-                problems.append(
-                    f"go_live_date {go_live.isoformat()} is outside the week of {week_start.isoformat()} "
-                    f"({week_start.isoformat()} to {(week_start + timedelta(days=6)).isoformat()})"
-                )
-                go_live = None
-        time_zone = record.get("time_zone")
-        if time_zone and not is_iana_zone(time_zone):
-            problems.append(f"time_zone {time_zone!r} is not an IANA time zone (like America/New_York)")
+        site, go_live, site_problems = read_site_fields(record, week_start)
+        problems += site_problems
 
         station = record.get("station").upper()
         if station:
@@ -175,8 +246,7 @@ def parse_rollout_csv(text: str | bytes) -> RolloutPlan:
         if problems:
             errors.extend(LineError(record.line, problem) for problem in problems)
             continue
-        assert week_start is not None
-        site = Site(station=station, name=record.get("name"), time_zone=time_zone)
+        assert week_start is not None and site is not None
         entries.append(PlannedSite(site, week_start, go_live or week_start))
 
     if errors:

@@ -9,6 +9,11 @@ rollout ("re-planned"); the reconciler then gives it a window even if its channe
 
 When ``now`` is given, edits also refuse what can no longer happen: moving a site into a window that
 is already over, or pulling or moving a site whose go-live window has already ended.
+
+Edits know nothing of channels: before saving, callers ask ``schedule.impact`` what the new plan
+would do (``open_sites_pulled`` names an open channel that ``pull_site`` would cancel, so the caller
+can refuse or ask for force) and ``schedule.changes.describe_changes`` for the lines to show and
+audit. ``diff`` below keeps the older wording for the callers that still use it.
 """
 
 from __future__ import annotations
@@ -41,7 +46,9 @@ def _check_week(week_start: date, go_live_date: date | None) -> date:
     return go_live
 
 
-def _check_not_over(entry: PlannedSite, now: datetime | None, settings: WindowSettings | None, doing: str):
+def _check_not_over(
+    entry: PlannedSite, now: datetime | None, settings: WindowSettings | None, doing: str
+) -> None:
     if now is not None and now >= window_for(entry, settings).retires_at:
         raise PlanEditError(
             f"cannot {doing} {entry.site}: its go-live window "
@@ -168,7 +175,12 @@ def _where(entry: PlannedSite) -> str:
 
 
 def diff(old: RolloutPlan, new: RolloutPlan) -> list[str]:
-    """Human-readable changes from ``old`` to ``new``, ordered by week then station."""
+    """Human-readable changes from ``old`` to ``new``, ordered by week then station.
+
+    The older wording ("added ...", "moved ... from ... to ..."), kept while callers move to
+    ``schedule.changes.describe_changes`` (the ``add`` / ``move`` / ``pull`` / ``update`` lines of
+    DESIGN.md "Plan changes").
+    """
     before, after = old.by_station(), new.by_station()
     changes: list[tuple[date, str, str]] = []
     for station in before.keys() | after.keys():

@@ -7,6 +7,11 @@ Rules (the same everywhere in the package):
 - a local time that does not exist (the spring-forward gap) means the instant the clocks jumped
   to, so 02:30 on the spring-forward night in New York is 03:30 EDT;
 - a local time that happens twice (the fall-back hour) means the first of the two.
+
+Working hours are the one exception, because they are judged by reading the wall clock
+(``work_start <= clock``): ``wall_clock_reaches`` gives the first instant the clock shows a time
+or later, which for a time in the gap is the jump itself (03:00 EDT for 02:30), so a shift starts
+exactly when ``is_working`` turns true.
 """
 
 from __future__ import annotations
@@ -61,3 +66,25 @@ def local_date(at: datetime, zone_name: str) -> date:
 def week_monday(day: date) -> date:
     """The Monday of the (Monday to Sunday) week containing ``day``."""
     return day - timedelta(days=day.weekday())
+
+
+def wall_clock_reaches(day: date, clock: time, zone_name: str) -> datetime:
+    """The first instant (UTC) at which the wall clock in ``zone_name`` shows ``clock`` or later on
+    ``day``: ``local_instant`` except inside a spring-forward gap, where it is the jump."""
+    tz = zone(zone_name)
+    wanted = clock.replace(tzinfo=None)
+    instant = local_instant(day, wanted, zone_name)
+    shown = instant.astimezone(tz)
+    if shown.date() == day and shown.time() == wanted:
+        return instant
+    # In the gap: the wall clock read too late by the gap's size; the jump lies in between.
+    before = instant - (datetime.combine(shown.date(), shown.time()) - datetime.combine(day, wanted))
+    low, high = int(before.timestamp()), int(instant.timestamp())  # tz transitions fall on whole seconds
+    while high - low > 1:
+        middle = (low + high) // 2
+        local = datetime.fromtimestamp(middle, tz)
+        if (local.date(), local.time()) >= (day, wanted):
+            high = middle
+        else:
+            low = middle
+    return datetime.fromtimestamp(high, UTC)

@@ -148,7 +148,9 @@ def _action_for_entry(
     channel_id = state.channel_id if state else None
     display_name = channel_display_name(entry.station, entry.name, name_template)
 
-    def action(kind: ActionKind, due_at: datetime, reason: str, window: GoLiveWindow | None = None):
+    def action(
+        kind: ActionKind, due_at: datetime, reason: str, window: GoLiveWindow | None = None
+    ) -> ChannelAction:
         return ChannelAction(
             kind, entry.station, entry.name, display_name, channel_id, due_at, window, reason
         )

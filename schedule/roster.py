@@ -13,11 +13,23 @@ Rules (decided here; the rest of the product relies on them)
     hand-off happens at the start of the incoming primary's own Monday, with no gap and no overlap.
     *Fallback dates* are dates on the **fallback engineer's** own clock: "Dana covers Wednesday"
     means Dana's Wednesday, 00:00 to 24:00 in Dana's zone (inside a week that is in force).
+    *Swaps.* A swap is a fact of the roster week, not a fallback: ``RosterWeek.swaps`` holds the
+    dates on which the primary and the backup exchange roles, each date a whole calendar day on
+    the week's **primary's** clock (the clock the week itself runs on). ``duty_at`` hands out the
+    exchanged pair on such a day, so ``role_of``, ``pick_assignee``, escalations and hand-off
+    notices all follow it; ``swap_day`` toggles a date (swapping again hands the day back). A
+    fallback date given to the week's backup is how swaps were recorded before (``cover_day``):
+    ``RosterWeek`` reads it as a swap of that date, so the fallback of a ``Duty`` is never its
+    primary or backup.
     *Who picks up.* On a fallback date the fallback engineer covers for the pair and is asked
     first: ``pick_assignee`` tries fallback, then primary, then backup, taking the first who is
     working. On other dates it is primary, then backup. Observers are never picked.
     *Working* is judged on the engineer's local clock, so it follows DST; the start minute is
-    working, the end minute is not.
+    working, the end minute is not. Nobody outside working hours is ever picked (see
+    ``schedule.first_response`` for the first-response clock and the escalation target).
+    *Identity.* Engineers are found by Entra object id or by email, both case-insensitively
+    (``DutyRoster.engineer_by_aad_id``, ``engineer_by_email``); object ids are stored lower case.
+    The identifiers' rules are in ``schedule.identity``.
 
 All instants passed in must be timezone-aware. ``parse_roster_csv`` and ``export_roster_csv`` (the
 roster CSV, see ``schedule.roster_csv`` and docs/ROSTER_CSV.md) are re-exported here.
@@ -31,7 +43,23 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal, TypeVar
 
 from schedule.errors import InvalidScheduleValue
-from schedule.localtime import is_iana_zone, local_date, local_instant, require_aware, zone
+from schedule.identity import (
+    aad_object_id_problem,
+    email_problem,
+    github_login_problem,
+    normalize_aad_object_id,
+    servicenow_user_problem,
+    slack_user_id_problem,
+)
+from schedule.localtime import (
+    is_iana_zone,
+    local_date,
+    local_instant,
+    require_aware,
+    wall_clock_reaches,
+    week_monday,
+    zone,
+)
 
 Role = Literal["primary", "backup", "fallback", "observer"]
 MONDAY_TO_FRIDAY = frozenset({1, 2, 3, 4, 5})
@@ -80,11 +108,28 @@ class Engineer:
     work_days: frozenset[int]
     production_access: bool
     email: str = ""
+    github_login: str = ""
+    slack_user_id: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "work_days", frozenset(self.work_days))
+        object.__setattr__(self, "aad_object_id", normalize_aad_object_id(self.aad_object_id))
         if not self.key:
             raise InvalidScheduleValue("an engineer needs a key")
+        # A bad identifier is refused here too, so it can never reach a query, a mention or a call.
+        required = (
+            (self.aad_object_id, aad_object_id_problem),
+            (self.servicenow_user, servicenow_user_problem),
+        )
+        optional = (
+            (self.email, email_problem),
+            (self.github_login, github_login_problem),
+            (self.slack_user_id, slack_user_id_problem),
+        )
+        problems = [problem for value, check in required if (problem := check(value))]
+        problems += [problem for value, check in optional if value and (problem := check(value))]
+        if problems:
+            raise InvalidScheduleValue(f"engineer {self.key}: " + "; ".join(problems))
         if not is_iana_zone(self.time_zone):
             raise InvalidScheduleValue(f"{self.time_zone!r} is not an IANA time zone (engineer {self.key})")
         if not self.work_start < self.work_end:
@@ -95,17 +140,32 @@ class Engineer:
 
 @dataclass(frozen=True)
 class RosterWeek:
-    """Who is on duty in the week starting ``week_start`` (a Monday); values are engineer keys."""
+    """Who is on duty in the week starting ``week_start`` (a Monday); values are engineer keys.
+
+    ``swaps`` are the dates (on the primary's clock) on which primary and backup exchange roles.
+    A ``fallback`` date given to the backup is read as a swap of that date (the old record of a
+    swap), so two weeks that mean the same compare equal.
+    """
 
     week_start: date
     primary: str
     backup: str
     fallback: Mapping[date, str] = field(default_factory=FrozenMap)
     observers: tuple[str, ...] = ()
+    swaps: frozenset[date] = frozenset()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "fallback", FrozenMap(sorted(dict(self.fallback).items())))
+        fallback = dict(self.fallback)
+        legacy_swaps = {day for day, key in fallback.items() if key == self.backup}
+        for day in legacy_swaps:
+            del fallback[day]
+        object.__setattr__(self, "fallback", FrozenMap(sorted(fallback.items())))
         object.__setattr__(self, "observers", tuple(self.observers))
+        object.__setattr__(self, "swaps", frozenset(self.swaps) | legacy_swaps)
+
+    def is_swapped(self, day: date) -> bool:
+        """True when primary and backup exchange roles on ``day`` (a date on the primary's clock)."""
+        return day in self.swaps
 
 
 @dataclass(frozen=True)
@@ -129,9 +189,23 @@ class DutyRoster:
     def week(self, week_start: date) -> RosterWeek | None:
         return next((week for week in self.weeks if week.week_start == week_start), None)
 
+    def engineer_by_aad_id(self, aad_object_id: str) -> Engineer | None:
+        """The engineer with this Entra object id, whatever its letter case (None if unknown)."""
+        wanted = normalize_aad_object_id(aad_object_id or "")
+        if not wanted:
+            return None
+        return next((e for e in self.engineers.values() if e.aad_object_id == wanted), None)
+
+    def engineer_by_email(self, email: str) -> Engineer | None:
+        """The engineer with this email address, whatever its letter case (None if unknown)."""
+        wanted = (email or "").strip().lower()
+        if not wanted:
+            return None
+        return next((e for e in self.engineers.values() if e.email.lower() == wanted), None)
+
     def by_aad_object_id(self, aad_object_id: str) -> Engineer | None:
-        wanted = aad_object_id.strip().lower()
-        return next((e for e in self.engineers.values() if e.aad_object_id.lower() == wanted), None)
+        """The same as ``engineer_by_aad_id`` (the older name, kept for callers)."""
+        return self.engineer_by_aad_id(aad_object_id)
 
 
 def week_problems(week: RosterWeek, engineers: Mapping[str, Engineer]) -> list[str]:
@@ -157,9 +231,12 @@ def week_problems(week: RosterWeek, engineers: Mapping[str, Engineer]) -> list[s
             problems.append(f"{label}: fallback {key!r} on {day.isoformat()} is not a known engineer")
         if not week.week_start <= day <= last_day:
             problems.append(f"{label}: fallback date {day.isoformat()} is outside the week")
-        # The backup may cover a day (that is how a swap is recorded); the primary already leads.
+        # (A fallback date of the backup was turned into a swap by RosterWeek.)
         if key == week.primary:
             problems.append(f"{label}: fallback {key} on {day.isoformat()} is already the primary")
+    for day in sorted(week.swaps):
+        if not week.week_start <= day <= last_day:
+            problems.append(f"{label}: swap date {day.isoformat()} is outside the week")
     for key in week.observers:
         if key not in engineers:
             problems.append(f"{label}: observer {key!r} is not a known engineer")
@@ -170,16 +247,29 @@ def week_problems(week: RosterWeek, engineers: Mapping[str, Engineer]) -> list[s
     return problems
 
 
+def unique_identifiers(engineer: Engineer) -> list[tuple[str, str]]:
+    """(column, value) of each identifier that must belong to one engineer only, in lower case."""
+    values = (
+        ("aad_object_id", engineer.aad_object_id),
+        ("email", engineer.email),
+        ("servicenow_user", engineer.servicenow_user),
+        ("github_login", engineer.github_login),
+        ("slack_user_id", engineer.slack_user_id),
+    )
+    return [(label, value.lower()) for label, value in values if value]
+
+
 def roster_problems(roster: DutyRoster) -> list[str]:
     problems: list[str] = []
-    seen_aad: dict[str, str] = {}
+    seen: dict[tuple[str, str], str] = {}
     for key, engineer in roster.engineers.items():
         if key != engineer.key:
             problems.append(f"engineer {engineer.key} is filed under the key {key!r}")
-        aad = engineer.aad_object_id.lower()
-        if aad in seen_aad:
-            problems.append(f"engineers {seen_aad[aad]} and {key} share an aad_object_id")
-        seen_aad[aad] = key
+        # Each identifier finds at most one engineer, whatever its letter case.
+        for label, value in unique_identifiers(engineer):
+            if (label, value) in seen:
+                problems.append(f"engineers {seen[label, value]} and {key} share the {label} {value}")
+            seen.setdefault((label, value), key)
     starts = [week.week_start for week in roster.weeks]
     for week_start in sorted({s for s in starts if starts.count(s) > 1}):
         problems.append(f"week {week_start.isoformat()} is in the roster more than once")
@@ -190,7 +280,8 @@ def roster_problems(roster: DutyRoster) -> list[str]:
 
 @dataclass(frozen=True)
 class Duty:
-    """Who is on duty at one instant. ``fallback`` is set only on a fallback date."""
+    """Who is on duty at one instant. ``fallback`` is set only on a fallback date; on a swapped
+    day ``primary`` and ``backup`` are already exchanged and ``swapped`` is True."""
 
     primary: Engineer | None
     backup: Engineer | None
@@ -198,6 +289,7 @@ class Duty:
     observers: tuple[Engineer, ...]
     week_start: date | None = None
     fallback_date: date | None = None
+    swapped: bool = False
 
     @property
     def chain(self) -> tuple[Engineer, ...]:
@@ -234,9 +326,14 @@ def _takes_effect(roster: DutyRoster, week: RosterWeek) -> datetime:
     return local_instant(week.week_start, _MIDNIGHT, roster.engineers[week.primary].time_zone)
 
 
+def week_clock(roster: DutyRoster, week: RosterWeek) -> str:
+    """The time zone a roster week runs on (its primary's): week boundaries and swap dates."""
+    return roster.engineers[week.primary].time_zone
+
+
 def week_spans(roster: DutyRoster) -> list[tuple[datetime, datetime, RosterWeek]]:
     """Each roster week with the instants it takes effect and ends (see the week-boundary rule)."""
-    spans = []
+    spans: list[tuple[datetime, datetime, RosterWeek]] = []
     for index, week in enumerate(roster.weeks):
         start = _takes_effect(roster, week)
         following = roster.weeks[index + 1] if index + 1 < len(roster.weeks) else None
@@ -270,14 +367,26 @@ def duty_at(roster: DutyRoster, at: datetime) -> Duty:
         if local_date(at, engineers[key].time_zone) == day:
             fallback, fallback_date = engineers[key], day
             break
+    primary, backup = engineers[week.primary], engineers[week.backup]
+    swapped = week.is_swapped(local_date(at, week_clock(roster, week)))
+    if swapped:
+        primary, backup = backup, primary
     return Duty(
-        primary=engineers[week.primary],
-        backup=engineers[week.backup],
+        primary=primary,
+        backup=backup,
         fallback=fallback,
         observers=tuple(engineers[key] for key in week.observers),
         week_start=week.week_start,
         fallback_date=fallback_date,
+        swapped=swapped,
     )
+
+
+def duty_day(roster: DutyRoster, at: datetime) -> date | None:
+    """The date at ``at`` on the clock of the roster week in force (None outside every week):
+    the day a ``swap`` sent at ``at`` is about."""
+    week = week_at(roster, at)
+    return None if week is None else local_date(at, week_clock(roster, week))
 
 
 def is_working(engineer: Engineer, at: datetime) -> bool:
@@ -301,8 +410,8 @@ def _shift_starts(
         if day.isoweekday() not in engineer.work_days or (only_on is not None and day != only_on):
             continue
         yield (
-            local_instant(day, engineer.work_start, engineer.time_zone),
-            local_instant(day, engineer.work_end, engineer.time_zone),
+            wall_clock_reaches(day, engineer.work_start, engineer.time_zone),
+            wall_clock_reaches(day, engineer.work_end, engineer.time_zone),
         )
 
 
@@ -340,7 +449,7 @@ def next_roster_pickup(roster: DutyRoster, at: datetime) -> datetime | None:
 
 def role_of(roster: DutyRoster, aad_object_id: str, at: datetime) -> Role | None:
     """The role the engineer with this Entra object id has at ``at`` (None if off duty or unknown)."""
-    engineer = roster.by_aad_object_id(aad_object_id)
+    engineer = roster.engineer_by_aad_id(aad_object_id)
     if engineer is None:
         return None
     return duty_at(roster, at).role_of(engineer)
@@ -349,16 +458,17 @@ def role_of(roster: DutyRoster, aad_object_id: str, at: datetime) -> Role | None
 def duty_changes(roster: DutyRoster, start: datetime, end: datetime) -> list[tuple[datetime, Duty, Duty]]:
     """Hand-offs in ``[start, end)``: (instant, duty before, duty after), oldest first.
 
-    Only changes of primary, backup or fallback count (week boundaries, and the start and end of a
-    fallback date); a change of observers alone is not a hand-off.
+    Only changes of primary, backup or fallback count (week boundaries, the start and end of a
+    fallback date or of a swapped day); a change of observers alone is not a hand-off.
     """
     require_aware(start, "start")
     require_aware(end, "end")
     moments: set[datetime] = set()
     for week_start, week_end, week in week_spans(roster):
         moments.update((week_start, week_end))
-        for day, key in week.fallback.items():
-            tz = roster.engineers[key].time_zone
+        days = [(day, roster.engineers[key].time_zone) for day, key in week.fallback.items()]
+        days += [(day, week_clock(roster, week)) for day in week.swaps]
+        for day, tz in days:
             moments.add(local_instant(day, _MIDNIGHT, tz))
             moments.add(local_instant(day + timedelta(days=1), _MIDNIGHT, tz))
     changes = []
@@ -386,17 +496,55 @@ def export_roster_csv(roster: DutyRoster) -> str:
 def cover_day(roster: DutyRoster, engineer_key: str, day: date) -> DutyRoster:
     """The roster with ``engineer_key`` covering ``day`` as the fallback (first pick that day), in
     the roster week that contains the day. Raises ``InvalidScheduleValue`` when no week does or the
-    engineer is unknown."""
+    engineer is unknown.
+
+    Naming the week's backup records a swap of that day (see ``RosterWeek``); naming the primary
+    hands the day back to them (no fallback, no swap). Use ``swap_day`` for a swap.
+    """
     if engineer_key not in roster.engineers:
         raise InvalidScheduleValue(f"unknown engineer {engineer_key!r}")
-    monday = day - timedelta(days=day.weekday())
+    monday = week_monday(day)
     week = roster.week(monday)
     if week is None:
         raise InvalidScheduleValue(f"no roster week starts on {monday.isoformat()}")
     fallback = dict(week.fallback)
+    swaps = set(week.swaps)
     if engineer_key == week.primary:
         fallback.pop(day, None)  # handing the day back to the primary
+        swaps.discard(day)
     else:
         fallback[day] = engineer_key
-    weeks = tuple(replace(w, fallback=fallback) if w.week_start == monday else w for w in roster.weeks)
+    return _with_week(roster, replace(week, fallback=FrozenMap(fallback), swaps=frozenset(swaps)))
+
+
+def swap_day(roster: DutyRoster, day: date, at: datetime) -> DutyRoster:
+    """The roster with the swap of ``day`` toggled: primary and backup exchange roles for that
+    calendar day (on the week's primary's clock), and swapping again hands it back.
+
+    The week is the one in force at ``at`` when ``day`` falls in it, else the week whose Monday
+    begins ``day``'s week. Raises ``InvalidScheduleValue`` when no roster week holds ``day`` or the
+    day is already over at ``at`` (a swap never rewrites who was on duty).
+    """
+    require_aware(at)
+    week = week_at(roster, at)
+    if week is None or not week.week_start <= day <= week.week_start + timedelta(days=6):
+        week = roster.week(week_monday(day))
+    if week is None:
+        raise InvalidScheduleValue(f"no roster week holds {day.isoformat()}, so there is nothing to swap")
+    tz = week_clock(roster, week)
+    if at >= local_instant(day + timedelta(days=1), _MIDNIGHT, tz):
+        raise InvalidScheduleValue(f"{day.isoformat()} is already over ({tz}); a past day cannot be swapped")
+    return _with_week(roster, replace(week, swaps=week.swaps ^ {day}))
+
+
+def swap_today(roster: DutyRoster, at: datetime) -> DutyRoster:
+    """``swap_day`` for the day in force at ``at`` (what the ``swap`` command means)."""
+    day = duty_day(roster, at)
+    if day is None:
+        raise InvalidScheduleValue("no roster week is in force, so there is nothing to swap")
+    return swap_day(roster, day, at)
+
+
+def _with_week(roster: DutyRoster, new: RosterWeek) -> DutyRoster:
+    weeks = tuple(new if week.week_start == new.week_start else week for week in roster.weeks)
     return DutyRoster(engineers=roster.engineers, weeks=weeks)

@@ -1,30 +1,39 @@
 """Roster CSV import and export (docs/ROSTER_CSV.md has the user-facing description).
 
-One UTF-8 CSV file (a byte-order mark is fine) with a ``kind`` column saying what each row is::
+One UTF-8 CSV file with a ``kind`` column saying what each row is::
 
-    kind,engineer,name,aad_object_id,servicenow_user,email,time_zone,work_start,work_end,work_days,production_access,week_start,date
-    engineer,jane,Jane Doe,0f8e...,jane.doe,jane.doe@va.gov,America/New_York,08:00,17:00,Mon-Fri,yes,,
-    primary,jane,,,,,,,,,,2022-05-02,
-    backup,marcus,,,,,,,,,,2022-05-02,
-    fallback,rosa,,,,,,,,,,2022-05-02,2022-05-06
-    observer,kai,,,,,,,,,,2022-05-02,
+    kind,engineer,name,aad_object_id,servicenow_user,email,time_zone,work_start,work_end,work_days,production_access,week_start,date,github_login,slack_user_id
+    engineer,jane,Jane Doe,0f8e...,jane.doe,jane.doe@va.gov,America/New_York,08:00,17:00,Mon-Fri,yes,,,jane-doe,U024BE7LH
+    primary,jane,,,,,,,,,,2022-05-02,,,
+    backup,marcus,,,,,,,,,,2022-05-02,,,
+    fallback,rosa,,,,,,,,,,2022-05-02,2022-05-06,,
+    observer,kai,,,,,,,,,,2022-05-02,,,
+    swap,marcus,,,,,,,,,,2022-05-02,2022-05-03,,
 
 - ``engineer`` rows define a person: ``engineer`` is their key (used by the other rows), ``name``,
-  ``aad_object_id`` (the Entra object id, a GUID), ``servicenow_user`` (their ServiceNow user name),
-  optional ``email``, ``time_zone`` (IANA), ``work_start`` / ``work_end`` (HH:MM, start before end),
-  ``work_days`` (``Mon-Fri``, ``Mon,Wed,Fri``, ``Sun-Thu``; names or 3-letter abbreviations) and
-  ``production_access`` (yes/no, true/false, y/n, 1/0).
+  ``aad_object_id`` (the Entra object id, a GUID, any letter case), ``servicenow_user`` (their
+  ServiceNow user name), optional ``email``, ``github_login`` and ``slack_user_id``, ``time_zone``
+  (IANA), ``work_start`` / ``work_end`` (HH:MM, start before end), ``work_days`` (``Mon-Fri``,
+  ``Mon,Wed,Fri``, ``Sun-Thu``; names or 3-letter abbreviations) and ``production_access`` (yes/no,
+  true/false, y/n, 1/0). The identifiers follow ``schedule.identity``; each belongs to one
+  engineer only.
 - ``primary``, ``backup`` and ``observer`` rows put an engineer on a week (``week_start``, a Monday).
   Each week needs exactly one primary and one backup, two different people, at least one of them
   with production access. A week may have several observers.
 - ``fallback`` rows put an engineer on one ``date`` (on their own clock); ``week_start`` may be
-  left empty (the date's Monday) or must be the Monday of that week. A week with fallback or
-  observer rows must also have a primary and a backup.
+  left empty (the date's Monday) or must be the Monday of that week. A week with fallback,
+  observer or swap rows must also have a primary and a backup. A fallback row naming the week's
+  backup is read as a swap of that date (how swaps were written before swap rows existed).
+- ``swap`` rows record a ``swap``: on that ``date`` (on the primary's clock) the week's primary and
+  backup exchange roles. ``engineer`` names either of the pair (export writes the backup, who leads
+  that day); ``week_start`` is optional as for fallback rows.
 
 Only the columns ``kind`` and ``engineer`` must be in the header; a missing column reads as empty.
 Values that do not belong to a row's kind must be left empty. Rows may come in any order (a week
-row may name an engineer defined further down). The import is all-or-nothing: either the whole
-roster or ``RosterImportError`` with every problem as ``line N: reason`` (the header is line 1).
+row may name an engineer defined further down). Files are read the way spreadsheets save them (see
+``schedule.csvio``: byte-order mark, CRLF, spaces, empty rows). The import is all-or-nothing:
+either the whole roster or ``RosterImportError`` with every problem as ``line N: reason`` (the
+header is line 1).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, time
 
 from schedule.csvio import (
     CsvRecord,
@@ -44,7 +53,15 @@ from schedule.csvio import (
     too_many_values,
 )
 from schedule.errors import InvalidScheduleValue, LineError, RosterImportError
-from schedule.localtime import is_iana_zone
+from schedule.identity import (
+    aad_object_id_problem,
+    email_problem,
+    github_login_problem,
+    normalize_aad_object_id,
+    servicenow_user_problem,
+    slack_user_id_problem,
+)
+from schedule.localtime import is_iana_zone, week_monday
 from schedule.roster import DutyRoster, Engineer, RosterWeek
 
 ROSTER_COLUMNS = (
@@ -61,6 +78,9 @@ ROSTER_COLUMNS = (
     "production_access",
     "week_start",
     "date",
+    # Added later: at the end, so files written before them keep their column order.
+    "github_login",
+    "slack_user_id",
 )
 ENGINEER_COLUMNS = (
     "name",
@@ -72,13 +92,23 @@ ENGINEER_COLUMNS = (
     "work_end",
     "work_days",
     "production_access",
+    "github_login",
+    "slack_user_id",
 )
-ENGINEER_REQUIRED = tuple(column for column in ENGINEER_COLUMNS if column != "email")
-KINDS = ("engineer", "primary", "backup", "fallback", "observer")
+OPTIONAL_ENGINEER_COLUMNS = ("email", "github_login", "slack_user_id")
+ENGINEER_REQUIRED = tuple(column for column in ENGINEER_COLUMNS if column not in OPTIONAL_ENGINEER_COLUMNS)
+KINDS = ("engineer", "primary", "backup", "fallback", "observer", "swap")
+# The identifier columns and their rules (schedule.identity); an empty optional one is not checked.
+_IDENTIFIER_RULES = (
+    ("aad_object_id", aad_object_id_problem),
+    ("servicenow_user", servicenow_user_problem),
+    ("email", email_problem),
+    ("github_login", github_login_problem),
+    ("slack_user_id", slack_user_id_problem),
+)
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _FULL_DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _HH_MM = re.compile(r"(\d{1,2}):(\d{2})")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0"}
@@ -141,6 +171,7 @@ class _WeekRows:
     backup: tuple[str, int] | None = None
     fallback: dict[date, tuple[str, int]] = field(default_factory=dict)
     observers: list[tuple[str, int]] = field(default_factory=list)
+    swaps: dict[date, tuple[str, int]] = field(default_factory=dict)
 
 
 def _parse_engineer(record: CsvRecord, problems: list[str]) -> Engineer | None:
@@ -151,9 +182,11 @@ def _parse_engineer(record: CsvRecord, problems: list[str]) -> Engineer | None:
     for column in ("week_start", "date"):
         if record.get(column):
             problems.append(f"{column} must be empty on an engineer row")
-    aad = record.get("aad_object_id")
-    if aad and not _GUID.fullmatch(aad):
-        problems.append(f"aad_object_id {aad!r} is not a GUID (the engineer's Entra object id)")
+    for column, rule in _IDENTIFIER_RULES:
+        value = record.get(column)
+        problem = rule(value) if value else None
+        if problem:
+            problems.append(problem)
     time_zone = record.get("time_zone")
     if time_zone and not is_iana_zone(time_zone):
         problems.append(f"time_zone {time_zone!r} is not an IANA time zone (like America/New_York)")
@@ -180,7 +213,7 @@ def _parse_engineer(record: CsvRecord, problems: list[str]) -> Engineer | None:
     return Engineer(
         key=key,
         name=record.get("name"),
-        aad_object_id=aad,
+        aad_object_id=normalize_aad_object_id(record.get("aad_object_id")),
         servicenow_user=record.get("servicenow_user"),
         time_zone=time_zone,
         work_start=start,
@@ -188,6 +221,8 @@ def _parse_engineer(record: CsvRecord, problems: list[str]) -> Engineer | None:
         work_days=days,
         production_access=access_text in _YES,
         email=record.get("email"),
+        github_login=record.get("github_login"),
+        slack_user_id=record.get("slack_user_id"),
     )
 
 
@@ -197,7 +232,7 @@ def parse_roster_csv(text: str | bytes) -> DutyRoster:
     errors: list[LineError] = []
     engineers: dict[str, Engineer] = {}
     engineer_line: dict[str, int] = {}
-    aad_line: dict[str, int] = {}
+    identifier_line: dict[tuple[str, str], int] = {}
     weeks: dict[date, _WeekRows] = {}
     references: list[tuple[str, int]] = []
 
@@ -206,7 +241,7 @@ def parse_roster_csv(text: str | bytes) -> DutyRoster:
 
     for record in read_csv_records(text, ROSTER_COLUMNS, ("kind", "engineer"), RosterImportError):
         problems: list[str] = []
-        extra = too_many_values(record, len(ROSTER_COLUMNS))
+        extra = too_many_values(record)
         if extra:
             problems.append(extra)
         kind, key = record.get("kind").lower(), record.get("engineer")
@@ -220,15 +255,16 @@ def parse_roster_csv(text: str | bytes) -> DutyRoster:
         if kind == "engineer":
             if key and key in engineer_line:
                 problems.append(f"engineer {key} is already defined on line {engineer_line[key]}")
-            aad = record.get("aad_object_id").lower()
-            if aad and aad in aad_line:
-                problems.append(
-                    f"aad_object_id {record.get('aad_object_id')} is already used on line {aad_line[aad]}"
-                )
+            # Each identifier finds one engineer, whatever its letter case.
+            for column, _ in _IDENTIFIER_RULES:
+                value = record.get(column)
+                if not value:
+                    continue
+                taken = identifier_line.setdefault((column, value.lower()), record.line)
+                if taken != record.line:
+                    problems.append(f"{column} {value} is already used on line {taken}")
             if key:
                 engineer_line.setdefault(key, record.line)
-            if aad:
-                aad_line.setdefault(aad, record.line)
             engineer = _parse_engineer(record, problems)
             if engineer is not None and not problems:
                 engineers[key] = engineer
@@ -267,6 +303,13 @@ def parse_roster_csv(text: str | bytes) -> DutyRoster:
         for key, line in rows.observers:
             if key in (primary, backup):
                 fail(line, f"observer {key} is already the primary or backup of {label}")
+        for day, (key, line) in rows.swaps.items():
+            if key not in (primary, backup):
+                fail(
+                    line,
+                    f"swap on {day.isoformat()} names {key}, who is neither the primary ({primary}) "
+                    f"nor the backup ({backup}) of {label}",
+                )
 
     if errors:
         raise RosterImportError(errors)
@@ -277,6 +320,7 @@ def parse_roster_csv(text: str | bytes) -> DutyRoster:
             backup=rows.backup[0],
             fallback={day: key for day, (key, _) in rows.fallback.items()},
             observers=tuple(key for key, _ in rows.observers),
+            swaps=frozenset(rows.swaps),
         )
         for week_start, rows in sorted(weeks.items())
         if rows.primary and rows.backup
@@ -301,24 +345,26 @@ def _read_assignment(
                 f"{column} belongs on the engineer row of {key or 'the engineer'}, not a {kind} row"
             )
     week_start = day = None
+    dated = kind in ("fallback", "swap")  # rows about one date: the week may be left to the date
     if record.get("week_start"):
         week_start, problem = parse_monday("week_start", record.get("week_start"))
         problems += [problem] if problem else []
-    elif kind != "fallback":
+    elif not dated:
         problems.append("week_start is empty")
-    if kind == "fallback":
+    if dated:
         if record.get("date"):
             day, problem = parse_iso_date("date", record.get("date"))
             problems += [problem] if problem else []
         else:
-            problems.append("date is empty (the day the fallback covers)")
+            what = "the fallback covers" if kind == "fallback" else "primary and backup swap"
+            problems.append(f"date is empty (the day {what})")
         if day is not None:
-            monday = day - timedelta(days=day.weekday())
+            monday = week_monday(day)
             if week_start is not None and week_start != monday:
                 problems.append(f"date {day.isoformat()} is outside the week of {week_start.isoformat()}")
             week_start = monday
     elif record.get("date"):
-        problems.append(f"date must be empty on a {kind} row (it is for fallback rows)")
+        problems.append(f"date must be empty on a {kind} row (it is for fallback and swap rows)")
     if problems or week_start is None or not key:
         return
 
@@ -338,6 +384,12 @@ def _read_assignment(
             problems.append(f"{day.isoformat()} already has a fallback ({other}, line {line})")
         else:
             rows.fallback[day] = (key, record.line)
+    elif kind == "swap":
+        assert day is not None
+        if day in rows.swaps:
+            problems.append(f"{day.isoformat()} is already swapped (line {rows.swaps[day][1]})")
+        else:
+            rows.swaps[day] = (key, record.line)
     else:
         if any(key == other for other, _ in rows.observers):
             problems.append(f"{key} is already an observer in {label}")
@@ -346,37 +398,36 @@ def _read_assignment(
 
 
 def export_roster_csv(roster: DutyRoster) -> str:
-    """The roster as roster CSV: engineers first, then each week's rows."""
+    """The roster as roster CSV: engineers first, then each week's rows (swaps as swap rows)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(ROSTER_COLUMNS)
-    blank_engineer = [""] * len(ENGINEER_COLUMNS)
+    writer = csv.DictWriter(out, ROSTER_COLUMNS, restval="", lineterminator="\n")
+    writer.writeheader()
     for engineer in roster.engineers.values():
         writer.writerow(
-            [
-                "engineer",
-                engineer.key,
-                engineer.name,
-                engineer.aad_object_id,
-                engineer.servicenow_user,
-                engineer.email,
-                engineer.time_zone,
-                engineer.work_start.strftime("%H:%M"),
-                engineer.work_end.strftime("%H:%M"),
-                format_work_days(engineer.work_days),
-                "yes" if engineer.production_access else "no",
-                "",
-                "",
-            ]
+            {
+                "kind": "engineer",
+                "engineer": engineer.key,
+                "name": engineer.name,
+                "aad_object_id": engineer.aad_object_id,
+                "servicenow_user": engineer.servicenow_user,
+                "email": engineer.email,
+                "time_zone": engineer.time_zone,
+                "work_start": engineer.work_start.strftime("%H:%M"),
+                "work_end": engineer.work_end.strftime("%H:%M"),
+                "work_days": format_work_days(engineer.work_days),
+                "production_access": "yes" if engineer.production_access else "no",
+                "github_login": engineer.github_login,
+                "slack_user_id": engineer.slack_user_id,
+            }
         )
     for week in roster.weeks:
         monday = week.week_start.isoformat()
-        writer.writerow(["primary", week.primary, *blank_engineer, monday, ""])
-        writer.writerow(["backup", week.backup, *blank_engineer, monday, ""])
-        for day, key in week.fallback.items():
-            writer.writerow(["fallback", key, *blank_engineer, monday, day.isoformat()])
-        for key in week.observers:
-            writer.writerow(["observer", key, *blank_engineer, monday, ""])
+        rows = [("primary", week.primary, ""), ("backup", week.backup, "")]
+        rows += [("fallback", key, day.isoformat()) for day, key in week.fallback.items()]
+        rows += [("observer", key, "") for key in week.observers]
+        rows += [("swap", week.backup, day.isoformat()) for day in sorted(week.swaps)]
+        for kind, key, day_text in rows:
+            writer.writerow({"kind": kind, "engineer": key, "week_start": monday, "date": day_text})
     return out.getvalue()
 
 

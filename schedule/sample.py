@@ -182,7 +182,16 @@ def sample_plan() -> RolloutPlan:
     return RolloutPlan(tuple(entries))
 
 
-def _engineer(key, name, guid, zone, start, end, production_access, work_days=MONDAY_TO_FRIDAY) -> Engineer:
+def _engineer(
+    key: str,
+    name: str,
+    guid: str,
+    zone: str,
+    start: time,
+    end: time,
+    production_access: bool,
+    work_days: frozenset[int] = MONDAY_TO_FRIDAY,
+) -> Engineer:
     user = name.lower().replace(" ", ".")
     return Engineer(
         key=key,

@@ -71,14 +71,17 @@ def test_blank_lines_and_crlf_are_fine_and_line_numbers_count_them():
         ("2022-05-02,508,Atlanta,,", "time_zone is empty"),
         (
             "05/02/2022,508,Atlanta,America/New_York,",
-            "week_start '05/02/2022' is not a date in YYYY-MM-DD form",
+            'week_start "05/02/2022" is not a date in YYYY-MM-DD form (for example 2022-05-02)',
         ),
-        ("2022-5-2,508,Atlanta,America/New_York,", "week_start '2022-5-2' is not a date in YYYY-MM-DD form"),
+        (
+            "2022-5-2,508,Atlanta,America/New_York,",
+            'week_start "2022-5-2" is not a date in YYYY-MM-DD form (for example 2022-05-02)',
+        ),
         ("2022-02-30,508,Atlanta,America/New_York,", "week_start 2022-02-30 is not a real date"),
         ("2022-05-02,508,Atlanta,America/New_York,2022-13-01", "go_live_date 2022-13-01 is not a real date"),
         (
             "2022-05-02,508,Atlanta,America/New_York,tomorrow",
-            "go_live_date 'tomorrow' is not a date in YYYY-MM-DD form",
+            'go_live_date "tomorrow" is not a date in YYYY-MM-DD form (for example 2022-05-09)',
         ),
         ("2022-05-04,508,Atlanta,America/New_York,", "week_start 2022-05-04 is a Wednesday, not a Monday"),
         (
@@ -239,13 +242,13 @@ def plans(draw) -> RolloutPlan:
     return RolloutPlan(tuple(entries))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(derandomize=True, max_examples=150, deadline=None)
 @given(plans())
 def test_export_then_import_gives_the_same_plan(plan):
     assert parse_rollout_csv(export_rollout_csv(plan)) == plan
 
 
-@settings(max_examples=50, deadline=None)
+@settings(derandomize=True, max_examples=50, deadline=None)
 @given(plans())
 def test_import_then_export_is_stable(plan):
     text = export_rollout_csv(plan)

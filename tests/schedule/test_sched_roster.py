@@ -216,17 +216,19 @@ def test_roster_refuses_same_primary_and_backup_unknown_engineers_and_stray_fall
         DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi", {date(2022, 5, 3): "ny"})])
 
 
-def test_backup_may_cover_a_day_as_fallback_and_then_leads_that_day():
+def test_a_fallback_date_of_the_backup_is_read_as_a_swap_so_the_backup_leads_as_primary():
+    # Changed on purpose: this used to give "primary ny, backup hi, fallback hi" (the swap bug).
     roster = DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi", {date(2022, 5, 3): "hi"})])
+    assert roster.week(WEEK) == RosterWeek(WEEK, "ny", "hi", swaps=frozenset({date(2022, 5, 3)}))
     duty = duty_at(roster, datetime(2022, 5, 3, 20, 0, tzinfo=UTC))
-    assert duty.fallback is not None and duty.fallback.key == "hi"
+    assert (duty.primary, duty.backup, duty.fallback, duty.swapped) == (HI, NY, None, True)
 
 
-def test_cover_day_records_a_swap_and_swapping_back_removes_it():
+def test_cover_day_by_the_backup_records_a_swap_and_by_the_primary_hands_the_day_back():
     roster = DutyRoster.of([NY, HI], [RosterWeek(WEEK, "ny", "hi")])
     swapped = cover_day(roster, "hi", date(2022, 5, 3))
-    assert swapped.week(WEEK).fallback == {date(2022, 5, 3): "hi"}
-    assert cover_day(swapped, "ny", date(2022, 5, 3)).week(WEEK).fallback == {}
+    assert swapped.week(WEEK).swaps == {date(2022, 5, 3)} and swapped.week(WEEK).fallback == {}
+    assert cover_day(swapped, "ny", date(2022, 5, 3)) == roster
 
 
 def test_engineer_refuses_bad_hours_days_and_zone():
