@@ -78,12 +78,12 @@ def read_part(value: object, shape: type[T], at: str) -> T:
 
 def _validation_reason(message: str, at: str) -> str:
     path_match = _FIELD_PATH.search(message)
-    path = at + (path_match.group(1) if path_match else "")
+    path = (at + (path_match.group(1) if path_match else "")).lstrip(".")
     missing = _MISSING_FIELD.match(message)
     if missing:
         return f"field {(path + '.' if path else '') + missing.group(1)} is missing"
-    if path_match is None:
-        return "a field has the wrong type" if not at else f"field {at} has the wrong type"
+    if path_match is None and not at:
+        return "a field has the wrong type"
     return f"field {path or '(top level)'} has the wrong type"
 
 

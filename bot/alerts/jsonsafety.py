@@ -5,8 +5,8 @@ DESIGN's inbound-edge rule: a body the product could not process later is refuse
 
 - a body over ``max_bytes`` (default 1 MiB), empty, or not UTF-8 (a byte-order mark included);
 - nesting deeper than ``max_depth`` (default 64; the top-level object or array is depth 1);
-- ``NaN``, ``Infinity`` and numbers out of range (``1e400`` would become infinity, huge integers
-  cannot be stored);
+- ``NaN``, ``Infinity`` and numbers out of range (``1e400`` would become infinity; integers of more
+  than 4,300 digits are past Python's conversion limit);
 - lone UTF-16 surrogate escapes (``"\\ud800"``) and NUL characters (``"\\u0000"``): PostgreSQL text
   refuses both, and a lone surrogate cannot be encoded back to UTF-8;
 - anything else that is not JSON (RFC 8259, as msgspec reads it; duplicate keys keep the last value).
