@@ -47,11 +47,17 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
 
 def same_secret(given: str, expected: str) -> bool:
     """Constant-time equality of a received token or signature with the expected one."""
-    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode("utf-8"))
+    return hmac.compare_digest(_utf8(given), _utf8(expected))
 
 
 def hmac_sha256_hex(secret: str, body: bytes) -> str:
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    return hmac.new(_utf8(secret), body, hashlib.sha256).hexdigest()
+
+
+def _utf8(text: str) -> bytes:
+    # A header, query value or misconfigured secret may hold characters UTF-8 cannot encode
+    # (lone surrogates); escaping them keeps the comparison total instead of raising.
+    return text.encode("utf-8", "backslashreplace")
 
 
 def body_digest(raw: bytes) -> str:
@@ -109,11 +115,11 @@ def iso_time(value: str | None) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return _sane(parsed.astimezone(UTC))
+    except (ValueError, OverflowError):  # not ISO 8601, or an offset that leaves the calendar
         return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return _sane(parsed.astimezone(UTC))
 
 
 def epoch_time(value: str | int | float | None) -> datetime | None:

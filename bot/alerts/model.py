@@ -39,7 +39,9 @@ KEY_MAX: Final = 200  # group_key, delivery_id
 
 # Identifiers travel into correlation ids, log lines and ServiceNow queries: keep them plain.
 _KEY = re.compile(rf"[A-Za-z0-9._:@/+=#-]{{1,{KEY_MAX}}}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# Control characters, line and paragraph separators, zero-width and bidirectional-override marks:
+# nothing a title needs, and all of them can disguise text in a post or a log line.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]+")
 _SPACES = re.compile(r"\s{2,}")
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Final
 
 import msgspec
@@ -129,7 +129,7 @@ def authenticate(
     stamp = stamp.strip()
     if not stamp.isascii() or not stamp.isdigit() or len(stamp) > 12:
         raise AlertUnauthorized("Sentry-Hook-Timestamp is not epoch seconds")
-    if abs(now - datetime.fromtimestamp(int(stamp), UTC)) > STALE_AFTER:
+    if abs(now.timestamp() - int(stamp)) > STALE_AFTER.total_seconds():
         raise AlertUnauthorized("Sentry-Hook-Timestamp is more than 5 minutes from now")
 
 

@@ -93,3 +93,36 @@ def test_mutated_recorded_payloads_give_only_documented_outcomes(source, data):
         key = data.draw(st.sampled_from(sorted(headers)))
         headers[key] = data.draw(st.sampled_from(["", "v1=00", headers[key] + "," + headers[key], MARKER]))
     deliver(source, headers, raw_body(document), recording.query)
+
+
+HEADER_NAMES = st.sampled_from(
+    [
+        "Sentry-Hook-Signature",
+        "Sentry-Hook-Timestamp",
+        "Sentry-Hook-Resource",
+        "X-Golive-Token",
+        "x-pagerduty-signature",
+        "Content-Type",
+    ]
+)
+ODD_TEXT = st.one_of(
+    st.text(max_size=80),
+    st.integers().map(str),
+    st.sampled_from(["\ud800", "v1=\udc80", "１２３", "999999999999", "0001", "v1=,v1=", "," * 50]),
+)
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@FUZZ
+@given(
+    headers=st.dictionaries(HEADER_NAMES, ODD_TEXT, max_size=6),
+    query=st.dictionaries(st.sampled_from(["token", "x"]), ODD_TEXT, max_size=2),
+    secret=ODD_TEXT,
+)
+def test_arbitrary_headers_query_and_secrets_give_only_documented_outcomes(source, headers, query, secret):
+    recording = recorded(source, recorded_names(source)[0])
+    try:
+        RECEIVERS[source].authenticate(headers, recording.raw, query, secret, recording.now)
+    except AlertUnauthorized as refused:
+        check_reason(refused)
+    deliver(source, headers, recording.raw, query)

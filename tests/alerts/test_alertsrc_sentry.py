@@ -249,3 +249,9 @@ def test_an_unconfigured_secret_refuses_everything():
     delivery = recorded("sentry", "issue_created")
     with pytest.raises(AlertUnauthorized, match="no Sentry client secret"):
         sentry.authenticate(delivery.headers, delivery.raw, {}, "", delivery.now)
+
+
+def test_a_timestamp_far_in_the_future_is_stale_not_a_crash():
+    delivery = recorded("sentry", "issue_created")
+    with pytest.raises(AlertUnauthorized, match="more than 5 minutes"):
+        delivery.authenticate(headers=delivery.headers | {"Sentry-Hook-Timestamp": "999999999999"})
