@@ -6,13 +6,13 @@ HMAC-SHA256 of the exact body bytes keyed with the integration's client secret;
 
 Resources read (everything else, e.g. ``installation``, ``comment``, ``seer``, is ``Ignored``):
 
-| resource       | group_key                  | state                                                  |
-|----------------|----------------------------|--------------------------------------------------------|
-| ``issue``      | ``data.issue.id``          | created, unresolved: triggered; resolved: resolved;    |
-|                |                            | archived, ignored: acknowledged; assigned: updated     |
-| ``event_alert``| ``data.event.issue_id``    | triggered                                              |
-| ``error``      | ``data.error.issue_id``    | triggered                                              |
-| ``metric_alert``| ``metric_alert:{data.metric_alert.id}`` | critical, warning: triggered; resolved: recovered |
+- ``issue``: group ``data.issue.id``; created and unresolved: triggered, resolved: resolved,
+  archived and ignored (both spellings are sent): acknowledged, assigned and anything new: updated.
+- ``event_alert``: group ``data.event.issue_id``; always triggered.
+- ``error``: group ``data.error.issue_id``; always triggered.
+- ``metric_alert``: group ``metric_alert:{data.metric_alert.id}``; critical and warning: triggered
+  (level critical or warning), resolved: recovered; the title is ``description_title`` without its
+  ``Critical:`` / ``Resolved:`` prefix, so both deliveries of one incident share it.
 
 Metric alert incident ids and issue ids are separate number spaces on one Sentry server, hence the
 ``metric_alert:`` prefix. ``Request-ID`` is a fresh uuid4 on every attempt, retries included (Sentry

@@ -190,3 +190,18 @@ def _unsafe(value: object, depth: int) -> bool:
         items = list(value.items()) if isinstance(value, dict) else [(None, item) for item in value]
         return any(_unsafe(key, depth) or _unsafe(item, depth + 1) for key, item in items)
     return False
+
+
+@settings(derandomize=True, max_examples=500, deadline=None)
+@given(text=st.text(alphabet="[]{}", max_size=60), limit=st.integers(min_value=0, max_value=8))
+def test_the_fast_depth_check_agrees_with_the_exact_depth(text, limit):
+    from bot.alerts.jsonsafety import _deeper_than
+
+    assert _deeper_than(text.encode(), limit) == (nesting_depth(text.encode()) > limit)
+
+
+def test_a_string_full_of_escaped_quotes_and_backslashes_hides_no_brackets():
+    text = '\\" [[[[ \\\\" ]]'
+    document = {"a": text, "b": [[["\\"]]]}
+    assert load_json(json.dumps(document).encode()) == document
+    assert "nested deeper" in reason_for(json.dumps({"a": text, "b": json.loads(nested_arrays(64))}).encode())
