@@ -29,6 +29,7 @@ from typing import Any
 
 from aiohttp import web
 
+from emulators.github.render import user_number
 from emulators.github.store import IssueStore
 from emulators.injected_faults import CallLog, InjectedFaults, RateLimitRefusal
 
@@ -178,7 +179,7 @@ def _login(request: web.Request, token: str) -> str | None:
 
 
 def _primary_refusal(status: int, who: str | None, headers: dict[str, str]) -> GitHubError:
-    subject = f"user ID {who}" if who else "127.0.0.1"
+    subject = f"user ID {user_number(who)}" if who else "127.0.0.1"
     message = (
         f"API rate limit exceeded for {subject}. If you reach out to GitHub Support for help, "
         f"please include the request ID {headers['x-github-request-id']}."

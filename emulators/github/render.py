@@ -14,14 +14,14 @@ from typing import Any
 from emulators.github.config import GitHubRepo
 from emulators.github.store import Comment, Issue, IssueStore
 
-__all__ = ["Links", "node_id"]
+__all__ = ["Links", "node_id", "user_number"]
 
 
 def node_id(kind: str, number: int) -> str:
     return base64.b64encode(f"0:{kind}{number}".encode()).decode()
 
 
-def _user_number(login: str) -> int:
+def user_number(login: str) -> int:
     return 1_000_000 + zlib.crc32(login.lower().encode()) % 9_000_000
 
 
@@ -37,7 +37,7 @@ class Links:
 
     def user(self, login: str) -> dict[str, Any]:
         api = f"{self.api}/users/{login}"
-        number = _user_number(login)
+        number = user_number(login)
         return {
             "login": login,
             "id": number,
@@ -88,7 +88,7 @@ class Links:
 
     def repo(self, repo: GitHubRepo, viewer: str | None) -> dict[str, Any]:
         api = f"{self.api}/repos/{repo.full_name}"
-        number = _user_number(repo.full_name)
+        number = user_number(repo.full_name)
         push = viewer in repo.collaborators
         open_issues = sum(1 for i in self.store.in_repo(repo) if i.state == "open")
         body: dict[str, Any] = {
