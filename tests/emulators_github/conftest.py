@@ -27,3 +27,9 @@ def make_client(aiohttp_client: Any) -> MakeClient:
 @pytest.fixture
 async def gh(make_client: MakeClient) -> TestClient:
     return await make_client()
+
+
+@pytest.fixture
+async def gh_unlimited(make_client: MakeClient) -> TestClient:
+    """For generated-input tests that make thousands of calls on one emulator."""
+    return await make_client(core_limit=10**9, search_limit=10**9)
