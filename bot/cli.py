@@ -168,6 +168,47 @@ def cmd_emulate_slack(args: argparse.Namespace) -> int:
         flush=True,
     )
     asyncio.run(_serve_forever(run_slack_emulator(args.host, args.port, config)))
+
+
+def cmd_emulate_integration(args: argparse.Namespace) -> int:
+    """``golive emulate pagerduty|github|jira``: credentials from the GOLIVE_* variables, else dev defaults."""
+    import os
+
+    configure_logging("INFO")
+    state_dir = Path(args.state_dir) if args.state_dir else None
+    env = os.environ.get
+    if args.emulator == "pagerduty":
+        from emulators import pagerduty
+
+        config = pagerduty.PagerDutyEmulatorConfig(
+            tokens=(env("GOLIVE_PAGERDUTY_TOKEN") or pagerduty.DEFAULT_TOKEN,), state_dir=state_dir
+        )
+        what = "PagerDuty REST API v2"
+        serving = pagerduty.run_pagerduty_emulator(args.host, args.port, config)
+    elif args.emulator == "github":
+        from emulators import github
+
+        repo = env("GOLIVE_GITHUB_REPO") or github.DEFAULT_REPO
+        config = github.GitHubEmulatorConfig(
+            tokens={env("GOLIVE_GITHUB_TOKEN") or github.DEFAULT_TOKEN: github.BOT_LOGIN},
+            repos=github.sample_repos(repo),
+            state_dir=state_dir,
+        )
+        what = f"GitHub (repository {repo})"
+        serving = github.run_github_emulator(args.host, args.port, config)
+    else:
+        from emulators import jira
+
+        config = jira.config_for_account(
+            env("GOLIVE_JIRA_USER") or jira.BOT_EMAIL,
+            env("GOLIVE_JIRA_TOKEN") or jira.DEFAULT_API_TOKEN,
+            env("GOLIVE_JIRA_PROJECT") or jira.DEFAULT_PROJECT,
+            state_dir,
+        )
+        what = "Jira Cloud REST v3"
+        serving = jira.run_jira_emulator(args.host, args.port, config)
+    print(f"{what} emulator: http://{args.host}:{args.port}/ (driver API under /_emulator/)", flush=True)
+    asyncio.run(_serve_forever(serving))
     return 0
 
 
@@ -253,6 +294,16 @@ def build_parser() -> argparse.ArgumentParser:
     slack.add_argument("--bot-url", default="http://127.0.0.1:3978/slack/events")
     slack.add_argument("--state-dir", default=None)
     slack.set_defaults(handler=cmd_emulate_slack)
+    for name, port, what in (
+        ("pagerduty", 3983, "the PagerDuty REST API v2 emulator (on-calls, schedules, users)"),
+        ("github", 3984, "the GitHub issues emulator (issues, comments, search)"),
+        ("jira", 3985, "the Jira Cloud emulator (REST v3 issues and JQL search)"),
+    ):
+        integration = emulate_sub.add_parser(name, help=what)
+        integration.add_argument("--port", type=int, default=port)
+        integration.add_argument("--host", default="127.0.0.1")
+        integration.add_argument("--state-dir", default=None)
+        integration.set_defaults(handler=cmd_emulate_integration)
 
     schedule = sub.add_parser("schedule", help="the rollout plan")
     schedule_sub = schedule.add_subparsers(dest="action", metavar="ACTION")
