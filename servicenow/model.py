@@ -73,6 +73,13 @@ class UserRef:
 
 @dataclass(frozen=True)
 class IncidentRecord:
+    """An incident as ServiceNow holds it (every gateway read and write returns one).
+
+    People come as user names (``assigned_to``, ``resolved_by``) for logic and as display names
+    (``assigned_to_name``, ``resolved_by_name``, ``caller_name``) for cards; ``assignment_group``
+    is the group's name. Text and names stay out of ``repr``.
+    """
+
     sys_id: str
     number: str
     state: int
