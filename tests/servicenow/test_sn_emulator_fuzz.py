@@ -68,7 +68,7 @@ def live_emulator() -> Iterator[tuple[str, Any]]:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port.append(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
+        port.append(runner.addresses[0][1])
 
     def serve() -> None:
         asyncio.set_event_loop(loop)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,16 @@ async def test_a_restart_with_a_changed_email_updates_the_same_user(
     after = restarted.store.find("sys_user", user_name="sclerk")
     assert (after["sys_id"], after["email"]) == (before["sys_id"], "new@va.gov")
     assert len([u for u in restarted.store.rows("sys_user") if u["user_name"] == "sclerk"]) == 1
+
+
+def test_cli_serves_https_when_given_a_certificate(tls_files: tuple[Path, Path]) -> None:
+    from emulators.servicenow.app import _ssl_context
+
+    assert _ssl_context([]) is None
+    context = _ssl_context(["--port", "0", "--certfile", str(tls_files[0]), "--keyfile", str(tls_files[1])])
+    assert context is not None and context.protocol == ssl.PROTOCOL_TLS_SERVER
+    with pytest.raises(SystemExit):
+        parse_args(["--keyfile", str(tls_files[1])])
 
 
 def test_cli_reads_people_from_a_json_file(tmp_path: Path) -> None:
