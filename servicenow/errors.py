@@ -1,31 +1,45 @@
-"""The one error tree of the ServiceNow boundary.
+"""The one error tree of the ServiceNow boundary, each class marked transient or permanent.
 
 Everything the gateway raises is a :class:`ServiceNowError`; pysnow and ``requests`` exceptions are
-translated once, inside :mod:`servicenow.gateway`, and never leak to callers::
+translated once, inside :mod:`servicenow.gateway`, and never leak to callers. Every error is an
+instance of exactly one of two branches, so a caller decides "retry later" or "give up" with one
+``except`` (or by reading ``error.transient``)::
 
     ServiceNowError                 anything that went wrong talking to ServiceNow
-    ├── ServiceNowUnavailable       worth retrying later: connection refused or reset, timeout,
-    │                               429 throttling, 5xx; ``retryable`` is always True,
-    │                               ``retry_after`` (seconds or None) says when to come back and
-    │                               ``ambiguous`` whether the request may have been applied
-    ├── ServiceNowRejected          ServiceNow answered a 4xx that a retry will not change
-    │   │                           (bad request, 401 credentials, 403 ACL); ``status`` is the code
-    │   └── IncidentNotFound        the incident (or its sys_id) does not exist: 404
-    └── UnsafeQueryValue            a value cannot be placed in an encoded query without changing
-                                    its meaning (see :mod:`servicenow.query`); also a ValueError
+    ├── ServiceNowTransient         transient = True: the same call may work later
+    │   └── ServiceNowUnavailable   connection refused or reset, timeout, 408, 429 throttling, 5xx;
+    │       │                       ``retry_after`` (seconds or None) says when to come back and
+    │       │                       ``ambiguous`` whether the request may have been applied
+    │       └── GatewayClosed       the gateway was closed (the process is stopping); never retried
+    │                               inside the gateway, the job runs again in the next process
+    └── ServiceNowPermanent         transient = False: repeating the same call cannot help
+        ├── ServiceNowRejected      ServiceNow answered a 4xx other than 408/429 (bad request,
+        │   │                       401 credentials, 403 ACL or data policy); ``status`` is the code
+        │   └── IncidentNotFound    the incident (or its sys_id) does not exist: 404
+        ├── UnsafeQueryValue        a value cannot be placed in an encoded query without changing
+        │                           its meaning (see :mod:`servicenow.query`); also a ValueError.
+        │                           Raised before any request is sent.
+        └── UnexpectedFailure       the gateway met something it has no translation for (a bug on
+                                    our side or in pysnow): retrying the same input repeats it
 
-Messages carry only sys_ids, incident numbers, HTTP statuses and operation names. Never put
-incident text (short description, comments, caller names) in an exception: they may hold a
-veteran's personal data and exceptions end up in logs.
+``retryable`` is the older name of ``transient`` and stays for existing callers.
+
+Messages carry only sys_ids, incident numbers, HTTP statuses, field names and operation names.
+Never put incident text (short description, comments, caller names, e-mail addresses) in an
+exception: they may hold a veteran's personal data and exceptions end up in logs.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "GatewayClosed",
     "IncidentNotFound",
     "ServiceNowError",
+    "ServiceNowPermanent",
     "ServiceNowRejected",
+    "ServiceNowTransient",
     "ServiceNowUnavailable",
+    "UnexpectedFailure",
     "UnsafeQueryValue",
 ]
 
@@ -33,13 +47,28 @@ __all__ = [
 class ServiceNowError(Exception):
     """Base class of every error raised by the ServiceNow gateway."""
 
-    retryable: bool = False
+    transient: bool = False
+
+    @property
+    def retryable(self) -> bool:
+        """Older name of :attr:`transient`."""
+        return self.transient
 
 
-class ServiceNowUnavailable(ServiceNowError):
+class ServiceNowTransient(ServiceNowError):
+    """The call failed for a reason that may go away: try the same call again later."""
+
+    transient = True
+
+
+class ServiceNowPermanent(ServiceNowError):
+    """The call cannot succeed as it is: retrying it unchanged only repeats the failure."""
+
+    transient = False
+
+
+class ServiceNowUnavailable(ServiceNowTransient):
     """ServiceNow could not be reached or asked us to come back later (timeout, 429, 5xx)."""
-
-    retryable = True
 
     def __init__(
         self,
@@ -57,7 +86,14 @@ class ServiceNowUnavailable(ServiceNowError):
         self.ambiguous = ambiguous
 
 
-class ServiceNowRejected(ServiceNowError):
+class GatewayClosed(ServiceNowUnavailable):
+    """The gateway is closed; the call was never sent."""
+
+    def __init__(self, op: str):
+        super().__init__(f"{op}: gateway closed")
+
+
+class ServiceNowRejected(ServiceNowPermanent):
     """ServiceNow answered with a 4xx that retrying will not fix."""
 
     def __init__(self, message: str, *, status: int):
@@ -75,10 +111,14 @@ class IncidentNotFound(ServiceNowRejected):
         self.sys_id = sys_id
 
 
-class UnsafeQueryValue(ServiceNowError, ValueError):
+class UnsafeQueryValue(ServiceNowPermanent, ValueError):
     """A value would change the structure of an encoded query (``^``, ``javascript:`` ...)."""
 
     def __init__(self, field: str, reason: str):
         super().__init__(f"value for {field!r} cannot be used in an encoded query: {reason}")
         self.field = field
         self.reason = reason
+
+
+class UnexpectedFailure(ServiceNowPermanent):
+    """Something the gateway has no translation for; the message names only its type."""

@@ -14,7 +14,15 @@ before the first POST and before every retry, so a reply lost after the server c
 produces a second incident.
 
 Values enter encoded queries only through :mod:`servicenow.query`, which refuses ``^`` and
-``javascript:``. Logs and exceptions name sys_ids, numbers, statuses and operations, never text.
+``javascript:`` (a permanent :class:`UnsafeQueryValue`, raised before anything is sent). Logs and
+exceptions name sys_ids, numbers, statuses, field names and operations, never text or names.
+
+People: :meth:`ServiceNowGateway.find_user` finds a ``sys_user`` by e-mail, then by user name, with
+a small per-gateway TTL cache. Writes that name a person in a field the instance may guard
+(``assigned_to``, ``resolved_by``) survive the instance refusing that field: the write is repeated
+without it, or the silent drop is noticed on the record read back, and the returned record's
+``refused_fields`` says so, so the caller can name the person in its work note instead. Every write
+returns the :class:`IncidentRecord` as ServiceNow holds it after the write.
 """
 
 from __future__ import annotations
@@ -25,9 +33,10 @@ import logging
 import random
 import re
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -36,10 +45,12 @@ import pysnow
 import requests
 
 from servicenow.errors import (
+    GatewayClosed,
     IncidentNotFound,
     ServiceNowError,
     ServiceNowRejected,
     ServiceNowUnavailable,
+    UnexpectedFailure,
 )
 from servicenow.model import (
     STATE_LABELS,
@@ -48,6 +59,7 @@ from servicenow.model import (
     IncidentDraft,
     IncidentRecord,
     JournalEntry,
+    UserRef,
     incident_url,
 )
 from servicenow.query import EncodedQuery, format_sn_datetime, parse_sn_datetime
@@ -59,11 +71,13 @@ __all__ = [
     "JournalEntry",
     "ServiceNowConfig",
     "ServiceNowGateway",
+    "UserRef",
     "incident_url",
 ]
 
 log = logging.getLogger("servicenow.gateway")
 T = TypeVar("T")
+Row = dict[str, Any]  # one record as pysnow hands it over (values, or display/value objects)
 
 _SYS_ID = re.compile(r"^[0-9a-f]{32}$")
 _INCIDENT_FIELDS = (
@@ -73,6 +87,10 @@ _INCIDENT_FIELDS = (
     "assignment_group",
     "assigned_to",
     "assigned_to.user_name",
+    "caller_id",
+    "u_caller_name",
+    "resolved_by",
+    "resolved_by.user_name",
     "short_description",
     "correlation_id",
     "correlation_display",
@@ -84,6 +102,10 @@ _INCIDENT_FIELDS = (
     "resolved_at",
 )
 _JOURNAL_FIELDS = ("sys_id", "element_id", "element", "value", "sys_created_by", "sys_created_on")
+_USER_FIELDS = ("sys_id", "user_name", "name")
+# Statuses with which an instance refuses one guarded field (ACL, data policy, business rule).
+_FIELD_REFUSALS = frozenset({400, 403})
+_USER_CACHE_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,8 @@ class ServiceNowConfig:
     page_size: int = 500
     # Base of IncidentRecord.url; empty means base_url (differs when the UI has another host).
     ui_base_url: str = ""
+    # How long find_user remembers an answer (found or not): people rarely change, lookups add up.
+    user_cache_ttl_s: float = 300.0
 
 
 def _value(raw: Mapping[str, Any], name: str) -> str:
@@ -155,7 +179,7 @@ def _translate(exc: BaseException, op: str, sys_id: str | None = None) -> Servic
         return exc
     if isinstance(exc, requests.HTTPError) and exc.response is not None:
         status = exc.response.status_code
-        if status == 429 or status >= 500:
+        if status in (408, 429) or status >= 500:
             return ServiceNowUnavailable(
                 f"{op}: ServiceNow answered {status}",
                 status=status,
@@ -175,7 +199,7 @@ def _translate(exc: BaseException, op: str, sys_id: str | None = None) -> Servic
     if isinstance(exc, requests.RequestException | ValueError | pysnow.exceptions.PysnowException):
         # A garbled or truncated answer: the server may well have applied the request.
         return ServiceNowUnavailable(f"{op}: unreadable answer ({type(exc).__name__})", ambiguous=True)
-    return ServiceNowError(f"{op}: unexpected {type(exc).__name__}")
+    return UnexpectedFailure(f"{op}: unexpected {type(exc).__name__}")
 
 
 class ServiceNowGateway:
@@ -187,6 +211,7 @@ class ServiceNowGateway:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         parts = urlsplit(config.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -205,8 +230,10 @@ class ServiceNowGateway:
         self._local = threading.local()
         self._clients: list[pysnow.Client] = []
         self._clients_lock = threading.Lock()
+        self._monotonic = monotonic
         self._group_ids: dict[str, str] = {}
-        self._user_ids: dict[str, str] = {}
+        # (field, value) -> (expires at, the user or None): find_user's answers, found or not.
+        self._users: dict[tuple[str, str], tuple[float, UserRef | None]] = {}
         self._create_locks: dict[str, list[Any]] = {}
         self._closed = False
 
@@ -256,7 +283,7 @@ class ServiceNowGateway:
 
     async def _attempt(self, op: str, work: Callable[[], T], *, sys_id: str | None = None) -> T:
         if self._closed:
-            raise ServiceNowError(f"{op}: gateway closed")
+            raise GatewayClosed(op)
         async with self._semaphore:
             loop = asyncio.get_running_loop()
             # A Retry-After seen by any call holds back every call: one 429 must not become a storm.
@@ -283,6 +310,8 @@ class ServiceNowGateway:
         return self._rng.uniform(ceiling / 2, ceiling)
 
     async def _wait_or_raise(self, op: str, attempt: int, exc: ServiceNowUnavailable) -> None:
+        if isinstance(exc, GatewayClosed):
+            raise exc
         delay = None if attempt >= self._config.max_attempts else self._backoff(attempt, exc.retry_after)
         if delay is None:
             log.warning("servicenow %s: giving up after attempt %d (status %s)", op, attempt, exc.status)
@@ -306,6 +335,8 @@ class ServiceNowGateway:
     def _record(self, raw: Mapping[str, Any]) -> IncidentRecord:
         state = _int(_value(raw, "state"), 1)
         assignee = _value(raw, "assigned_to.user_name") or None
+        resolver = _value(raw, "resolved_by.user_name") or None
+        caller_sys_id = _value(raw, "caller_id")
         sys_id = _value(raw, "sys_id")
         return IncidentRecord(
             sys_id=sys_id,
@@ -326,17 +357,21 @@ class ServiceNowGateway:
             assignment_group_sys_id=_value(raw, "assignment_group"),
             correlation_display=_value(raw, "correlation_display"),
             resolved_at=_when(_value(raw, "resolved_at")),
+            caller_name=(_display(raw, "caller_id") if caller_sys_id else "") or _value(raw, "u_caller_name"),
+            caller_sys_id=caller_sys_id,
+            resolved_by=resolver,
+            resolved_by_name=_display(raw, "resolved_by") if resolver else "",
         )
 
-    def _query_all(self, table: str, query: str, fields: Iterable[str], display: bool | str) -> list[dict]:
+    def _query_all(self, table: str, query: str, fields: Iterable[str], display: bool | str) -> list[Row]:
         """Every matching row, paged with limit/offset (pysnow's Resource does not follow Link)."""
-        rows: list[dict] = []
+        rows: list[Row] = []
         size = self._config.page_size
         while True:
             page = self._resource(table, display=display).get(
                 query=query, limit=size, offset=len(rows), fields=list(fields)
             )
-            batch = list(page.all())
+            batch: list[Row] = list(page.all())
             rows.extend(batch)
             if len(batch) < size:
                 return rows
@@ -344,7 +379,7 @@ class ServiceNowGateway:
     async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:
         query = EncodedQuery().where("correlation_id", "=", correlation_id).order_by("sys_created_on").build()
 
-        def work() -> list[dict]:
+        def work() -> list[Row]:
             resource = self._resource("incident", display="all")
             return list(resource.get(query=query, limit=10, fields=list(_INCIDENT_FIELDS)).all())
 
@@ -359,12 +394,12 @@ class ServiceNowGateway:
         return self._record(rows[0])
 
     async def get_incident(self, sys_id: str) -> IncidentRecord:
-        if not _SYS_ID.match(sys_id):
-            raise IncidentNotFound(sys_id)
+        _require_sys_id(sys_id)
 
-        def work() -> dict:
+        def work() -> Row:
             resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
-            return resource.request("GET", path_append=f"/{sys_id}").one()
+            row: Row = resource.request("GET", path_append=f"/{sys_id}").one()
+            return row
 
         return self._record(await self._call("get_incident", work, sys_id=sys_id))
 
@@ -379,9 +414,11 @@ class ServiceNowGateway:
             .order_by("sys_updated_on")
             .build()
         )
-        rows = await self._call(
-            "incidents_updated_since", lambda: self._query_all("incident", query, _INCIDENT_FIELDS, "all")
-        )
+
+        def work() -> list[Row]:
+            return self._query_all("incident", query, _INCIDENT_FIELDS, "all")
+
+        rows = await self._call("incidents_updated_since", work)
         return [self._record(r) for r in rows]
 
     async def journal_since(self, incident_sys_ids: Iterable[str], since: datetime) -> list[JournalEntry]:
@@ -398,10 +435,11 @@ class ServiceNowGateway:
                 .order_by("sys_created_on")
                 .build()
             )
-            rows = await self._call(
-                "journal_since",
-                lambda q=query: self._query_all("sys_journal_field", q, _JOURNAL_FIELDS, False),
-            )
+
+            def work(q: str = query) -> list[Row]:
+                return self._query_all("sys_journal_field", q, _JOURNAL_FIELDS, False)
+
+            rows = await self._call("journal_since", work)
             entries.extend(self._journal_entry(r) for r in rows)
         entries.sort(key=lambda e: e.created_at)
         return entries
@@ -418,27 +456,69 @@ class ServiceNowGateway:
             created_at=_when(_value(raw, "sys_created_on")) or datetime.now(UTC),
         )
 
-    async def _lookup_sys_id(self, table: str, key: str, value: str, cache: dict[str, str]) -> str:
-        if value in cache:
-            return cache[value]
-        query = EncodedQuery().where(key, "=", value).build()
-
-        def work() -> list[dict]:
-            return list(self._resource(table).get(query=query, limit=1, fields=["sys_id"]).all())
-
-        rows = await self._call(f"lookup {table}", work)
-        if not rows:
-            what = "assignment group" if table == "sys_user_group" else "user"
-            raise ServiceNowRejected(f"{what} {value!r} not found in {table}", status=404)
-        cache[value] = _value(rows[0], "sys_id")
-        return cache[value]
-
     async def group_sys_id(self, group_name: str) -> str:
         """The sys_id of an assignment group by name (cached for the gateway's life)."""
-        return await self._lookup_sys_id("sys_user_group", "name", group_name, self._group_ids)
+        if group_name in self._group_ids:
+            return self._group_ids[group_name]
+        query = EncodedQuery().where("name", "=", group_name).build()
+
+        def work() -> list[Row]:
+            return list(self._resource("sys_user_group").get(query=query, limit=1, fields=["sys_id"]).all())
+
+        rows = await self._call("lookup sys_user_group", work)
+        if not rows:
+            raise ServiceNowRejected(
+                f"assignment group {group_name!r} not found in sys_user_group", status=404
+            )
+        self._group_ids[group_name] = _value(rows[0], "sys_id")
+        return self._group_ids[group_name]
+
+    # ---- people --------------------------------------------------------------------------
+    async def find_user(self, email: str | None = None, user_name: str | None = None) -> UserRef | None:
+        """The ``sys_user`` with this e-mail address, else with this user name; None when neither is.
+
+        Both values are checked before anything is sent: one that would change the encoded query
+        raises :class:`UnsafeQueryValue` (permanent). Answers, found or not, are remembered for
+        ``user_cache_ttl_s`` seconds by this gateway.
+        """
+        lookups = [
+            (key, value, EncodedQuery().where(key, "=", value).order_by("sys_created_on").build())
+            for key, value in (("email", email), ("user_name", user_name))
+            if value
+        ]
+        for key, value, query in lookups:
+            found = await self._user_by(key, value, query)
+            if found is not None:
+                return found
+        return None
+
+    async def _user_by(self, key: str, value: str, query: str) -> UserRef | None:
+        now = self._monotonic()
+        cached = self._users.get((key, value))
+        if cached is not None and cached[0] > now:
+            return cached[1]
+
+        def work() -> list[Row]:
+            resource = self._resource("sys_user")
+            return list(resource.get(query=query, limit=1, fields=list(_USER_FIELDS)).all())
+
+        rows = await self._call(f"find_user by {key}", work)
+        user = None
+        if rows:
+            user = UserRef(_value(rows[0], "sys_id"), _value(rows[0], "user_name"), _value(rows[0], "name"))
+        if len(self._users) >= _USER_CACHE_MAX:
+            self._users = {k: v for k, v in self._users.items() if v[0] > now}
+            while len(self._users) >= _USER_CACHE_MAX:  # all fresh: forget the oldest
+                self._users.pop(next(iter(self._users)))
+        self._users[(key, value)] = (now + self._config.user_cache_ttl_s, user)
+        return user
 
     async def user_sys_id(self, user_name: str) -> str:
-        return await self._lookup_sys_id("sys_user", "user_name", user_name, self._user_ids)
+        """The sys_id of a user by user name; :class:`ServiceNowRejected` (404) when there is none."""
+        user = await self.find_user(user_name=user_name)
+        if user is None:
+            raise ServiceNowRejected("user not found in sys_user", status=404)
+        return user.sys_id
 
     # ---- writing -------------------------------------------------------------------------
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
@@ -476,13 +556,17 @@ class ServiceNowGateway:
             "u_caller_name": draft.caller_name,
             "u_caller_aad_id": draft.caller_aad_id,
         }
+        if draft.caller_sys_id:
+            payload["caller_id"] = draft.caller_sys_id
         if draft.assigned_to:
             payload["assigned_to"] = await self.user_sys_id(draft.assigned_to)
         if draft.comments:
             payload["comments"] = draft.comments
 
-        def work() -> dict:
-            return self._resource("incident", fields=_INCIDENT_FIELDS, display="all").create(payload).one()
+        def work() -> Row:
+            resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
+            row: Row = resource.create(payload).one()
+            return row
 
         attempt = 0
         while True:
@@ -502,26 +586,66 @@ class ServiceNowGateway:
             log.info("servicenow: created %s %s", record.number, record.sys_id)
             return record
 
-    async def _update(self, op: str, sys_id: str, payload: Mapping[str, str]) -> IncidentRecord:
-        if not _SYS_ID.match(sys_id):
-            raise IncidentNotFound(sys_id)
+    async def _put(self, op: str, sys_id: str, payload: Mapping[str, str]) -> IncidentRecord:
+        """One PUT, retried while unavailable; the answer is the record as the instance now holds it."""
 
-        def work() -> dict:
+        def work() -> Row:
             resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
-            return resource.request("PUT", path_append=f"/{sys_id}", json=dict(payload)).one()
+            row: Row = resource.request("PUT", path_append=f"/{sys_id}", json=dict(payload)).one()
+            return row
 
-        record = self._record(await self._call(op, work, sys_id=sys_id))
+        return self._record(await self._call(op, work, sys_id=sys_id))
+
+    async def _update(
+        self,
+        op: str,
+        sys_id: str,
+        payload: Mapping[str, str],
+        people: Mapping[str, UserRef | None] | None = None,
+    ) -> IncidentRecord:
+        """Write ``payload`` plus the person fields ``people`` the instance may refuse.
+
+        A person field is refused when the write with it is answered 400/403 (then the write is
+        repeated without any person field), when the person is None (not a ``sys_user``), or when
+        the record read back does not hold the person (a field ACL drops a value silently).
+        """
+        _require_sys_id(sys_id)
+        people = dict(people or {})
+        known = {name: user for name, user in people.items() if user is not None}
+        refused = {name for name, user in people.items() if user is None}
+        full = {**payload, **{name: user.sys_id for name, user in known.items()}}
+        try:
+            record = await self._put(op, sys_id, full) if full else await self.get_incident(sys_id)
+        except ServiceNowRejected as exc:
+            if not known or exc.status not in _FIELD_REFUSALS:
+                raise
+            log.warning(
+                "servicenow %s: %s refused the write with %s (status %d); writing without it",
+                op,
+                sys_id,
+                ", ".join(sorted(known)),
+                exc.status,
+            )
+            refused |= set(known)
+            record = await self._put(op, sys_id, payload) if payload else await self.get_incident(sys_id)
+        else:
+            refused |= {name for name, user in known.items() if _person_in(record, name) != user.user_name}
+        if refused:
+            log.info("servicenow %s: %s did not take %s", op, record.number, ", ".join(sorted(refused)))
         log.info("servicenow %s: %s now mod %d", op, record.number, record.sys_mod_count)
-        return record
+        return replace(record, refused_fields=frozenset(refused))
+
+    async def _person(self, user_name: str | None) -> UserRef | None:
+        return await self.find_user(user_name=user_name) if user_name else None
 
     async def _add_journal(self, sys_id: str, element: str, text: str) -> IncidentRecord:
         """Write a journal entry at most once, even when a reply is lost after the write."""
-        if not _SYS_ID.match(sys_id):
-            raise IncidentNotFound(sys_id)
+        _require_sys_id(sys_id)
 
-        def work() -> dict:
+        def work() -> Row:
             resource = self._resource("incident", fields=_INCIDENT_FIELDS, display="all")
-            return resource.request("PUT", path_append=f"/{sys_id}", json={element: text}).one()
+            row: Row = resource.request("PUT", path_append=f"/{sys_id}", json={element: text}).one()
+            return row
 
         op = f"add_{element}"
         attempt = 0
@@ -546,7 +670,7 @@ class ServiceNowGateway:
             .build()
         )
 
-        def work() -> list[dict]:
+        def work() -> list[Row]:
             resource = self._resource("sys_journal_field")
             return list(resource.get(query=query, limit=1, fields=["value"]).all())
 
@@ -560,22 +684,77 @@ class ServiceNowGateway:
     async def add_work_note(self, sys_id: str, text: str) -> IncidentRecord:
         return await self._add_journal(sys_id, "work_notes", text)
 
-    async def set_assignment_group(self, sys_id: str, group_name: str) -> IncidentRecord:
+    async def set_assignment_group(
+        self, sys_id: str, group_name: str, *, actor: str | None = None
+    ) -> IncidentRecord:
+        """Move the incident to a group. ``actor``: see :meth:`set_state` (no field records it here)."""
+        _require_sys_id(sys_id)
         group = await self.group_sys_id(group_name)
         return await self._update("set_assignment_group", sys_id, {"assignment_group": group})
 
-    async def assign_to(self, sys_id: str, user_name: str | None) -> IncidentRecord:
-        user = await self.user_sys_id(user_name) if user_name else ""
-        return await self._update("assign_to", sys_id, {"assigned_to": user})
+    async def assign_to(
+        self, sys_id: str, user_name: str | None, *, actor: str | None = None
+    ) -> IncidentRecord:
+        """Assign to ``user_name`` (None: nobody); :class:`ServiceNowRejected` 404 for an unknown user.
 
-    async def set_state(self, sys_id: str, state: int, hold_reason: str = "") -> IncidentRecord:
+        When the instance refuses ``assigned_to``, the incident stays as it was and the record
+        returned has ``"assigned_to"`` in ``refused_fields``. ``actor``: see :meth:`set_state`.
+        """
+        _require_sys_id(sys_id)
+        if not user_name:
+            return await self._update("assign_to", sys_id, {"assigned_to": ""})
+        user = await self.find_user(user_name=user_name)
+        if user is None:
+            raise ServiceNowRejected("user not found in sys_user", status=404)
+        return await self._update("assign_to", sys_id, {}, {"assigned_to": user})
+
+    async def set_state(
+        self, sys_id: str, state: int, hold_reason: str = "", *, actor: str | None = None
+    ) -> IncidentRecord:
+        """Move the incident to ``state`` (``hold_reason`` for On Hold).
+
+        ``actor`` is the acting engineer's user name. An instance records who acted only where a
+        field means that: ``resolved_by`` when the write resolves the incident. Elsewhere ServiceNow
+        knows only the integration user, so the caller names the actor in its work note.
+        """
         if state not in STATE_LABELS:
             raise ValueError(f"unknown incident state {state}")
+        _require_sys_id(sys_id)
         payload = {"state": str(state)}
         if state == STATE_ON_HOLD:
             payload["hold_reason"] = hold_reason
-        return await self._update("set_state", sys_id, payload)
+        people = {"resolved_by": await self._person(actor)} if state == STATE_RESOLVED and actor else {}
+        return await self._update("set_state", sys_id, payload, people)
 
-    async def resolve(self, sys_id: str, close_code: str, close_notes: str) -> IncidentRecord:
+    async def resolve(
+        self, sys_id: str, close_code: str, close_notes: str, *, resolved_by: str | None = None
+    ) -> IncidentRecord:
+        """Resolve with a resolution code and notes.
+
+        ``resolved_by`` (a user name) becomes the incident's ``resolved_by``; without it the
+        instance records the integration user. When it is not a ``sys_user`` or the instance
+        refuses the field, the incident is resolved all the same and the record returned has
+        ``"resolved_by"`` in ``refused_fields``.
+        """
+        _require_sys_id(sys_id)
         payload = {"state": str(STATE_RESOLVED), "close_code": close_code, "close_notes": close_notes}
-        return await self._update("resolve", sys_id, payload)
+        people = {"resolved_by": await self._person(resolved_by)} if resolved_by else {}
+        return await self._update("resolve", sys_id, payload, people)
+
+    async def update_description(
+        self, sys_id: str, short_description: str, description: str
+    ) -> IncidentRecord:
+        """Replace the incident's text (an edited post). The old text is not copied anywhere."""
+        payload = {"short_description": short_description[:160], "description": description}
+        return await self._update("update_description", sys_id, payload)
+
+
+def _require_sys_id(sys_id: str) -> None:
+    """Refuse a sys_id that cannot be one before any lookup or write is sent."""
+    if not _SYS_ID.match(sys_id):
+        raise IncidentNotFound(sys_id)
+
+
+def _person_in(record: IncidentRecord, field_name: str) -> str | None:
+    """The user name a person field of ``record`` holds (for the fields ``_update`` may write)."""
+    return {"assigned_to": record.assigned_to, "resolved_by": record.resolved_by}.get(field_name)

@@ -1,10 +1,18 @@
 """The emulated Table API: ``/api/now/table/{table}[/{sys_id}]`` (and ``/api/now/v1|v2/table/...``).
 
-Follows the documented behaviour the bridge depends on: string values, ``{link, value}`` reference
-objects, the three ``sysparm_display_value`` modes, ``X-Total-Count`` and ``Link`` paging headers,
-201 + ``Location`` on create, 204 on delete and the ``{"error": {...}, "status": "failure"}``
-envelope. Query-ish parameters (``sysparm_query``, limit, offset, name/value filters) only mean
-something on GET list: pysnow sends the previous GET's parameters along with POST and PUT.
+Follows the documented behaviour the bridge, pysnow and pysnc depend on: string values,
+``{link, value}`` reference objects, the three ``sysparm_display_value`` modes (``all`` gives every
+field as ``{"display_value", "value"}``, references also ``link`` unless
+``sysparm_exclude_reference_link=true``), ``sysparm_fields`` (dot-walks included),
+``sysparm_limit``/``sysparm_offset`` paging with ``X-Total-Count`` and ``Link`` headers (``Link``
+dropped by ``sysparm_suppress_pagination_header``, the count by ``sysparm_no_count``), 201 +
+``Location`` on create, 204 on delete and the ``{"error": {...}, "status": "failure"}`` envelope.
+Query-ish parameters (``sysparm_query``, limit, offset, name/value filters) only mean something on
+GET list: pysnow sends the previous GET's parameters along with POST and PUT.
+
+Every Table API call is a :class:`TableCall` served by :func:`serve_table_call`, a plain function
+of the request's parts, so the Batch API (:mod:`emulators.servicenow.batch`) serves its embedded
+requests through exactly the same code as direct ones.
 """
 
 from __future__ import annotations
@@ -15,23 +23,38 @@ import binascii
 import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from multidict import MultiMapping
 
 from emulators.servicenow.config import EmulatorConfig
 from emulators.servicenow.encoded_query import Condition, matches, parse_encoded_query, sort_rows
 from emulators.servicenow.faults import FaultError, FaultState
-from emulators.servicenow.store import CHOICES, COLUMNS, JOURNAL_FIELDS, REFERENCES, TableStore, UnknownTable
+from emulators.servicenow.store import (
+    CHOICES,
+    COLUMNS,
+    JOURNAL_FIELDS,
+    REFERENCES,
+    TableStore,
+    UnknownTable,
+    as_text,
+)
 
 __all__ = [
     "CONFIG_KEY",
     "FAULTS_KEY",
     "STORE_KEY",
+    "USER_KEY",
+    "TableCall",
     "add_table_api_routes",
+    "base_url",
     "error_response",
+    "header_problem",
+    "serve_table_call",
     "table_api_middleware",
 ]
 
@@ -78,22 +101,38 @@ def error_response(
     return web.json_response(body, status=status, headers=headers)
 
 
-def _base_url(request: web.Request) -> str:
+def base_url(request: web.Request) -> str:
     configured = request.app[CONFIG_KEY].public_base_url.rstrip("/")
     return configured or f"{request.scheme}://{request.host}"
 
 
-def _flag(request: web.Request, name: str) -> bool:
-    # pysnow sends "True"/"False"; empty values mean the default (false).
-    return request.query.get(name, "").strip().lower() == "true"
+@dataclass(frozen=True)
+class TableCall:
+    """One Table API request, from the wire or from a Batch API item."""
+
+    method: str
+    table: str
+    sys_id: str | None
+    path: str
+    query: MultiMapping[str]
+    headers: Mapping[str, str]
+    body: bytes
+    user: str
+    base_url: str
+    store: TableStore
+    faults: FaultState
+
+    def flag(self, name: str) -> bool:
+        # pysnow sends "True"/"False", pysnc "true"/"false"; empty values mean the default (false).
+        return self.query.get(name, "").strip().lower() == "true"
+
+    @property
+    def display_mode(self) -> str:
+        value = self.query.get("sysparm_display_value", "").strip().lower()
+        return value if value in ("true", "all") else "false"
 
 
-def _display_mode(request: web.Request) -> str:
-    value = request.query.get("sysparm_display_value", "").strip().lower()
-    return value if value in ("true", "all") else "false"
-
-
-# ---- authentication and fault middleware -----------------------------------------------------
+# ---- authentication, headers and fault middleware -------------------------------------------
 
 
 def _authenticated_user(request: web.Request) -> str | None:
@@ -119,6 +158,22 @@ def _accepts_json(accept: str) -> bool:
         if media in ("application/json", "*/*", "application/*", "application/x-www-form-urlencoded"):
             return True
     return False
+
+
+def header_problem(method: str, headers: Mapping[str, str], has_body: bool) -> web.Response | None:
+    """The 400/406/415 a call's Accept and Content-Type earn, or None when they are fine."""
+    accept = headers.get("Accept")
+    if accept is None:
+        return error_response(400, "Accept header is required", "Send Accept: application/json")
+    if not _accepts_json(accept):
+        return error_response(406)
+    if method in ("POST", "PUT", "PATCH") and has_body:
+        content_type = headers.get("Content-Type")
+        if content_type is None:
+            return error_response(400, "Content-Type header is required", "Send application/json")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            return error_response(415)
+    return None
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -159,23 +214,17 @@ async def _guarded(request: web.Request, handler: Handler, faults: FaultState) -
     if decision is not None and not decision.allowed:
         headers = dict(decision.headers)
         return error_response(429, method=request.method, headers=headers, limit=headers["X-RateLimit-Limit"])
-    accept = request.headers.get("Accept")
-    if accept is None:
-        return error_response(400, "Accept header is required", "Send Accept: application/json")
-    if not _accepts_json(accept):
-        return error_response(406)
-    if request.method in ("POST", "PUT", "PATCH") and request.can_read_body:
-        content_type = request.headers.get("Content-Type")
-        if content_type is None:
-            return error_response(400, "Content-Type header is required", "Send application/json")
-        if content_type.split(";")[0].strip().lower() != "application/json":
-            return error_response(415)
+    problem = header_problem(request.method, request.headers, request.can_read_body)
+    if problem is not None:
+        return problem
     try:
         response = await handler(request)
     except web.HTTPNotFound:
         return error_response(400, "Requested URI does not represent any resource", None)
     except web.HTTPMethodNotAllowed:
         return error_response(405, method=request.method)
+    except web.HTTPRequestEntityTooLarge:
+        return error_response(413, "Request entity too large", None)
     if decision is not None:
         response.headers.update(decision.headers)
     delay = faults.take_drop(request.method) if response.status < 400 else None
@@ -194,14 +243,14 @@ async def _guarded(request: web.Request, handler: Handler, faults: FaultState) -
 
 
 class _Renderer:
-    def __init__(self, request: web.Request, table: str):
-        self.store = request.app[STORE_KEY]
-        self.table = table
-        self.base = _base_url(request)
-        self.display = _display_mode(request)
-        self.exclude_links = _flag(request, "sysparm_exclude_reference_link")
-        requested = [f.strip() for f in request.query.get("sysparm_fields", "").split(",") if f.strip()]
-        self.fields = [f for f in requested if self._known_path(table, f)] or None
+    def __init__(self, call: TableCall):
+        self.store = call.store
+        self.table = call.table
+        self.base = call.base_url
+        self.display = call.display_mode
+        self.exclude_links = call.flag("sysparm_exclude_reference_link")
+        requested = [f.strip() for f in call.query.get("sysparm_fields", "").split(",") if f.strip()]
+        self.fields = [f for f in dict.fromkeys(requested) if self._known_path(call.table, f)] or None
 
     def _known_path(self, table: str, path: str) -> bool:
         head, _, rest = path.partition(".")
@@ -258,31 +307,22 @@ class _Renderer:
 # ---- handlers ------------------------------------------------------------------------------
 
 
-def _table(request: web.Request) -> str | web.Response:
-    table = request.match_info["table"]
-    if table not in COLUMNS:
-        return error_response(400, f"Invalid table {table}", None)
-    return table
-
-
-def _int_param(request: web.Request, name: str, default: int) -> int:
+def _int_param(call: TableCall, name: str, default: int) -> int:
     try:
-        value = int(request.query.get(name, ""))
+        value = int(call.query.get(name, ""))
     except ValueError:
         return default
     return value if value >= 0 else default
 
 
-async def list_records(request: web.Request) -> web.Response:
-    table = _table(request)
-    if isinstance(table, web.Response):
-        return table
-    store = request.app[STORE_KEY]
-    parsed = parse_encoded_query(request.query.get("sysparm_query", ""))
+def list_records(call: TableCall) -> web.Response:
+    store = call.store
+    table = call.table
+    parsed = parse_encoded_query(call.query.get("sysparm_query", ""))
     # Name/value filters (&active=true) are AND-ed into every OR-ed part of the query.
     filters = [
         [Condition(name, "=", value)]
-        for name, value in request.query.items()
+        for name, value in call.query.items()
         if not name.startswith("sysparm_") and store.has_field(table, name.partition(".")[0])
     ]
     if filters:
@@ -294,25 +334,26 @@ async def list_records(request: web.Request) -> web.Response:
     ]
     rows = sort_rows(rows, parsed.order, lambda row, path: store.value_at(table, row, path) or "")
     total = len(rows)
-    limit = _int_param(request, "sysparm_limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
-    offset = _int_param(request, "sysparm_offset", 0)
+    limit = _int_param(call, "sysparm_limit", DEFAULT_LIMIT) or DEFAULT_LIMIT
+    offset = _int_param(call, "sysparm_offset", 0)
     page = rows[offset : offset + limit]
-    renderer = _Renderer(request, table)
+    renderer = _Renderer(call)
     headers: dict[str, str] = {}
-    if not _flag(request, "sysparm_no_count"):
+    if not call.flag("sysparm_no_count"):
         headers["X-Total-Count"] = str(total)
-    if not _flag(request, "sysparm_suppress_pagination_header"):
-        headers["Link"] = _link_header(request, total, limit, offset)
+    if not call.flag("sysparm_suppress_pagination_header"):
+        headers["Link"] = _link_header(call, total, limit, offset)
     return web.json_response({"result": [renderer.record(r) for r in page]}, headers=headers)
 
 
-def _link_header(request: web.Request, total: int, limit: int, offset: int) -> str:
-    base = f"{_base_url(request)}{request.path}"
+def _link_header(call: TableCall, total: int, limit: int, offset: int) -> str:
+    base = f"{call.base_url}{call.path}"
 
     def url(at: int) -> str:
-        params = {k: v for k, v in request.query.items() if k not in ("sysparm_offset", "sysparm_limit")}
+        params = {k: v for k, v in call.query.items() if k not in ("sysparm_offset", "sysparm_limit")}
         params.update(sysparm_offset=str(at), sysparm_limit=str(limit))
-        return f"<{base}?{urlencode(params)}>"
+        # A query string may carry lone surrogates (undecodable %-escapes); keep them as escapes.
+        return f"<{base}?{urlencode(params, errors='surrogatepass')}>"
 
     last = max(0, (total - 1) // limit * limit)
     links = [f'{url(0)};rel="first"']
@@ -324,85 +365,121 @@ def _link_header(request: web.Request, total: int, limit: int, offset: int) -> s
     return ",".join(links)
 
 
-async def get_record(request: web.Request) -> web.Response:
-    table = _table(request)
-    if isinstance(table, web.Response):
-        return table
-    row = request.app[STORE_KEY].get(table, request.match_info["sys_id"])
+def get_record(call: TableCall) -> web.Response:
+    row = call.store.get(call.table, call.sys_id or "")
     if row is None:
         return error_response(404)
-    return web.json_response({"result": _Renderer(request, table).record(row)})
+    return web.json_response({"result": _Renderer(call).record(row)})
 
 
-async def _json_body(request: web.Request) -> dict[str, Any] | web.Response:
+def _json_body(call: TableCall) -> dict[str, Any] | web.Response:
     try:
-        body = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = json.loads(call.body.decode("utf-8")) if call.body.strip() else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return error_response(400, "Exception while reading request", "The payload is not valid JSON.")
     if not isinstance(body, dict):
         return error_response(400, "Exception while reading request", "The payload must be a JSON object.")
     return body
 
 
-def _write_answer(request: web.Request, table: str, row: dict[str, str], status: int) -> web.Response:
+def _guarded_fields(call: TableCall, body: dict[str, Any]) -> dict[str, Any] | web.Response:
+    """Apply the ``refuse_fields`` fault: refuse the write, or leave the guarded fields out."""
+    refusal = call.faults.field_refusal
+    if refusal is None:
+        return body
+    hit = sorted(name for name in refusal.fields if name in body and as_text(body[name]).strip())
+    if not hit:
+        return body
+    if refusal.silent:
+        return {name: value for name, value in body.items() if name not in hit}
+    if refusal.status == 400:
+        return error_response(
+            400, "Data Policy Exception", f"The following fields are read only: {', '.join(hit)}"
+        )
+    return error_response(403, method=call.method)
+
+
+def _write_answer(call: TableCall, row: dict[str, str], status: int) -> web.Response:
     headers = {}
     if status == 201:
-        headers["Location"] = f"{_base_url(request)}/api/now/table/{table}/{row['sys_id']}"
-    if request.headers.get("X-no-response-body", "").lower() == "true":
+        headers["Location"] = f"{call.base_url}/api/now/table/{call.table}/{row['sys_id']}"
+    if call.headers.get("X-no-response-body", "").lower() == "true":
         return web.Response(status=status, headers=headers)
-    return web.json_response(
-        {"result": _Renderer(request, table).record(row)}, status=status, headers=headers
-    )
+    return web.json_response({"result": _Renderer(call).record(row)}, status=status, headers=headers)
 
 
-async def create_record(request: web.Request) -> web.Response:
-    table = _table(request)
-    if isinstance(table, web.Response):
-        return table
-    body = await _json_body(request)
+def create_record(call: TableCall) -> web.Response:
+    body = _json_body(call)
+    if isinstance(body, dict):
+        body = _guarded_fields(call, body)
     if isinstance(body, web.Response):
         return body
-    row = request.app[STORE_KEY].insert(
-        table,
-        body,
-        user=request[USER_KEY],
-        input_display_value=_flag(request, "sysparm_input_display_value"),
+    row = call.store.insert(
+        call.table, body, user=call.user, input_display_value=call.flag("sysparm_input_display_value")
     )
-    if table == "incident":
+    if call.table == "incident":
         log.info("emulator: created %s %s", row["number"], row["sys_id"])
-    return _write_answer(request, table, row, 201)
+    return _write_answer(call, row, 201)
 
 
-async def update_record(request: web.Request) -> web.Response:
-    table = _table(request)
-    if isinstance(table, web.Response):
-        return table
-    body = await _json_body(request)
+def update_record(call: TableCall) -> web.Response:
+    body = _json_body(call)
+    if isinstance(body, dict):
+        body = _guarded_fields(call, body)
     if isinstance(body, web.Response):
         return body
-    row = request.app[STORE_KEY].update(
-        table,
-        request.match_info["sys_id"],
+    row = call.store.update(
+        call.table,
+        call.sys_id or "",
         body,
-        user=request[USER_KEY],
-        input_display_value=_flag(request, "sysparm_input_display_value"),
+        user=call.user,
+        input_display_value=call.flag("sysparm_input_display_value"),
     )
     if row is None:
         return error_response(404)
-    return _write_answer(request, table, row, 200)
+    return _write_answer(call, row, 200)
 
 
-async def delete_record(request: web.Request) -> web.Response:
-    table = _table(request)
-    if isinstance(table, web.Response):
-        return table
+def delete_record(call: TableCall) -> web.Response:
     try:
-        deleted = request.app[STORE_KEY].delete(table, request.match_info["sys_id"])
+        deleted = call.store.delete(call.table, call.sys_id or "")
     except UnknownTable:
         deleted = False
     if not deleted:
         return error_response(404)
     return web.Response(status=204)
+
+
+_COLLECTION = {"GET": list_records, "POST": create_record}
+_RECORD = {"GET": get_record, "PUT": update_record, "PATCH": update_record, "DELETE": delete_record}
+
+
+def serve_table_call(call: TableCall) -> web.Response:
+    """Answer one authenticated Table API call whose headers have been checked."""
+    if call.table not in COLUMNS:
+        return error_response(400, f"Invalid table {call.table}", None)
+    handlers = _COLLECTION if call.sys_id is None else _RECORD
+    handler = handlers.get(call.method)
+    if handler is None:
+        return error_response(405, method=call.method)
+    return handler(call)
+
+
+async def table_endpoint(request: web.Request) -> web.Response:
+    call = TableCall(
+        method=request.method,
+        table=request.match_info["table"],
+        sys_id=request.match_info.get("sys_id"),
+        path=request.path,
+        query=request.query,
+        headers=request.headers,
+        body=await request.read() if request.can_read_body else b"",
+        user=request[USER_KEY],
+        base_url=base_url(request),
+        store=request.app[STORE_KEY],
+        faults=request.app[FAULTS_KEY],
+    )
+    return serve_table_call(call)
 
 
 # ---- fault injection endpoints (no auth) ----------------------------------------------------
@@ -416,7 +493,7 @@ async def post_faults(request: web.Request) -> web.Response:
     try:
         patch = await request.json()
         active = request.app[FAULTS_KEY].merge(patch)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         return web.json_response({"error": "body must be a JSON object"}, status=400)
     except FaultError as exc:
         return web.json_response({"error": str(exc)}, status=400)
@@ -444,12 +521,12 @@ async def reset_stats(request: web.Request) -> web.Response:
 
 def add_table_api_routes(app: web.Application) -> None:
     for prefix in ("/api/now/table", "/api/now/{version:v[0-9]+}/table"):
-        app.router.add_get(prefix + "/{table}", list_records)
-        app.router.add_post(prefix + "/{table}", create_record)
-        app.router.add_get(prefix + "/{table}/{sys_id}", get_record)
-        app.router.add_put(prefix + "/{table}/{sys_id}", update_record)
-        app.router.add_patch(prefix + "/{table}/{sys_id}", update_record)
-        app.router.add_delete(prefix + "/{table}/{sys_id}", delete_record)
+        app.router.add_get(prefix + "/{table}", table_endpoint)
+        app.router.add_post(prefix + "/{table}", table_endpoint)
+        app.router.add_get(prefix + "/{table}/{sys_id}", table_endpoint)
+        app.router.add_put(prefix + "/{table}/{sys_id}", table_endpoint)
+        app.router.add_patch(prefix + "/{table}/{sys_id}", table_endpoint)
+        app.router.add_delete(prefix + "/{table}/{sys_id}", table_endpoint)
     app.router.add_get("/_emulator/faults", get_faults)
     app.router.add_post("/_emulator/faults", post_faults)
     app.router.add_delete("/_emulator/faults", delete_faults)

@@ -16,6 +16,11 @@ DELETE clears everything. Faults touch only ``/api/now/...``:
 ``drop_reply_after_commit: true | {"count": K, "delay_ms": D, "methods": ["POST"]}``
     the call is handled and committed, then (after D ms) the connection is aborted without a reply:
     the client sees a reset or its own read timeout and cannot know whether the write happened.
+``refuse_fields: ["resolved_by", ...] | {"fields": [...], "status": 403|400, "silent": false}``
+    an instance that guards these fields (a field ACL, a data policy): a write (POST, PUT, PATCH,
+    also inside a batch) that gives one of them a non-empty value is answered ``status`` (403 by
+    default) with the error envelope and changes nothing; with ``"silent": true`` the write goes
+    through and only those fields are left out, as a field-level write ACL does.
 """
 
 from __future__ import annotations
@@ -28,11 +33,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FaultError", "FaultState", "RateDecision"]
+__all__ = ["FaultError", "FaultState", "FieldRefusal", "RateDecision"]
 
 RATE_LIMIT_RULE_SYS_ID = "5f0a7c2e1b9d4e3f8a6b2c1d0e9f8a7b"
 _KEYS = frozenset(
-    {"latency_ms", "outage", "status", "rate", "count", "rate_limit", "drop_reply_after_commit"}
+    {
+        "latency_ms",
+        "outage",
+        "status",
+        "rate",
+        "count",
+        "rate_limit",
+        "drop_reply_after_commit",
+        "refuse_fields",
+    }
 )
 
 
@@ -92,6 +106,34 @@ def _validate(faults: Mapping[str, Any]) -> None:
                 raise FaultError("drop_reply_after_commit.methods must be a list of HTTP methods")
         elif not isinstance(drop, bool):
             raise FaultError("drop_reply_after_commit must be true, false or an object")
+    if "refuse_fields" in faults:
+        _refusal_spec(faults["refuse_fields"])
+
+
+@dataclass(frozen=True)
+class FieldRefusal:
+    """Which written fields the instance refuses, and how (see ``refuse_fields``)."""
+
+    fields: frozenset[str]
+    status: int = 403
+    silent: bool = False
+
+
+def _refusal_spec(spec: Any) -> FieldRefusal:
+    if isinstance(spec, list):
+        spec = {"fields": spec}
+    if not isinstance(spec, dict) or set(spec) - {"fields", "status", "silent"}:
+        raise FaultError('refuse_fields must be a list of field names or {"fields", "status", "silent"}')
+    names = spec.get("fields")
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise FaultError("refuse_fields.fields must be a list of field names")
+    status = spec.get("status", 403)
+    if status not in (400, 403):
+        raise FaultError("refuse_fields.status must be 400 or 403")
+    silent = spec.get("silent", False)
+    if not isinstance(silent, bool):
+        raise FaultError("refuse_fields.silent must be true or false")
+    return FieldRefusal(frozenset(names), status, silent)
 
 
 class FaultState:
@@ -187,6 +229,11 @@ class FaultState:
             "X-RateLimit-Reset": str(math.ceil(reset)),
             "X-RateLimit-Rule": RATE_LIMIT_RULE_SYS_ID,
         }
+
+    @property
+    def field_refusal(self) -> FieldRefusal | None:
+        spec = self.active.get("refuse_fields")
+        return None if spec is None else _refusal_spec(spec)
 
     def take_drop(self, method: str) -> float | None:
         """Seconds to wait before aborting the reply of a committed call, or None to reply."""

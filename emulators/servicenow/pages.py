@@ -33,13 +33,12 @@ def _render(name: str, status: int = 200, **context: Any) -> web.Response:
 
 
 def _people(request: web.Request) -> list[dict[str, str]]:
-    """Who an engineer may act as on the page: the human logins and the seeded engineers."""
+    """Who may act on the page: the human logins, the engineers, and people who are engineers or
+    managers (site staff only appear as callers)."""
     config = request.app[CONFIG_KEY]
     store = request.app[STORE_KEY]
-    names = [login for login in config.logins if login != config.integration_user]
-    names += [user_name for user_name, _, _ in config.engineers if user_name not in names]
     people = []
-    for user_name in names:
+    for user_name in config.acting_user_names:
         row = store.find("sys_user", user_name=user_name)
         people.append({"user_name": user_name, "name": row["name"] if row else user_name})
     return people
@@ -52,14 +51,25 @@ def _acting_as(request: web.Request, people: list[dict[str, str]], requested: st
     return allowed[0] if allowed else "admin"
 
 
+def _person_name(store: Any, sys_id: str) -> str:
+    # A reference to a user that is not there (written as a raw value) shows as the raw value.
+    return (store.display_of("sys_user", sys_id) or sys_id) if sys_id else ""
+
+
 def _incident_view(store: Any, row: dict[str, str]) -> dict[str, str]:
-    caller = store.display_of("sys_user", row["caller_id"]) if row["caller_id"] else ""
+    caller = store.get("sys_user", row["caller_id"]) if row["caller_id"] else None
     return {
         **row,
         "state_label": STATE_LABELS.get(row["state"], row["state"]),
         "group_name": store.display_of("sys_user_group", row["assignment_group"]),
-        "assignee_name": store.display_of("sys_user", row["assigned_to"]) if row["assigned_to"] else "",
-        "caller_name": caller or row.get("u_caller_name", ""),
+        "assignee_name": _person_name(store, row["assigned_to"]),
+        "caller_name": (caller or {}).get("name")
+        or _person_name(store, row["caller_id"])
+        or row.get("u_caller_name", ""),
+        "caller_email": (caller or {}).get("email", ""),
+        "caller_known": "yes" if caller else "",
+        "opened_by_name": _person_name(store, row["opened_by"]),
+        "resolved_by_name": _person_name(store, row["resolved_by"]),
         "priority_label": PRIORITY_LABELS.get(row["priority"], row["priority"]),
         "hold_label": HOLD_REASONS.get(row["hold_reason"], row["hold_reason"]),
     }

@@ -434,15 +434,18 @@ class TableStore:
 
     # ---- seeding -------------------------------------------------------------------------
     def seed_user(self, user_name: str, name: str, email: str = "") -> dict[str, str]:
-        found = self.find("sys_user", user_name=user_name)
-        if found is not None:
-            return found
+        """The ``sys_user`` of ``user_name``, created, or brought up to date with a newer name or
+        e-mail (a restart with a changed roster keeps the row and its sys_id)."""
         first, _, last = name.partition(" ")
-        return self.insert(
-            "sys_user",
-            {"user_name": user_name, "name": name, "first_name": first, "last_name": last, "email": email},
-            user="system",
-        )
+        wanted = {"name": name, "first_name": first, "last_name": last}
+        if email:
+            wanted["email"] = email
+        found = self.find("sys_user", user_name=user_name)
+        if found is None:
+            return self.insert("sys_user", {"user_name": user_name, "email": email, **wanted}, user="system")
+        if any(found.get(key) != value for key, value in wanted.items()):
+            return self.update("sys_user", found["sys_id"], wanted, user="system") or found
+        return found
 
     def seed_group(self, name: str, description: str = "") -> dict[str, str]:
         found = self.find("sys_user_group", name=name)

@@ -53,7 +53,11 @@ async def test_primary_swaps_and_the_backup_is_first_on_duty_with_notices_in_ope
             ).all()
         after = duty_at(roster, stack.clock.now())
         # Today's primary and backup exchange roles everywhere (and nobody becomes a "fallback").
-        assert (after.primary.key, after.backup.key, after.fallback) == (before.backup.key, before.primary.key, None)
+        assert (after.primary.key, after.backup.key, after.fallback) == (
+            before.backup.key,
+            before.primary.key,
+            None,
+        )
         assert pick_assignee(after, stack.clock.now()).key == before.backup.key
         assert len(audit) == 1
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import ssl
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pysnc
 import pytest
-from testkit.servicenow import ENGINEERS, INTEGRATION_AUTH, JSON, Emulator
+from testkit.servicenow import ENGINEERS, INTEGRATION_AUTH, JSON, PEOPLE, Emulator, self_signed_cert
 
 from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
@@ -16,8 +19,52 @@ from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 
 @pytest.fixture
 async def emulator(aiohttp_server: Callable[..., Any]) -> Emulator:
-    app = create_servicenow_emulator(EmulatorConfig(engineers=ENGINEERS))
+    app = create_servicenow_emulator(EmulatorConfig(engineers=ENGINEERS, people=PEOPLE))
     return Emulator(await aiohttp_server(app))
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return self_signed_cert(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+async def make_tls_emulator(
+    aiohttp_server: Callable[..., Any], tls_files: tuple[Path, Path]
+) -> Callable[..., Any]:
+    """Emulators served over HTTPS (pysnc refuses http:// instances)."""
+
+    async def factory(**overrides: Any) -> Emulator:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls_files)
+        config = EmulatorConfig(**{"engineers": ENGINEERS, "people": PEOPLE, **overrides})
+        return Emulator(await aiohttp_server(create_servicenow_emulator(config), ssl=context))
+
+    return factory
+
+
+@pytest.fixture
+async def tls_emulator(make_tls_emulator: Callable[..., Any]) -> Emulator:
+    return await make_tls_emulator()
+
+
+@pytest.fixture
+def make_pysnc(tls_files: tuple[Path, Path]) -> Iterator[Callable[..., pysnc.ServiceNowClient]]:
+    """pysnc clients for an HTTPS emulator, signed in as ``user`` (default: the integration user)."""
+    made: list[pysnc.ServiceNowClient] = []
+
+    def factory(
+        emulator: Emulator, user: str = INTEGRATION_USER, password: str = INTEGRATION_PASSWORD
+    ) -> pysnc.ServiceNowClient:
+        client = pysnc.ServiceNowClient(emulator.base_url, (user, password), verify=str(tls_files[0]))
+        # REQUESTS_CA_BUNDLE in the environment would otherwise win over the session's verify.
+        client.session.trust_env = False
+        made.append(client)
+        return client
+
+    yield factory
+    for client in made:
+        client.session.close()
 
 
 @pytest.fixture

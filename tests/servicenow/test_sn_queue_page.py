@@ -119,3 +119,38 @@ async def test_nav_to_redirects_only_inside_the_emulator(http: aiohttp.ClientSes
 async def test_unknown_incident_form_is_404(http: aiohttp.ClientSession) -> None:
     async with http.get(f"/incident.do?sys_id={'0' * 32}") as response:
         assert response.status == 404
+
+
+async def test_queue_page_and_form_show_caller_assignee_and_resolver_by_name(
+    http: aiohttp.ClientSession, emulator: Emulator
+) -> None:
+    caller = emulator.store.find("sys_user", user_name="sclerk")
+    engineer = emulator.store.find("sys_user", user_name="jdoe")
+    created = await _incident(http, caller_id=caller["sys_id"], assigned_to=engineer["sys_id"])
+    body = {
+        "state": "6",
+        "close_code": "Solution provided",
+        "close_notes": "ok",
+        "resolved_by": engineer["sys_id"],
+    }
+    async with http.patch(f"{INCIDENTS}/{created['sys_id']}", json=body) as response:
+        assert response.status == 200
+    async with http.get("/") as response:
+        listing = await response.text()
+    assert "Sam Clerk" in listing and "Jane Doe" in listing
+    async with http.get(f"/incident.do?sys_id={created['sys_id']}") as response:
+        form = await response.text()
+    assert 'id="caller">Sam Clerk <span class="muted">&lt;Sam.Clerk@example.va.gov&gt;</span>' in form
+    assert '<span id="resolved-by">by Jane Doe</span>' in form
+    assert 'id="opened-by">Go Live Integration<' in form
+
+
+async def test_form_offers_engineers_and_managers_but_not_site_staff_to_act_as(
+    http: aiohttp.ClientSession,
+) -> None:
+    created = await _incident(http)
+    async with http.get(f"/incident.do?sys_id={created['sys_id']}") as response:
+        form = await response.text()
+    acting = form.split('aria-label="Acting as"')[1].split("</select>")[0]
+    assert "Jane Doe (jdoe)" in acting and "Morgan Manager (morgan.manager)" in acting
+    assert "Pat Frontdesk" not in acting and "Sam Clerk" not in acting
