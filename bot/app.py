@@ -22,6 +22,7 @@ import msgspec
 from aiohttp import web
 
 from bot.bridge.config import BridgeConfig
+from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
 from bot.bridge.handoff import HandoffNotices
@@ -105,6 +106,7 @@ class Runtime:
     chats: Chats
     metrics: Metrics
     places: TeamsPlaces
+    dead_letters: DeadLetters
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -188,7 +190,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     # --- the outbox ---------------------------------------------------------------------------------
     jobs = JobRegistry()
     arrivals = Arrivals()
-    worker = OutboxWorker(store, jobs, busy=arrivals.busy, concurrency=settings.outbox_workers)
+    worker = OutboxWorker(
+        store,
+        jobs,
+        busy=arrivals.busy,
+        on_dead=DeadLetterNotices(store).on_dead,
+        max_attempts=settings.max_attempts,
+        concurrency=settings.outbox_workers,
+    )
     wake = worker.wake
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
@@ -225,7 +234,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    processor = ActivityProcessor(store, run_stored_activity, ingest_busy=arrivals.busy)
+    processor = ActivityProcessor(
+        store, {"teams": run_stored_activity}, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy
+    )
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
@@ -252,6 +263,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         chats=chats,
         metrics=metrics,
         places=places,
+        dead_letters=DeadLetters(store, clock),
     )
     app[RUNTIME] = runtime
 

@@ -355,6 +355,23 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", required=True)
     build.set_defaults(handler=_delegate("bot.manifest_cli", "cmd_build"))
 
+    inbox = sub.add_parser("inbox", help="dead letters: what was stored but could not be processed")
+    inbox_sub = inbox.add_subparsers(dest="action", metavar="ACTION")
+    inbox_sub.required = True
+    dead = inbox_sub.add_parser("dead-letters", help="list the dead letters (never message text)")
+    dead.add_argument("--format", choices=("table", "json"), default="table")
+    dead.add_argument("--state-dir", default=None, help="read DIR/golive.db (as the sandbox keeps it)")
+    dead.set_defaults(handler=_delegate("bot.inbox_cli", "cmd_dead_letters"))
+    retry = inbox_sub.add_parser("retry", help="process a dead letter again (or --all)")
+    retry.add_argument("id", nargs="?", default=None, help="activity-N or job-N")
+    retry.add_argument("--all", action="store_true")
+    retry.add_argument("--state-dir", default=None)
+    retry.set_defaults(handler=_delegate("bot.inbox_cli", "cmd_retry"))
+    drop = inbox_sub.add_parser("drop", help="end a dead letter for good (an event's payload is erased)")
+    drop.add_argument("id", help="activity-N or job-N")
+    drop.add_argument("--state-dir", default=None)
+    drop.set_defaults(handler=_delegate("bot.inbox_cli", "cmd_drop"))
+
     check = sub.add_parser("check", help="check settings and connectivity")
     check.set_defaults(handler=_delegate("bot.check", "cmd_check"))
     return parser

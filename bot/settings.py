@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     simulated_now: datetime | None = None
     simulated_speed: float = Field(1.0, gt=0)
 
+    # Attempts before an event or job that keeps failing unexpectedly becomes a dead letter.
+    max_attempts: int = Field(8, ge=1, le=100)
     outbox_workers: int = 8
     tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")

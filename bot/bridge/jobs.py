@@ -18,7 +18,7 @@ from sqlalchemy import update
 from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.config import BridgeConfig
-from bot.bridge.outbox import GiveUp, Job, JobRegistry, RetryLater
+from bot.bridge.outbox import GiveUp, Job, JobRegistry
 from bot.bridge.render import Renderer
 from bot.clock import Clock
 from bot.ports import (
@@ -126,7 +126,9 @@ class InquiryJobs:
     async def _inquiry_with_incident(self, job: Job[Any]) -> Any:
         row = await self._inquiry(job)
         if row.sys_id is None:
-            raise RetryLater("incident not created yet", delay_s=1.0, count_attempt=False)
+            # Jobs of an inquiry run in order, after its create job: that one ended without an
+            # incident (an operator dropped it), so this job cannot do its work either.
+            raise GiveUp("the inquiry has no incident (its create job was dropped)")
         return row
 
     async def _save(self, inquiry_id: int, **values: Any) -> None:

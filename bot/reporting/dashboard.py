@@ -24,7 +24,8 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.bridge import records
-from bot.clock import Clock
+from bot.bridge.deadletters import DeadLetters
+from bot.clock import Clock, SystemClock
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
 from bot.storage.store import Store
@@ -125,6 +126,8 @@ class DashboardData:
     open_incidents: int
     channels_open: int
     median_first_response_s: float | None
+    inbox_backlog: int = 0
+    dead_letters: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -172,6 +175,7 @@ async def load_dashboard(store: Store, now: datetime, window: WindowSettings | N
             )
         ).all()
 
+    inbox_backlog, dead_letters = await DeadLetters(store, SystemClock()).counts()
     inquiries_by_station = Counter(row.station for row in rows)
     open_rows: dict[str, list] = defaultdict(list)
     for row in rows:
@@ -239,6 +243,8 @@ async def load_dashboard(store: Store, now: datetime, window: WindowSettings | N
         open_incidents=sum(len(items) for items in open_rows.values()),
         channels_open=sum(1 for status in channel_status.values() if status == "open"),
         median_first_response_s=round(statistics.median(times), 1) if times else None,
+        inbox_backlog=inbox_backlog,
+        dead_letters=dead_letters,
     )
 
 

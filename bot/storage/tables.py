@@ -68,18 +68,23 @@ inbox = Table(
     _utc("received_at", nullable=False),
 )
 
-# Raw activities as Teams delivered them: written (group-committed) before the HTTP answer, then
-# processed in order by the activity processor; the payload is dropped once processed.
+# Raw inbound events as their sender delivered them (Teams activities, Slack events, alert webhooks):
+# written (group-committed) before the HTTP answer, then processed in order by the activity
+# processor; the payload is dropped once processed. One that still fails after the attempt limit is
+# a dead letter (dead_at), kept with its payload for an operator to retry or drop.
 received_activities = Table(
     "received_activities",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("source", String(20), nullable=False, server_default="teams"),
     Column("payload", JSON, nullable=True),
     _utc("received_at", nullable=False),
     _utc("processed_at", nullable=True, index=True),
     _utc("lease_until", nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    _utc("dead_at", nullable=True),
+    Column("last_error", String(300), nullable=True),
 )
 
 # Pending side effects, drained by workers with leases, retries and backoff.
@@ -101,6 +106,9 @@ outbox = Table(
     _utc("lease_until", nullable=True),
     _utc("done_at", nullable=True, index=True),
     Column("last_error", String(300), nullable=True),
+    # A job that can never succeed (a permanent error, or too many unexpected failures) is a dead
+    # letter: not done, not due, blocking later jobs of its inquiry until an operator acts.
+    _utc("dead_at", nullable=True),
 )
 
 # Where the bot can reach Teams proactively (from the install event or any received activity).
