@@ -12,7 +12,9 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import jobkinds as kinds
+from bot.bridge import records
 from bot.bridge.outbox import enqueue
+from bot.bridge.people import actor_label
 from bot.commands import CLOSE_CODES, parse_group
 from bot.ports import Person
 from bot.storage import tables
@@ -45,7 +47,47 @@ async def apply_action(
     source: str,
     where: str = "Teams",
 ) -> ActionResult:
-    """Apply one action to an inquiry's incident inside the caller's transaction."""
+    """Apply one action to an inquiry's incident inside the caller's transaction; audited with the
+    actor's id and name."""
+    result = await _apply(
+        store,
+        connection,
+        inquiry,
+        verb,
+        data,
+        actor,
+        actor_servicenow_user=actor_servicenow_user,
+        groups=groups,
+        at=at,
+        source=source,
+        where=where,
+    )
+    incident = inquiry.number or inquiry.correlation_id
+    if result.changed:
+        await records.audit(
+            connection, at, actor_label(actor), f"incident.{verb}", f"{incident}: {result.message}"
+        )
+    elif result.status in (401, 403):
+        await records.audit(
+            connection, at, actor_label(actor), "action.refused", f"{verb} on {incident}: {result.message}"
+        )
+    return result
+
+
+async def _apply(
+    store: Store,
+    connection: AsyncConnection,
+    inquiry: Any,
+    verb: str,
+    data: dict[str, Any],
+    actor: Person,
+    *,
+    actor_servicenow_user: str | None,
+    groups: tuple[str, str],
+    at: datetime,
+    source: str,
+    where: str,
+) -> ActionResult:
     inquiries = tables.inquiries
     this_inquiry = inquiries.c.id == inquiry.id
     if verb == "acknowledge":

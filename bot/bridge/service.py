@@ -22,7 +22,7 @@ from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
 from bot.bridge.inquiries import InquiryService
 from bot.bridge.outbox import enqueue
-from bot.bridge.people import engineer_for
+from bot.bridge.people import actor_label, engineer_for
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
 from bot.clock import Clock
@@ -41,6 +41,11 @@ from bot.storage.store import Store
 from schedule.roster import duty_at
 
 log = logging.getLogger(__name__)
+
+NO_ROSTER = (
+    "No duty roster is loaded yet, so nobody is known as an engineer here. "
+    "Please work on the incident in ServiceNow, or ask a delivery manager to load the roster."
+)
 
 
 class BridgeService:
@@ -185,7 +190,10 @@ class BridgeService:
             )
             if not first_sight:
                 result = ActionResult(200, "Already done.")
-            elif actor is None or (engineer is None and roster is not None):
+            elif roster is None:
+                # Deny by default: without a roster nobody is known as an engineer.
+                result = ActionResult(403, NO_ROSTER)
+            elif actor is None or engineer is None:
                 result = ActionResult(403, "Only engineers on the duty roster can change incidents.")
             else:
                 try:
@@ -196,8 +204,7 @@ class BridgeService:
                         action.verb,
                         action.data,
                         actor,
-                        # Without a roster nobody is known as an engineer, so anyone may act.
-                        actor_servicenow_user=engineer.servicenow_user if engineer else None,
+                        actor_servicenow_user=engineer.servicenow_user,
                         groups=self._config.groups,
                         at=action.at or now,
                         source="card",
@@ -205,6 +212,15 @@ class BridgeService:
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
+            if result.status == 403:
+                await records.audit(
+                    connection,
+                    now,
+                    actor_label(actor),
+                    "action.refused",
+                    f"{action.verb[:40]} on {inquiry.number or inquiry.correlation_id} ({action.platform} card): "
+                    f"{result.message}",
+                )
             inquiry = await records.inquiry_by_key(connection, key)
             duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
             if result.changed:

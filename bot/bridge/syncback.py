@@ -23,6 +23,7 @@ from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.jobs import thread_of
 from bot.bridge.outbox import enqueue
+from bot.bridge.untrusted import safe_text
 from bot.clock import Clock
 from bot.ports import IncidentRecord, IncidentTracker, JournalEntry, PortError
 from bot.storage import tables
@@ -61,6 +62,11 @@ HOLD_REASONS = {
 
 
 def change_text(change: IncidentChange, names: dict[str, str]) -> str:
+    """What a change made in ServiceNow says in the thread (ServiceNow's values made safe)."""
+    return safe_text(_change_text(change, names))
+
+
+def _change_text(change: IncidentChange, names: dict[str, str]) -> str:
     number = change.number
     if change.kind == "state":
         if change.new == "On Hold" and change.hold_reason:
@@ -245,7 +251,9 @@ class SyncBack:
                     self._store,
                     connection,
                     kinds.REPLY,
-                    kinds.ThreadReply(thread_of(row), f"{author} commented in ServiceNow:\n{entry.value}"),
+                    kinds.ThreadReply(
+                        thread_of(row), safe_text(f"{author} commented in ServiceNow:\n{entry.value}")
+                    ),
                     inquiry_id=row.id,
                     dedupe_key=f"journal:{entry.sys_id}",
                 )

@@ -376,7 +376,10 @@ def authorized(request: web.Request, access: DashboardAccess) -> bool:
         return False
     header = request.headers.get("Authorization", "")
     given = header[7:].strip() if header[:7].lower() == "bearer " else request.query.get("token", "")
-    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())
+    # A header of undecodable bytes arrives with surrogate escapes: compare bytes, never fail.
+    return bool(given) and hmac.compare_digest(
+        given.encode("utf-8", "surrogateescape"), expected.encode("utf-8", "surrogateescape")
+    )
 
 
 def _unauthorized() -> web.Response:

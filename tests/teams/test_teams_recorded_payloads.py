@@ -135,7 +135,7 @@ async def test_an_unknown_invoke_name_is_refused_in_the_invoke_answer_never_with
     assert body["statusCode"] == 400 and body["value"]["code"] == "NotSupported"
 
 
-async def test_without_a_roster_anyone_may_press_the_group_button(client):
+async def test_without_a_roster_nobody_may_press_the_group_button_and_the_refusal_is_audited(client):
     await send(client, "channel_message_root")
     inquiry = (await rows(client, tables.inquiries))[0]
     press = fixture("card_action_unknown_verb")
@@ -146,7 +146,9 @@ async def test_without_a_roster_anyone_may_press_the_group_button(client):
     }
     response = await client.post("/api/messages", json=press)
     body = await response.json()
-    assert response.status == 200 and body["statusCode"] == 200
-    assert body["type"] == "application/vnd.microsoft.card.adaptive"
-    assert (await rows(client, tables.inquiries))[0].assignment_group == "eCheck-in Vet Facing Apps"
-    assert "set_group" in [job.kind for job in await rows(client, tables.outbox)]
+    assert response.status == 200 and body["statusCode"] == 403
+    assert "No duty roster is loaded" in body["value"]["message"]
+    assert (await rows(client, tables.inquiries))[0].assignment_group == "Scheduling Support"
+    assert "set_group" not in [job.kind for job in await rows(client, tables.outbox)]
+    [audit] = await rows(client, tables.audit_log)
+    assert audit.action == "action.refused" and "route" in audit.detail
