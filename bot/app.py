@@ -171,10 +171,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             development=settings.development,
         )
     )
-    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams)
-    directory = overrides.directory or TeamsChannelDirectory(
-        _graph_factory(settings, http), settings.team_id, places
-    )
+    graph_directory = TeamsChannelDirectory(_graph_factory(settings, http), settings.team_id, places)
+    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams, history=graph_directory)
+    directory = overrides.directory or graph_directory
     tracker = overrides.tracker or ServiceNowTracker(
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,

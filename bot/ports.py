@@ -270,8 +270,10 @@ class ChatPlatform(Protocol):
         """Answer in a direct conversation the person started."""
         ...
 
-    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
-        """The id of an earlier bot post in ``thread`` carrying ``key``, if one landed."""
+    async def find_posted(self, channel_id: str, thread_root: str | None, message: Message) -> str | None:
+        """The id of an earlier bot post of ``message`` (its ``key``) among a channel's top-level
+        posts (``thread_root`` None) or a thread's replies, if one landed: asked after an attempt
+        whose outcome is unknown (a crash between posting and recording), before posting again."""
         ...
 
 

@@ -57,6 +57,27 @@ class Chats:
         return platform in self._platforms
 
 
+async def post_once(chat: ChatPlatform, job: Job[Any], thread: ThreadRef, message: Message) -> str:
+    """Post in a thread unless an earlier start of this job already did: a job started before (a
+    crash between posting and recording) first looks for its post."""
+    if not job.first_start:
+        found = await chat.find_posted(thread.channel_id, thread.root_id, message)
+        if found is not None:
+            log.info("job %s found its earlier post; not posting again", job.id)
+            return found
+    return await chat.post_in_thread(thread, message)
+
+
+async def start_once(chat: ChatPlatform, job: Job[Any], channel_id: str, message: Message) -> ThreadRef:
+    """Start a thread unless an earlier start of this job already did (see :func:`post_once`)."""
+    if not job.first_start:
+        found = await chat.find_posted(channel_id, None, message)
+        if found is not None:
+            log.info("job %s found its earlier post; not posting again", job.id)
+            return ThreadRef(chat.platform, channel_id, found)  # type: ignore[arg-type]
+    return await chat.start_thread(channel_id, message)
+
+
 def short_description(text: str) -> str:
     first = next((line.strip() for line in text.splitlines() if line.strip()), "(empty post)")
     return first if len(first) <= SHORT_DESCRIPTION_LIMIT else first[: SHORT_DESCRIPTION_LIMIT - 1] + "…"
@@ -165,14 +186,7 @@ class InquiryJobs:
             row = await self._inquiry(job)
         if row.card_activity_id is None:
             message = self._renderer.incident_message(row, duty, self._clock.now(), first_post=True)
-            chat = self._chats[row.platform]
-            thread = thread_of(row)
-            posted = None
-            if not job.first_start and message.key:
-                # A start before may have posted the card without recording it (a crash in between).
-                posted = await chat.find_posted(thread, message.key)
-            if posted is None:
-                posted = await chat.post_in_thread(thread, message)
+            posted = await post_once(self._chats[row.platform], job, thread_of(row), message)
             await self._save(row.id, card_activity_id=posted or "")
 
     async def comment(self, job: Job[kinds.Note]) -> None:
@@ -233,7 +247,7 @@ class InquiryJobs:
 
     async def reply(self, job: Job[kinds.ThreadReply]) -> None:
         message = await self._reply_message(job)
-        await self._chats[job.payload.thread.platform].post_in_thread(job.payload.thread, message)
+        await post_once(self._chats[job.payload.thread.platform], job, job.payload.thread, message)
 
     async def reply_direct(self, job: Job[kinds.DirectReply]) -> None:
         payload = job.payload
@@ -249,7 +263,7 @@ class InquiryJobs:
     async def _reply_message(self, job: Job[kinds.ThreadReply]) -> Message:
         payload = job.payload
         if payload.text:
-            return Message(text=payload.text, mentions=payload.mentions)
+            return Message(text=payload.text, mentions=payload.mentions, key=f"job:{job.id}")
         template = payload.template
         now = self._clock.now()
         if template in {"duty", "help"}:

@@ -83,6 +83,8 @@ class TeamsEmulator:
             "graph": config.graph_throttle,
         }
         self.deliveries: collections.deque[dict[str, Any]] = collections.deque(maxlen=200)
+        # Seconds the Bot Connector takes to answer a post that has already landed (a fault).
+        self.connector_latency_s = 0.0
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         for person in config.people:

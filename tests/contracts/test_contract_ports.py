@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 from testkit.fakes import FakeChat, FakeTracker
 from testkit.stack import reserve_port, serve
@@ -15,6 +16,8 @@ from bot.ports import ChatPlatform, IncidentDraft, IncidentTracker, Mention, Mes
 from bot.servicenow_tracker import ServiceNowTracker
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
+from bot.teams.directory import TeamsChannelDirectory
+from bot.teams.graph import GraphChannelClient, StaticTokenProvider
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlace, TeamsPlaces
 from bot.teams.platform import TeamsChat
@@ -120,19 +123,22 @@ async def chat(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ChatPlatform,
         TeamsPlace(url, "tenant", "19:team@thread.tacv2", None, "28:bot", "Go Live Bridge"), NOW
     )
     messenger = TeamsMessenger(Credentials("", "", "", development=True))
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{url}_emulator/channels") as response:
-            team = await response.json()
-        async with http.post(
-            f"{url}v1.0/teams/{team['teamId']}/channels", json={"displayName": "Contract"}
-        ) as response:
-            channel = (await response.json())["id"]
+    http = aiohttp.ClientSession()
+    async with http.get(f"{url}_emulator/channels") as response:
+        team = await response.json()
+    async with http.post(
+        f"{url}v1.0/teams/{team['teamId']}/channels", json={"displayName": "Contract"}
+    ) as response:
+        channel = (await response.json())["id"]
+    tokens = StaticTokenProvider("development")
+    history = TeamsChannelDirectory(
+        lambda team_id: GraphChannelClient(http, f"{url}v1.0", team_id, tokens), team["teamId"], places
+    )
     try:
-        yield TeamsChat(messenger, places), channel
+        yield TeamsChat(messenger, places, history=history), channel
     finally:
         await messenger.close()
+        await http.close()
         await runner.cleanup()
         await engine.dispose()
 
@@ -167,3 +173,19 @@ async def test_chat_updating_an_unknown_message_is_permanent(chat: tuple[ChatPla
     thread = await platform.start_thread(channel, Message(text="A notice"))
     with pytest.raises(Permanent):
         await platform.update_message(thread, "no-such-message", Message(text="x"))
+
+
+async def test_chat_finds_its_own_earlier_post_by_key_or_text(chat: tuple[ChatPlatform, str]):
+    platform, channel = chat
+    notice = Message(view=DutyView("Tue 03 May", DutyPerson("Jane Doe"), None), key="job:41")
+    thread = await platform.start_thread(channel, notice)
+    assert await platform.find_posted(channel, None, notice) == thread.root_id
+    reply = Message(text="Routed to eCheck-in Vet Facing Apps by Jane Doe.", key="job:42")
+    reply_id = await platform.post_in_thread(thread, reply)
+    assert await platform.find_posted(channel, thread.root_id, reply) == reply_id
+    assert (
+        await platform.find_posted(channel, thread.root_id, Message(text="never posted", key="job:43"))
+        is None
+    )
+    other_card = Message(view=DutyView("Tue 03 May", None, None), key="job:44")
+    assert await platform.find_posted(channel, None, other_card) is None

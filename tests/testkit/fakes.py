@@ -105,9 +105,16 @@ class FakeChat:
         self.failures.check()
         self.direct.append((conversation_id, message))
 
-    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
+    async def find_posted(self, channel_id: str, thread_root: str | None, message: Message) -> str | None:
         for post in self.posts:
-            if post.thread_root == thread.root_id and post.message.key == key:
+            if post.channel_id != channel_id or post.thread_root != thread_root:
+                continue
+            same = (
+                post.message.key == message.key
+                if message.view is not None and message.key
+                else post.message.text == message.text
+            )
+            if same:
                 return post.id
         return None
 
