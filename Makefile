@@ -36,7 +36,6 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 install: $(STAMP)
 
 demo: $(STAMP)
-	GOLIVE_LOG_FORMAT=$${GOLIVE_LOG_FORMAT:-text} \
 	$(BIN)/golive sandbox --port 3978 --servicenow-port 3979 --teams-port 3980 \
 		--state-dir .sandbox --now 2022-05-03T15:00:00Z --speed 1
 

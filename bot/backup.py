@@ -105,7 +105,8 @@ def database_in_use(database: Path, now: datetime | None = None) -> str | None:
     if not database.exists():
         return None
     try:
-        with contextlib.closing(_connect(database, read_only=True)) as connection:
+        # Read-write although it only reads: a read-only connection would leave a -shm file behind.
+        with contextlib.closing(_connect(database)) as connection:
             leader = _leader_document(connection)
     except sqlite3.DatabaseError:
         leader = None  # not readable as a Go Live Bridge database: nothing to say about a leader
