@@ -20,7 +20,7 @@ SYNC := $(UV) sync --frozen --extra test --python $(BIN)/python --quiet
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# The locked installer tools (uv, pip, setuptools), hash-checked, before uv exists.
+# The locked uv, hash-checked, installed by the venv's own pip.
 $(UV): $(BOOTSTRAP) | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(BOOTSTRAP)
 	touch $(UV)

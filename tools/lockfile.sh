@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dependency lock: `uv.lock` (every package, pinned, with hashes, for the `test` extra and the
-# `tools` group) and `tools/bootstrap-requirements.txt` (the `tools` group exported from it, which
-# `make install` feeds to pip with --require-hashes before uv exists).
+# `tools` group) and `tools/bootstrap-requirements.txt` (the `bootstrap` group, uv alone, exported
+# from it, which `make install` feeds to pip with --require-hashes before uv exists).
 #
 #   tools/lockfile.sh refresh [DIR]   follow pyproject.toml, keeping every pin it allows (`make lock`)
 #   tools/lockfile.sh upgrade [DIR]   the newest versions pyproject.toml allows (`make lock-upgrade`)
@@ -17,12 +17,12 @@ uv=${UV:-.venv/bin/uv}
 [ -x "$uv" ] || uv=uv
 
 bootstrap=tools/bootstrap-requirements.txt
-header="# The installer's own tools, installed by \`make install\` with pip --require-hashes.
+header="# uv, installed by \`make install\` with pip --require-hashes before anything else.
 # Generated from uv.lock by \`make lock\` (tools/lockfile.sh); do not edit."
 
 export_bootstrap() {
     printf '%s\n' "$header"
-    "$uv" export --quiet --frozen --only-group tools --no-emit-project --no-header \
+    "$uv" export --quiet --frozen --only-group bootstrap --no-emit-project --no-header \
         --format requirements-txt
 }
 
