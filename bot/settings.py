@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.logs import LogFormat
+
 DEFAULT_SQLITE_FILE = "golive.db"
 
 
@@ -87,6 +89,8 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")
     log_level: str = "INFO"
+    # text | json; unset: json in production, text in development (``effective_log_format``).
+    log_format: LogFormat | None = None
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
@@ -96,6 +100,19 @@ class Settings(BaseSettings):
                 if member.value.lower() == value.strip().lower():
                     return member
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.TEXT if self.development else LogFormat.JSON
 
     @property
     def development(self) -> bool:
