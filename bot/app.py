@@ -34,6 +34,7 @@ from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
+from bot.bridge.retention import Retention
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
@@ -107,6 +108,7 @@ class Runtime:
     metrics: Metrics
     places: TeamsPlaces
     dead_letters: DeadLetters
+    retention: Retention
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -263,6 +265,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
+        retention=Retention(store, settings.retention_days),
     )
     app[RUNTIME] = runtime
 
@@ -380,6 +383,9 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
         PeriodicJob("rotation-report", 600, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
+        PeriodicJob(
+            "retention-purge", 24 * 3600, lambda: runtime.retention.purge(clock.now(), actor="scheduler")
+        ),
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))

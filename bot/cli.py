@@ -442,6 +442,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     restore.set_defaults(handler=cmd_restore)
 
+    purge = sub.add_parser(
+        "purge", help="erase message text past GOLIVE_RETENTION_DAYS now (counts, never text)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would be erased; change nothing")
+    purge.add_argument(
+        "--state-dir", default=None, help="the database DIR/golive.db (as the sandbox keeps it)"
+    )
+    purge.set_defaults(handler=_delegate("bot.retention_cli", "cmd_purge"))
+
     check = sub.add_parser("check", help="check settings and connectivity")
     check.set_defaults(handler=_delegate("bot.check", "cmd_check"))
     return parser

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     simulated_now: datetime | None = None
     simulated_speed: float = Field(1.0, gt=0)
 
+    # Days message text is kept after its incident was resolved and its channel retired (0: at once).
+    retention_days: int = Field(30, ge=0, le=3650)
     # Attempts before an event or job that keeps failing unexpectedly becomes a dead letter.
     max_attempts: int = Field(8, ge=1, le=100)
     outbox_workers: int = 8

@@ -225,7 +225,8 @@ class InquiryJobs:
     async def resolve(self, job: Job[kinds.Resolution]) -> None:
         row = await self._inquiry_with_incident(job)
         record = await self._tracker.resolve(row.sys_id, job.payload.close_code, job.payload.close_notes)
-        await self._save(row.id, **incident_fields(record))
+        resolved_at = row.resolved_at or record.resolved_at or record.updated_at
+        await self._save(row.id, **incident_fields(record), resolved_at=resolved_at)
         await self._refresh_card(job)
 
     async def reopen(self, job: Job[kinds.Nothing]) -> None:

@@ -28,6 +28,7 @@ from bot.bridge import records
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import NOT_A_MANAGER, Answer, CommandContext, CommandHandler, CommandRefused
 from bot.bridge.handoff import announce_handoff
+from bot.bridge.keys import text_fingerprint
 from bot.bridge.people import actor_label, engineer_for
 from bot.clock import Clock
 from bot.commands import ParsedCommand
@@ -104,7 +105,7 @@ class PersonalCommands:
         assert week_start is not None
         key = (
             f"invoke|{action.conversation_id}|{action.card_message_id}|{views.VERB_ADD_WEEK}|"
-            f"{actor.aad_object_id if actor else ''}|{week_start.isoformat()}|{sites_text.strip()}"
+            f"{actor.aad_object_id if actor else ''}|{week_start.isoformat()}|{text_fingerprint(sites_text.strip())}"
         )
         now = self._clock.now()
         try:

@@ -21,6 +21,7 @@ from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
 from bot.bridge.inquiries import InquiryService
+from bot.bridge.keys import text_fingerprint
 from bot.bridge.outbox import enqueue
 from bot.bridge.people import actor_label, engineer_for
 from bot.bridge.personal import PersonalCommands
@@ -184,7 +185,7 @@ class BridgeService:
                 self._store,
                 connection,
                 f"invoke|{action.conversation_id}|{action.card_message_id}|{action.verb}|"
-                f"{actor.aad_object_id or actor.id if actor else ''}|{sorted(action.data.items())}",
+                f"{actor.aad_object_id or actor.id if actor else ''}|{text_fingerprint(repr(sorted(action.data.items())))}",
                 "invoke",
                 now,
             )

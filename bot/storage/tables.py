@@ -194,6 +194,8 @@ inquiries = Table(
     Column("re_routes", Integer, nullable=False, default=0),
     _utc("resolved_at", nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
+    # When the retention purge erased the text (text and close_notes are then empty).
+    _utc("purged_at", nullable=True),
     UniqueConstraint("conversation_id", name="uq_inquiries_thread"),
 )
 

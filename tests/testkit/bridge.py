@@ -152,7 +152,7 @@ async def fake_bridge(
 ) -> AsyncIterator[FakeBridge]:
     """The product on fakes with the sample plan (and roster), its channels opened at ``now``."""
     clock = FrozenClock(now)
-    chat, tracker, directory = FakeChat(), FakeTracker(), FakeDirectory()
+    chat, tracker, directory = FakeChat(), FakeTracker(now=clock.now), FakeDirectory()
     app = create_app(
         settings_for(tmp_path, **settings),
         Overrides(clock=clock, tracker=tracker, teams=chat, directory=directory, run_background=False),

@@ -8,7 +8,7 @@ adapter (against its emulator) through the same cases, so the fakes cannot drift
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -166,7 +166,10 @@ class FakeDirectory:
 class FakeTracker:
     """``IncidentTracker``: incidents by sys_id, idempotent by correlation id, with a journal."""
 
-    def __init__(self, base_url: str = "https://servicenow.example") -> None:
+    def __init__(
+        self, base_url: str = "https://servicenow.example", now: Callable[[], datetime] | None = None
+    ) -> None:
+        self._clock = now or (lambda: datetime.now(UTC))
         self.incidents: dict[str, IncidentRecord] = {}
         self.drafts: dict[str, IncidentDraft] = {}
         self.journal: list[JournalEntry] = []
@@ -177,7 +180,7 @@ class FakeTracker:
         self._ids = itertools.count(1)
 
     def _now(self) -> datetime:
-        return datetime.now(UTC)
+        return self._clock()
 
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
         self.failures.check()
