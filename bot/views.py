@@ -58,7 +58,8 @@ class IncidentRef:
 @dataclass(frozen=True)
 class IncidentCardView:
     """What the incident card shows for one inquiry. ``number``/``url`` are ``None`` until ServiceNow
-    has answered (the card is posted at once and updated when the incident exists)."""
+    has answered (the card is posted at once and updated when the incident exists). People are
+    display names (``assignee``, ``resolved_by``); ``posted_at_text`` is in the site's time zone."""
 
     inquiry_key: str
     number: str | None
@@ -81,6 +82,9 @@ class IncidentCardView:
     resolved: bool = False
     close_code: str | None = None
     close_notes: str | None = None
+    #: What the support handbook says to do for the chosen triage category.
+    triage_guidance: str | None = None
+    resolved_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -160,10 +160,14 @@ def incident_card(view: IncidentCardView) -> dict:
             ]
         ),
     ]
+    if view.triage and view.triage_guidance:
+        body.append(_text(f"{view.triage}: {view.triage_guidance}", isSubtle=True))
     if view.resolved:
         resolution = view.close_code or "Resolved"
         if view.close_notes:
             resolution += f": {view.close_notes}"
+        if view.resolved_by:
+            resolution += f" (resolved by {view.resolved_by})"
         body.append(_text(resolution, isSubtle=True))
         return _card(body, fallback_text=f"Incident {view.number or ''} resolved".strip())
 
