@@ -180,6 +180,8 @@ class RotationReportView:
     re_routes: int
     open_at_retirement: int
     open_incidents: tuple[IncidentRef, ...] = ()
+    #: (triage category, inquiries), in the support handbook's order.
+    by_triage: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any]) -> RotationReportView:
@@ -223,6 +225,11 @@ class RotationReportView:
             re_routes=int(report.get("re_routes", 0)),
             open_at_retirement=open_count,
             open_incidents=open_refs,
+            by_triage=tuple(
+                (str(item.get("category", "")), int(item.get("inquiries", 0)))
+                for item in report.get("by_triage", ())
+                if isinstance(item, Mapping)
+            ),
         )
 
 

@@ -369,6 +369,11 @@ def rotation_report_card(view: RotationReportView) -> dict:
             _text("By day of window", weight="Bolder", separator=True),
             _facts((f"Day {day}" if day.isdigit() else day, str(count)) for day, count in view.by_day),
         ]
+    if any(count for _, count in view.by_triage):
+        body += [
+            _text("By triage category", weight="Bolder", separator=True),
+            _facts((category, str(count)) for category, count in view.by_triage if count),
+        ]
     if view.open_incidents:
         body += [
             _text("Still open", weight="Bolder", separator=True),

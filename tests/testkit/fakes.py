@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from urllib.parse import quote
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
@@ -71,6 +72,7 @@ class FakeChat:
         self.direct: list[tuple[str, Message]] = []
         # People the platform can tell about, by Entra object id (or platform id).
         self.contacts: dict[str, PersonContact] = {}
+        self.link_base = "https://chat.example/l/"
         self.failures = Failures()
         self._ids = itertools.count(1000)
 
@@ -118,7 +120,7 @@ class FakeChat:
 
     async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
         self.failures.check()
-        return f"https://chat.example/{self._platform}/{thread.channel_id}/{thread.root_id}"
+        return f"{self.link_base}{quote(thread.channel_id, safe='')}/{thread.root_id}"
 
     async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
         self.failures.check()
