@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from urllib.parse import quote
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from bot.ports import (
     ChatChannel,
