@@ -39,4 +39,7 @@ def test_the_dashboard_tab_signs_in_through_teams_with_the_apps_own_api(tmp_path
     # Inside Teams the tab page gets its token from Teams; a browser opens the token-protected page.
     assert tab["contentUrl"] == "https://golive.example.va.gov/dashboard/tab"
     assert tab["websiteUrl"] == "https://golive.example.va.gov/dashboard"
-    assert manifest["webApplicationInfo"] == {"id": app_id, "resource": f"api://golive.example.va.gov/{app_id}"}
+    assert manifest["webApplicationInfo"] == {
+        "id": app_id,
+        "resource": f"api://golive.example.va.gov/{app_id}",
+    }
