@@ -46,6 +46,7 @@ def inquiry_row(row) -> InquiryRow:
         re_routes=row.re_routes or 0,
         resolved_at=row.resolved_at,
         triage=row.triage,
+        assigned_to_name=row.assigned_to_name,
     )
 
 
@@ -66,6 +67,7 @@ INQUIRY_COLUMNS = (
     tables.inquiries.c.re_routes,
     tables.inquiries.c.resolved_at,
     tables.inquiries.c.triage,
+    tables.inquiries.c.assigned_to_name,
 )
 
 

@@ -27,7 +27,8 @@ The rules, so the numbers can be checked by hand:
   ``resolved_at`` is after ``retired_at``. Sites whose channel has not retired contribute 0;
   ``still_open`` counts incidents unresolved now, whatever the channel.
 - **Per engineer**: first responses by the name that gave them (``first_response_by``) and the
-  level-1/2 escalations that named them; ``by_assignee`` counts final ServiceNow assignees.
+  level-1/2 escalations that named them; ``by_assignee`` counts final ServiceNow assignees by their
+  display name (their user name for incidents stored before names were kept).
 - **Triage**: inquiries by the support handbook's triage category the engineer chose
   (``inquiries.triage``), every category listed (zeros included, in the handbook's order) and a
   label the handbook no longer has after them; ``untriaged`` counts inquiries nobody triaged.
@@ -115,6 +116,7 @@ class InquiryRow:
     re_routes: int = 0
     resolved_at: datetime | None = None
     triage: str | None = None
+    assigned_to_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -465,8 +467,10 @@ def _by_assignee(inquiries: Sequence[InquiryRow]) -> tuple[AssigneeCount, ...]:
     still: Counter[str] = Counter()
     for inquiry in inquiries:
         if inquiry.has_incident and inquiry.assigned_to:
-            total[inquiry.assigned_to] += 1
-            still[inquiry.assigned_to] += is_still_open(inquiry)
+            # By name as ServiceNow shows it; the user name only when no name was recorded.
+            who = inquiry.assigned_to_name or inquiry.assigned_to
+            total[who] += 1
+            still[who] += is_still_open(inquiry)
     return tuple(AssigneeCount(name, total[name], still[name]) for name in sorted(total))
 
 

@@ -116,3 +116,13 @@ async def test_a_night_post_is_waiting_until_five_minutes_after_the_first_engine
         ):
             data = await load_dashboard(bridge.runtime.store, now)
             assert {c.label: c.count for c in data.first_response}[expected] == 1, now
+
+
+def test_assignees_are_counted_by_name():
+    rows = (
+        InquiryRow(1, "508", T0, 1, has_incident=True, assigned_to="jane.doe", assigned_to_name="Jane Doe"),
+        InquiryRow(2, "508", T0, 1, has_incident=True, assigned_to="jane.doe", assigned_to_name="Jane Doe"),
+        InquiryRow(3, "508", T0, 1, has_incident=True, assigned_to="old.login"),
+    )
+    report = compute_rotation_report(RotationData(WEEK, SITES, {}, rows))
+    assert {a.assignee: a.incidents for a in report.by_assignee} == {"Jane Doe": 2, "old.login": 1}
