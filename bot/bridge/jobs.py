@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import jobkinds as kinds
 from bot.bridge import records
@@ -38,7 +39,7 @@ from bot.storage import tables
 from bot.storage.store import Store
 from bot.views import AddWeekFormView
 from schedule.roster import Duty, duty_at, pick_assignee
-from servicenow.model import RESOLVED_STATES, STATE_IN_PROGRESS, STATE_NEW
+from servicenow.model import RESOLVED_STATES, STATE_IN_PROGRESS, STATE_NEW, STATE_RESOLVED
 
 log = logging.getLogger(__name__)
 
@@ -117,9 +118,9 @@ class InquiryJobs:
     """Handlers for the job kinds of one inquiry's life.
 
     After every write to the incident tracker the inquiry is saved from the record the tracker
-    returned and the card is rendered from it, so the card shows what ServiceNow holds; the work
-    note that names the engineer is written after that, so the change feed never sees a change the
-    inquiry does not already hold.
+    returned, and the card's update (rendered from what was saved) is queued in the same
+    transaction, so the card shows what ServiceNow holds; the work note that names the engineer is
+    written after that, so the change feed never sees a change the inquiry does not already hold.
     """
 
     def __init__(
@@ -328,30 +329,35 @@ class InquiryJobs:
         only one of the two is ever posted)."""
         row = await self._inquiry_with_incident(job)
         payload = job.payload
-        record = await self._tracker.resolve(
-            row.sys_id, payload.close_code, payload.close_notes, resolved_by=payload.actor_user or None
-        )
-        async with self._store.write() as connection:
-            await connection.execute(
-                update(tables.inquiries)
-                .where(tables.inquiries.c.id == row.id)
-                .values(
-                    **incident_fields(record),
-                    resolved_at=row.resolved_at or record.resolved_at or self._clock.now(),
-                )
+        actor_user = payload.actor_user or None
+        if (row.state, row.close_code, row.close_notes) == (
+            STATE_RESOLVED,
+            payload.close_code,
+            payload.close_notes,
+        ):
+            # A start before resolved it and saved the answer (then stopped before the note).
+            record = await self._tracker.get_incident(row.sys_id)
+            if actor_user and record.resolved_by != actor_user:
+                record = replace(record, refused_fields=frozenset({"resolved_by"}))
+        else:
+            record = await self._tracker.resolve(
+                row.sys_id, payload.close_code, payload.close_notes, resolved_by=actor_user
             )
-            if record.state in RESOLVED_STATES:
-                await enqueue(
-                    self._store,
-                    connection,
-                    kinds.REPLY,
-                    kinds.ThreadReply(
-                        thread_of(row), resolution_text(record.number, record.close_code, record.close_notes)
-                    ),
-                    inquiry_id=row.id,
-                    dedupe_key=f"sync:{record.sys_id}:{record.sys_mod_count}:state",
-                )
-        await self._refresh_card(job)
+            async with self._store.write() as connection:
+                resolved_at = row.resolved_at or record.resolved_at or self._clock.now()
+                await self._save_in(connection, row.id, incident_fields(record), resolved_at=resolved_at)
+                if record.state in RESOLVED_STATES:
+                    await enqueue(
+                        self._store,
+                        connection,
+                        kinds.REPLY,
+                        kinds.ThreadReply(
+                            thread_of(row),
+                            resolution_text(record.number, record.close_code, record.close_notes),
+                        ),
+                        inquiry_id=row.id,
+                        dedupe_key=f"sync:{record.sys_id}:{record.sys_mod_count}:state",
+                    )
         who = engineer_label(payload.actor, payload.actor_user)
         await self._tracker.add_work_note(
             row.sys_id, f"Resolved in {payload.where} by {who}." + refusal_note(record, "resolved_by", who)
@@ -360,8 +366,8 @@ class InquiryJobs:
     async def reopen(self, job: Job[kinds.Nothing]) -> None:
         row = await self._inquiry_with_incident(job)
         record = await self._tracker.set_state(row.sys_id, STATE_IN_PROGRESS)
-        await self._save(row.id, **incident_fields(record), resolved_at=None)
-        await self._refresh_card(job)
+        async with self._store.write() as connection:
+            await self._save_in(connection, row.id, incident_fields(record), resolved_at=None)
 
     async def update_description(self, job: Job[kinds.DescriptionUpdate]) -> None:
         """The post was edited: the incident's texts are replaced by the post's current text, and a
@@ -382,10 +388,21 @@ class InquiryJobs:
         )
 
     async def _show(self, job: Job[Any], record: IncidentRecord) -> None:
-        """Save the incident as the tracker returned it, then show it on the card."""
+        """Save the incident as the tracker returned it; the card shows it next."""
         assert job.inquiry_id is not None
-        await self._save(job.inquiry_id, **incident_fields(record))
-        await self._refresh_card(job)
+        async with self._store.write() as connection:
+            await self._save_in(connection, job.inquiry_id, incident_fields(record))
+
+    async def _save_in(
+        self, connection: AsyncConnection, inquiry_id: int, fields: dict[str, Any], **extra: Any
+    ) -> None:
+        """Save an incident's fields and queue the card's update, in one transaction: the card is
+        rendered from what was saved, by a job of its own (a card that cannot be updated right now
+        never makes this job write to the tracker again)."""
+        await connection.execute(
+            update(tables.inquiries).where(tables.inquiries.c.id == inquiry_id).values(**fields, **extra)
+        )
+        await enqueue(self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry_id)
 
     async def update_card(self, job: Job[kinds.Nothing]) -> None:
         await self._refresh_card(job)

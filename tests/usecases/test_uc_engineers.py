@@ -379,3 +379,26 @@ async def test_choosing_a_triage_category_shows_what_to_do(bridge):
         card_message_id="card-2",
     )
     assert "err on refusing" in (outcome.message or "")
+
+
+async def test_a_resolve_retried_after_its_save_posts_its_notes_once(bridge):
+    post = await bridge.post("508", "Kiosk shows error E42")
+    await bridge.drain()
+    add_work_note = bridge.tracker.add_work_note
+    failed: list[str] = []
+
+    async def flaky_note(sys_id: str, text: str) -> None:
+        if text.startswith("Resolved in") and not failed:
+            failed.append(text)
+            raise Transient("ServiceNow unavailable", retry_after=0)
+        await add_work_note(sys_id, text)
+
+    bridge.tracker.add_work_note = flaky_note  # type: ignore[method-assign]
+    await bridge.post(
+        "508", "resolve Solution provided | restarted", JANE, reply_to=post.thread, mentions_bot=True
+    )
+    await bridge.drain()
+    [record] = bridge.tracker.incidents.values()
+    assert failed and record.resolved_by == "jane.doe"
+    assert len([t for t in thread_texts(bridge, post) if "Resolution notes" in t]) == 1
+    assert len([n for n in bridge.tracker.notes(record.sys_id) if n.startswith("Resolved in")]) == 1
