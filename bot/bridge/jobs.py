@@ -384,7 +384,7 @@ class InquiryJobs:
         await self._tracker.add_work_note(
             row.sys_id,
             f"{editor} edited the original post in {job.payload.where}; the short description and "
-            "description now hold the edited text (the earlier text is not kept).",
+            "description now hold the edited text (the earlier text is not repeated here).",
         )
 
     async def _show(self, job: Job[Any], record: IncidentRecord) -> None:

@@ -222,14 +222,13 @@ class Renderer:
         return (
             "A gentle reminder: this post may contain personal data (a Social Security number or a date "
             "of birth). Please edit it to remove patient details; engineers never need them here. "
-            "When you edit the post, the ServiceNow incident takes the new text and the old text is "
-            "not kept."
+            "When you edit the post, its ServiceNow incident takes the new text in place of the old."
         )
 
     def personal_data_thanks(self) -> str:
         return (
-            "Thank you for editing your post. The ServiceNow incident now holds the new text only; "
-            "the old text is not kept."
+            "Thank you for editing your post. Its ServiceNow incident now holds the new text in place "
+            "of the old."
         )
 
     def status_text(self, row, names: Mapping[str, str] | None = None) -> str:
