@@ -41,7 +41,7 @@ from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.inbound import MAX_BODY_BYTES
 from bot.logs import quiet_payload_loggers
 from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
-from bot.reporting.dashboard import DashboardAccess
+from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
@@ -65,6 +65,14 @@ from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
+from bot.teams.sso import (
+    TabKeysUnavailable,
+    TabSsoConfig,
+    TabTokenError,
+    TabTokenValidator,
+    TabUser,
+    tab_audiences,
+)
 from bot.web.pages import install as install_pages
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
@@ -317,7 +325,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         store,
         clock,
         config.window,
-        DashboardAccess(settings.development, settings.dashboard_token.get_secret_value()),
+        DashboardAccess(
+            settings.development,
+            settings.dashboard_token.get_secret_value(),
+            tab_sign_in=tab_sign_in_for(settings),
+            teams_js_url=settings.teams_js_url,
+            first_response_s=settings.first_response_minutes * 60,
+        ),
     )
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
@@ -325,6 +339,26 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+def tab_sign_in_for(settings: Settings) -> TabSignIn | None:
+    """The dashboard tab's Teams sign-in check, when the tenant and an audience are known."""
+    audiences = tab_audiences(settings.microsoft_app_id, settings.public_url, settings.teams_sso_audiences)
+    if not settings.microsoft_app_tenant_id or not audiences:
+        return None
+    validator = TabTokenValidator(
+        TabSsoConfig(settings.microsoft_app_tenant_id, audiences, settings.teams_sso_authority)
+    )
+
+    async def sign_in(token: str) -> TabUser:
+        try:
+            return await validator.validate(token)
+        except TabKeysUnavailable as error:
+            raise TabRefused(503, error.reason) from None
+        except TabTokenError as error:
+            raise TabRefused(401, error.reason) from None
+
+    return sign_in
 
 
 def _clock_for(settings: Settings) -> Clock:

@@ -114,6 +114,7 @@ def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir) if args.state_dir else None,
         integration_user=settings.servicenow_user,
         engineers=_roster_engineers(),
+        people=_tenant_people(),
     )
     print(
         f"ServiceNow emulator: http://{args.host}:{args.port}/ (Table API under /api/now/table/)", flush=True
@@ -227,6 +228,14 @@ def _roster_engineers() -> tuple[tuple[str, str, str], ...]:
         (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
         for e in sample_roster().engineers.values()
     )
+
+
+def _tenant_people() -> tuple[object, ...]:
+    """The people of the sandbox's Teams tenant (with e-mails), so a poster is a sys_user."""
+    from bot.sandbox import sandbox_people
+    from schedule.sample import sample_roster
+
+    return sandbox_people(sample_roster())
 
 
 async def _serve_forever(awaitable: Coroutine[Any, Any, object]) -> None:

@@ -90,6 +90,12 @@ class Settings(BaseSettings):
     outbox_workers: int = 8
     tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")
+    # Teams tab sign-in for the dashboard tab: the Teams JS SDK the tab page loads, the authority
+    # whose {tenant}/v2.0 OpenID metadata publishes the signing keys, and extra accepted audiences
+    # (always accepted: api://{public host}/{app id} and the app id).
+    teams_js_url: str = "https://res.cdn.office.net/teams-js/2.34.0/js/MicrosoftTeams.min.js"
+    teams_sso_authority: str = "https://login.microsoftonline.com"
+    teams_sso_audiences: str = ""
     log_level: str = "INFO"
     # text | json; unset: json in production, text in development (``effective_log_format``).
     log_format: LogFormat | None = None

@@ -1,5 +1,8 @@
 """Incident actions shared by card buttons and thread commands: acknowledge, route, assign, triage,
-resolve. Each records the decision at once (so the card can show it) and queues the ServiceNow call.
+resolve. Each records the decision at once (the first response, the re-route for the report) and
+queues the ServiceNow call; the job that makes the call shows the card from what ServiceNow answers,
+so no card is ever rendered from a change ServiceNow has not made yet. Triage lives only here, so it
+refreshes the card itself.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from bot.commands import CLOSE_CODES, parse_group
 from bot.ports import Person
 from bot.storage import tables
 from bot.storage.store import Store
-from servicenow.routing import TRIAGE_CATEGORIES
+from servicenow.routing import TRIAGE_CATEGORIES, triage_category
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,7 @@ async def _apply(
             store,
             connection,
             kinds.ACKNOWLEDGE,
-            kinds.Acknowledgement(actor.name, where),
+            kinds.Acknowledgement(actor.name, where, actor_servicenow_user or ""),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Acknowledged by {actor.name}.", True)
@@ -113,10 +116,12 @@ async def _apply(
             return ActionResult(400, f"Unknown group. Choose {groups[0]} or {groups[1]}.")
         if group == inquiry.assignment_group:
             return ActionResult(200, f"The incident is already with {group}.")
+        # The group is kept at once so the change feed does not report our own move back to us; the
+        # assignee stays whatever ServiceNow says (an instance may keep or clear it).
         await connection.execute(
             update(inquiries)
             .where(this_inquiry)
-            .values(assignment_group=group, assigned_to=None, re_routes=inquiries.c.re_routes + 1)
+            .values(assignment_group=group, re_routes=inquiries.c.re_routes + 1)
         )
         await connection.execute(
             tables.route_events.insert().values(
@@ -132,7 +137,7 @@ async def _apply(
             store,
             connection,
             kinds.SET_GROUP,
-            kinds.GroupChange(group, actor.name, where),
+            kinds.GroupChange(group, actor.name, where, actor_servicenow_user or ""),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Routed to {group} by {actor.name}.", True)
@@ -140,28 +145,34 @@ async def _apply(
         if not actor_servicenow_user:
             return ActionResult(403, "Only engineers on the duty roster can take incidents.")
         await connection.execute(
-            update(inquiries).where(this_inquiry).values(assigned_to=actor_servicenow_user)
+            update(inquiries)
+            .where(this_inquiry)
+            .values(assigned_to=actor_servicenow_user, assigned_to_name=actor.name)
         )
         await enqueue(
-            store, connection, kinds.ASSIGN, kinds.Assignment(actor_servicenow_user), inquiry_id=inquiry.id
+            store,
+            connection,
+            kinds.ASSIGN,
+            kinds.Assignment(actor_servicenow_user, actor.name, where),
+            inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Assigned to {actor.name}.", True)
     if verb == "triage":
-        category = str(data.get("category") or data.get("triage") or "").strip()
-        wanted = category.lower()
-        match = next((c.label for c in TRIAGE_CATEGORIES if wanted in (c.label.lower(), c.key.lower())), None)
-        if match is None:
+        category = triage_category(str(data.get("category") or data.get("triage") or ""))
+        if category is None:
             labels = ", ".join(c.label for c in TRIAGE_CATEGORIES)
             return ActionResult(400, f"Unknown triage category. Choose one of: {labels}")
-        await connection.execute(update(inquiries).where(this_inquiry).values(triage=match))
+        await connection.execute(update(inquiries).where(this_inquiry).values(triage=category.label))
+        who = f"{actor.name} ({actor_servicenow_user})" if actor_servicenow_user else actor.name
         await enqueue(
             store,
             connection,
             kinds.WORK_NOTE,
-            kinds.Note(f"Triage: {match} (by {actor.name} in {where})"),
+            kinds.Note(f"Triage: {category.label} (by {who} in {where}). Guide: {category.guidance}"),
             inquiry_id=inquiry.id,
         )
-        return ActionResult(200, f"Triage recorded: {match}.", True)
+        await enqueue(store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id)
+        return ActionResult(200, f"Triage recorded: {category.label}. {category.guidance}", True)
     if verb == "resolve":
         code = str(data.get("close_code") or data.get("code") or "").strip()
         notes = str(data.get("close_notes") or data.get("notes") or "").strip()
@@ -174,7 +185,7 @@ async def _apply(
             store,
             connection,
             kinds.RESOLVE,
-            kinds.Resolution(match, notes, actor.name),
+            kinds.Resolution(match, notes, actor.name, where, actor_servicenow_user or ""),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Resolving with '{match}'.", True)

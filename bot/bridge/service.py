@@ -15,14 +15,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import views
-from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
 from bot.bridge.inquiries import InquiryService
 from bot.bridge.keys import text_fingerprint
-from bot.bridge.outbox import enqueue
 from bot.bridge.people import actor_label, engineer_for
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
@@ -39,7 +37,6 @@ from bot.ports import (
 )
 from bot.storage import tables
 from bot.storage.store import Store
-from schedule.roster import duty_at
 
 log = logging.getLogger(__name__)
 
@@ -189,6 +186,7 @@ class BridgeService:
                 "invoke",
                 now,
             )
+            refused = first_sight and (roster is None or actor is None or engineer is None)
             if not first_sight:
                 result = ActionResult(200, "Already done.")
             elif roster is None:
@@ -213,7 +211,7 @@ class BridgeService:
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
-            if result.status == 403:
+            if refused:  # apply_action audits its own refusals
                 await records.audit(
                     connection,
                     now,
@@ -222,16 +220,11 @@ class BridgeService:
                     f"{action.verb[:40]} on {inquiry.number or inquiry.correlation_id} ({action.platform} card): "
                     f"{result.message}",
                 )
-            inquiry = await records.inquiry_by_key(connection, key)
-            duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
-            if result.changed:
-                await enqueue(
-                    self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id
-                )
         self._wake()
-        if result.status != 200:
-            return ActionOutcome(result.status, result.message)
-        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty))
+        # A message, never a card: the card is replaced by the job that makes the change in
+        # ServiceNow, rendered from what ServiceNow answered (a card rendered now would show the
+        # incident as it was before the change, and overwrite the job's card).
+        return ActionOutcome(result.status, result.message)
 
 
 def station_in_channel_name(name: str, template: str) -> str | None:

@@ -167,6 +167,8 @@ inquiries = Table(
     Column("site_name", String(200), nullable=True),
     Column("author_name", String(200), nullable=False),
     Column("author_aad_id", String(80), nullable=True),
+    # The poster's id on the platform (Teams "29:...", Slack "U..."), to look their e-mail up.
+    Column("author_id", String(200), nullable=True),
     Column("text", Text, nullable=False),
     _utc("posted_at", nullable=False),
     _utc("received_at", nullable=False),
@@ -180,6 +182,11 @@ inquiries = Table(
     Column("state_label", String(40), nullable=True),
     Column("assignment_group", String(200), nullable=True),
     Column("assigned_to", String(200), nullable=True),
+    # Display names as ServiceNow gives them (cards show names, never logins).
+    Column("assigned_to_name", String(200), nullable=True),
+    Column("resolved_by_name", String(200), nullable=True),
+    # A link that opens the thread in the chat client (Teams deep link).
+    Column("thread_url", String(1000), nullable=True),
     Column("sys_mod_count", Integer, nullable=True),
     Column("hold_reason", String(100), nullable=True),
     Column("close_code", String(100), nullable=True),

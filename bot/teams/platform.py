@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
-from bot.ports import Mention, Message, Permanent, ThreadRef, Transient
+from bot.ports import Mention, Message, Permanent, Person, PersonContact, ThreadRef, Transient
 from bot.teams.cards import render_card
 from bot.teams.directory import TeamsChannelDirectory
 from bot.teams.messenger import OutgoingMessage, TeamsMessenger, TeamsRejected, TeamsUnavailable
@@ -147,3 +148,63 @@ class TeamsChat:
             if is_post_of(found, message):
                 return str(found.get("id") or "")
         return None
+
+    async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
+        """The Teams deep link to a channel thread (``/l/message/{channel}/{root}`` with the tenant
+        and the Graph team id); None until the bot has heard from its team."""
+        place = await self._places.latest()
+        if place is None:
+            return None
+        return teams_message_link(
+            thread.channel_id,
+            thread.root_id,
+            tenant_id=place.tenant_id,
+            group_id=place.graph_team_id,
+            channel_name=channel_name,
+        )
+
+    async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
+        """The poster's e-mail and UPN from the Bot Connector's member lookup in the thread's channel."""
+        member_id = person.aad_object_id or person.id
+        if not member_id:
+            return None
+        place = await self._places.require()
+        member = await self._call(
+            "get_member", lambda: self._messenger.get_member(place.service_url, thread.channel_id, member_id)
+        )
+        if not member:
+            return None
+        return PersonContact(
+            email=str(member.get("email") or ""),
+            user_principal_name=str(member.get("userPrincipalName") or ""),
+        )
+
+
+TEAMS_WEB = "https://teams.microsoft.com"
+
+
+def teams_message_link(
+    channel_id: str,
+    message_id: str,
+    *,
+    tenant_id: str | None,
+    group_id: str | None,
+    parent_message_id: str | None = None,
+    team_name: str | None = None,
+    channel_name: str | None = None,
+) -> str:
+    """A Teams deep link to a channel message (Microsoft's "deep link to a channel conversation"):
+    ``https://teams.microsoft.com/l/message/{channelId}/{messageId}?tenantId=&groupId=
+    &parentMessageId=&teamName=&channelName=&createdTime=``; a root post is its own parent, and its
+    id (epoch milliseconds in Teams) is its creation time."""
+    parent = parent_message_id or message_id
+    query = {
+        "tenantId": tenant_id or "",
+        "groupId": group_id or "",
+        "parentMessageId": parent,
+        "teamName": team_name or "",
+        "channelName": channel_name or "",
+        "createdTime": message_id if message_id.isdigit() else "",
+    }
+    path = f"{TEAMS_WEB}/l/message/{quote(channel_id, safe='')}/{quote(message_id, safe='')}"
+    return path + "?" + urlencode({k: v for k, v in query.items() if v})

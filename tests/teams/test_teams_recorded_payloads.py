@@ -84,13 +84,19 @@ async def test_mention_with_log_command_logs_the_rest_of_the_text(client):
     assert inquiry.text == "the printer is jammed"
 
 
-async def test_edit_and_soft_delete_become_work_notes(client):
+async def test_an_edit_replaces_the_incident_text_and_a_soft_delete_becomes_a_work_note(client):
     await send(client, "channel_message_root")
     await send(client, "message_edit")
     await send(client, "message_soft_delete")
-    notes = [job for job in await rows(client, tables.outbox) if job.kind == "work_note"]
-    assert len(notes) == 2
-    assert "(edited)" in notes[0].payload["text"]
+    jobs = await rows(client, tables.outbox)
+    # Issue 17: the root's edit replaces the inquiry's text and queues the incident's new text;
+    # no job carries the text (the job reads the inquiry when it runs).
+    [inquiry] = await rows(client, tables.inquiries)
+    assert "(edited)" in inquiry.text
+    [update] = [job for job in jobs if job.kind == "update_description"]
+    assert "(edited)" not in str(update.payload)
+    [note] = [job for job in jobs if job.kind == "work_note"]
+    assert "deleted" in note.payload["text"]
 
 
 async def test_repeated_delivery_is_acknowledged_without_effect(client):

@@ -11,6 +11,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 from bot.ports import (
     ChatChannel,
@@ -23,9 +24,12 @@ from bot.ports import (
     Message,
     OnCallEntry,
     Permanent,
+    Person,
+    PersonContact,
     PortError,
     ThreadRef,
     Transient,
+    UserRef,
 )
 from servicenow.model import STATE_LABELS, STATE_NEW, STATE_RESOLVED
 
@@ -66,6 +70,9 @@ class FakeChat:
         self._platform = platform
         self.posts: list[Post] = []
         self.direct: list[tuple[str, Message]] = []
+        # People the platform can tell about, by Entra object id (or platform id).
+        self.contacts: dict[str, PersonContact] = {}
+        self.link_base = "https://chat.example/l/"
         self.failures = Failures()
         self._ids = itertools.count(1000)
 
@@ -118,6 +125,14 @@ class FakeChat:
                 return post.id
         return None
 
+    async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
+        self.failures.check()
+        return f"{self.link_base}{quote(thread.channel_id, safe='')}/{thread.root_id}"
+
+    async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
+        self.failures.check()
+        return self.contacts.get(person.aad_object_id or person.id)
+
     def in_thread(self, thread: ThreadRef) -> list[Post]:
         return [
             p for p in self.posts if p.channel_id == thread.channel_id and p.thread_root == thread.root_id
@@ -164,23 +179,52 @@ class FakeDirectory:
 
 
 class FakeTracker:
-    """``IncidentTracker``: incidents by sys_id, idempotent by correlation id, with a journal."""
+    """``IncidentTracker``: incidents by sys_id, idempotent by correlation id, with a journal and the
+    tracker's users (``add_user``; ``refuse`` names person fields the instance will not take)."""
 
     def __init__(
-        self, base_url: str = "https://servicenow.example", now: Callable[[], datetime] | None = None
+        self,
+        base_url: str = "https://servicenow.example",
+        integration_user: str = "golive.integration",
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self._clock = now or (lambda: datetime.now(UTC))
         self.incidents: dict[str, IncidentRecord] = {}
         self.drafts: dict[str, IncidentDraft] = {}
+        self.descriptions: dict[str, str] = {}
         self.journal: list[JournalEntry] = []
+        self.users: dict[str, UserRef] = {}
+        self.emails: dict[str, str] = {}  # e-mail (lower case) -> user name
+        self.refuse: set[str] = set()
         self.creates = 0
         self.failures = Failures()
         self._base_url = base_url
+        self._integration_user = integration_user
         self._numbers = itertools.count(10001)
         self._ids = itertools.count(1)
 
     def _now(self) -> datetime:
         return self._clock()
+
+    def add_user(self, user_name: str, name: str, email: str = "") -> UserRef:
+        user = UserRef(f"{next(self._ids) + 0x5000:032x}", user_name, name)
+        self.users[user_name] = user
+        if email:
+            self.emails[email.lower()] = user_name
+        return user
+
+    def _user(self, user_name: str | None) -> UserRef | None:
+        return self.users.get(user_name or "")
+
+    def _name(self, user_name: str | None) -> str:
+        user = self._user(user_name)
+        return user.name if user else (user_name or "")
+
+    async def find_user(self, email: str | None = None, user_name: str | None = None) -> UserRef | None:
+        self.failures.check()
+        if email and email.lower() in self.emails:
+            return self.users[self.emails[email.lower()]]
+        return self._user(user_name)
 
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
         self.failures.check()
@@ -191,6 +235,7 @@ class FakeTracker:
             return existing
         self.creates += 1
         sys_id = f"{next(self._ids):032x}"
+        caller = next((u for u in self.users.values() if u.sys_id == draft.caller_sys_id), None)
         record = IncidentRecord(
             sys_id=sys_id,
             number=f"INC{next(self._numbers):07d}",
@@ -198,7 +243,7 @@ class FakeTracker:
             state_label=STATE_LABELS[STATE_NEW],
             assignment_group=draft.assignment_group,
             assigned_to=draft.assigned_to,
-            short_description=draft.short_description,
+            short_description=draft.short_description[:160],
             correlation_id=draft.correlation_id,
             sys_mod_count=0,
             updated_at=self._now(),
@@ -206,10 +251,14 @@ class FakeTracker:
             close_notes="",
             hold_reason="",
             url=f"{self._base_url}/nav_to.do?uri=incident.do?sys_id={sys_id}",
+            assigned_to_name=self._name(draft.assigned_to),
             correlation_display=draft.correlation_display,
+            caller_name=caller.name if caller else draft.caller_name,
+            caller_sys_id=caller.sys_id if caller else "",
         )
         self.incidents[sys_id] = record
         self.drafts[sys_id] = draft
+        self.descriptions[sys_id] = draft.description
         return record
 
     async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:
@@ -233,7 +282,9 @@ class FakeTracker:
     def _journal(self, sys_id: str, element: str, text: str) -> None:
         self._update(sys_id)
         self.journal.append(
-            JournalEntry(f"j{next(self._ids):031x}", sys_id, element, text, "golive.integration", self._now())  # type: ignore[arg-type]
+            JournalEntry(
+                f"j{next(self._ids):031x}", sys_id, element, text, self._integration_user, self._now()
+            )  # type: ignore[arg-type]
         )
 
     async def add_comment(self, sys_id: str, text: str) -> None:
@@ -244,30 +295,75 @@ class FakeTracker:
         self.failures.check()
         self._journal(sys_id, "work_notes", text)
 
-    async def set_assignment_group(self, sys_id: str, group_name: str) -> IncidentRecord:
+    async def set_assignment_group(
+        self, sys_id: str, group_name: str, *, actor: str | None = None
+    ) -> IncidentRecord:
         self.failures.check()
-        return self._update(sys_id, assignment_group=group_name, assigned_to=None)
+        # As on an instance without an assignment rule: the assignee stays.
+        return self._update(sys_id, assignment_group=group_name)
 
-    async def assign_to(self, sys_id: str, user_name: str | None) -> IncidentRecord:
+    async def assign_to(
+        self, sys_id: str, user_name: str | None, *, actor: str | None = None
+    ) -> IncidentRecord:
         self.failures.check()
-        return self._update(sys_id, assigned_to=user_name)
+        if user_name and self._user(user_name) is None:
+            raise Permanent("ServiceNow rejected the request (status 404)")
+        if user_name and "assigned_to" in self.refuse:
+            return replace(self._update(sys_id), refused_fields=frozenset({"assigned_to"}))
+        return self._update(sys_id, assigned_to=user_name or None, assigned_to_name=self._name(user_name))
 
-    async def set_state(self, sys_id: str, state: int, hold_reason: str = "") -> IncidentRecord:
+    async def set_state(
+        self, sys_id: str, state: int, hold_reason: str = "", *, actor: str | None = None
+    ) -> IncidentRecord:
         self.failures.check()
-        return self._update(
-            sys_id, state=state, state_label=STATE_LABELS.get(state, str(state)), hold_reason=hold_reason
-        )
+        values: dict[str, object] = {
+            "state": state,
+            "state_label": STATE_LABELS.get(state, str(state)),
+            "hold_reason": hold_reason,
+        }
+        if state == STATE_RESOLVED:
+            return self._resolved(sys_id, actor, **values)
+        return self._update(sys_id, **values)
 
-    async def resolve(self, sys_id: str, close_code: str, close_notes: str) -> IncidentRecord:
+    async def resolve(
+        self, sys_id: str, close_code: str, close_notes: str, *, resolved_by: str | None = None
+    ) -> IncidentRecord:
         self.failures.check()
-        return self._update(
+        return self._resolved(
             sys_id,
+            resolved_by,
             state=STATE_RESOLVED,
             state_label=STATE_LABELS[STATE_RESOLVED],
             close_code=close_code,
             close_notes=close_notes,
-            resolved_at=self._now(),
         )
+
+    def _resolved(self, sys_id: str, resolved_by: str | None, **values: object) -> IncidentRecord:
+        """Resolved by ``resolved_by`` when the tracker knows them and takes the field, else by the
+        integration user (the instance's default), with the refusal on the record returned."""
+        person = self._user(resolved_by)
+        taken = person is not None and "resolved_by" not in self.refuse
+        who = person.user_name if taken and person else self._integration_user
+        record = self._update(
+            sys_id,
+            **values,
+            resolved_at=self._now(),
+            resolved_by=who,
+            resolved_by_name=self._name(who),
+        )
+        return (
+            replace(record, refused_fields=frozenset({"resolved_by"}))
+            if resolved_by and not taken
+            else record
+        )
+
+    async def update_description(
+        self, sys_id: str, short_description: str, description: str
+    ) -> IncidentRecord:
+        self.failures.check()
+        record = self._update(sys_id, short_description=short_description[:160])
+        self.descriptions[sys_id] = description
+        return record
 
     async def incidents_updated_since(
         self, since: datetime, correlation_display: str
