@@ -38,14 +38,17 @@ class Failures:
     """Errors to raise on the next calls (a test's fault injection)."""
 
     def __init__(self) -> None:
-        self._queue: list[PortError] = []
+        self._queue: list[tuple[PortError, str | None]] = []
 
-    def fail_next(self, error: PortError, times: int = 1) -> None:
-        self._queue.extend([error] * times)
+    def fail_next(self, error: PortError, times: int = 1, op: str | None = None) -> None:
+        """The next ``times`` calls (of operation ``op`` only, when given) raise ``error``."""
+        self._queue.extend([(error, op)] * times)
 
-    def check(self) -> None:
-        if self._queue:
-            raise self._queue.pop(0)
+    def check(self, op: str | None = None) -> None:
+        for index, (error, only) in enumerate(self._queue):
+            if only is None or only == op:
+                del self._queue[index]
+                raise error
 
 
 @dataclass
@@ -84,32 +87,32 @@ class FakeChat:
         return str(next(self._ids))
 
     async def post_in_thread(self, thread: ThreadRef, message: Message) -> str:
-        self.failures.check()
+        self.failures.check("post_in_thread")
         post = Post(self._new_id(), thread.channel_id, thread.root_id, message)
         self.posts.append(post)
         return post.id
 
     async def start_thread(self, channel_id: str, message: Message) -> ThreadRef:
-        self.failures.check()
+        self.failures.check("start_thread")
         post = Post(self._new_id(), channel_id, None, message)
         self.posts.append(post)
         return ThreadRef(self._platform, channel_id, post.id)  # type: ignore[arg-type]
 
     async def update_message(self, thread: ThreadRef, message_id: str, message: Message) -> None:
-        self.failures.check()
+        self.failures.check("update_message")
         post = next((p for p in self.posts if p.id == message_id), None)
         if post is None:
             raise Permanent(f"message {message_id} not found")
         post.updates.append(message)
 
     async def send_direct(self, person: Mention, message: Message) -> None:
-        self.failures.check()
+        self.failures.check("send_direct")
         if not (person.aad_object_id or person.email or person.slack_user_id):
             raise Permanent("the person has no identity to message")
         self.direct.append((person.aad_object_id or person.email or person.name, message))
 
     async def reply_direct(self, conversation_id: str, message: Message) -> None:
-        self.failures.check()
+        self.failures.check("reply_direct")
         self.direct.append((conversation_id, message))
 
     async def find_posted(self, channel_id: str, thread_root: str | None, message: Message) -> str | None:
@@ -126,11 +129,11 @@ class FakeChat:
         return None
 
     async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
-        self.failures.check()
+        self.failures.check("thread_link")
         return f"{self.link_base}{quote(thread.channel_id, safe='')}/{thread.root_id}"
 
     async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
-        self.failures.check()
+        self.failures.check("person_contact")
         return self.contacts.get(person.aad_object_id or person.id)
 
     def in_thread(self, thread: ThreadRef) -> list[Post]:
@@ -151,7 +154,7 @@ class FakeDirectory:
         self._ids = itertools.count(1)
 
     async def ensure_channel(self, display_name: str, description: str) -> ChatChannel:
-        self.failures.check()
+        self.failures.check("ensure_channel")
         existing = next((c for c in self.channels.values() if c.name == display_name), None)
         if existing is not None:
             channel = replace(existing, archived=False)
@@ -161,15 +164,15 @@ class FakeDirectory:
         return channel
 
     async def find_channel(self, display_name: str) -> ChatChannel | None:
-        self.failures.check()
+        self.failures.check("find_channel")
         return next((c for c in self.channels.values() if c.name == display_name), None)
 
     async def rename_channel(self, channel_id: str, display_name: str) -> None:
-        self.failures.check()
+        self.failures.check("rename_channel")
         self.channels[channel_id] = replace(self._get(channel_id), name=display_name)
 
     async def archive_channel(self, channel_id: str) -> None:
-        self.failures.check()
+        self.failures.check("archive_channel")
         self.channels[channel_id] = replace(self._get(channel_id), archived=True)
 
     def _get(self, channel_id: str) -> ChatChannel:
@@ -221,13 +224,13 @@ class FakeTracker:
         return user.name if user else (user_name or "")
 
     async def find_user(self, email: str | None = None, user_name: str | None = None) -> UserRef | None:
-        self.failures.check()
+        self.failures.check("find_user")
         if email and email.lower() in self.emails:
             return self.users[self.emails[email.lower()]]
         return self._user(user_name)
 
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("create_incident")
         existing = next(
             (r for r in self.incidents.values() if r.correlation_id == draft.correlation_id), None
         )
@@ -262,11 +265,11 @@ class FakeTracker:
         return record
 
     async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:
-        self.failures.check()
+        self.failures.check("find_by_correlation_id")
         return next((r for r in self.incidents.values() if r.correlation_id == correlation_id), None)
 
     async def get_incident(self, sys_id: str) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("get_incident")
         if sys_id not in self.incidents:
             raise Permanent("incident not found in ServiceNow")
         return self.incidents[sys_id]
@@ -288,24 +291,24 @@ class FakeTracker:
         )
 
     async def add_comment(self, sys_id: str, text: str) -> None:
-        self.failures.check()
+        self.failures.check("add_comment")
         self._journal(sys_id, "comments", text)
 
     async def add_work_note(self, sys_id: str, text: str) -> None:
-        self.failures.check()
+        self.failures.check("add_work_note")
         self._journal(sys_id, "work_notes", text)
 
     async def set_assignment_group(
         self, sys_id: str, group_name: str, *, actor: str | None = None
     ) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("set_assignment_group")
         # As on an instance without an assignment rule: the assignee stays.
         return self._update(sys_id, assignment_group=group_name)
 
     async def assign_to(
         self, sys_id: str, user_name: str | None, *, actor: str | None = None
     ) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("assign_to")
         if user_name and self._user(user_name) is None:
             raise Permanent("ServiceNow rejected the request (status 404)")
         if user_name and "assigned_to" in self.refuse:
@@ -315,7 +318,7 @@ class FakeTracker:
     async def set_state(
         self, sys_id: str, state: int, hold_reason: str = "", *, actor: str | None = None
     ) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("set_state")
         values: dict[str, object] = {
             "state": state,
             "state_label": STATE_LABELS.get(state, str(state)),
@@ -328,7 +331,7 @@ class FakeTracker:
     async def resolve(
         self, sys_id: str, close_code: str, close_notes: str, *, resolved_by: str | None = None
     ) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("resolve")
         return self._resolved(
             sys_id,
             resolved_by,
@@ -360,7 +363,7 @@ class FakeTracker:
     async def update_description(
         self, sys_id: str, short_description: str, description: str
     ) -> IncidentRecord:
-        self.failures.check()
+        self.failures.check("update_description")
         record = self._update(sys_id, short_description=short_description[:160])
         self.descriptions[sys_id] = description
         return record
@@ -368,7 +371,7 @@ class FakeTracker:
     async def incidents_updated_since(
         self, since: datetime, correlation_display: str
     ) -> list[IncidentRecord]:
-        self.failures.check()
+        self.failures.check("incidents_updated_since")
         return sorted(
             (
                 r
@@ -379,7 +382,7 @@ class FakeTracker:
         )
 
     async def journal_since(self, incident_sys_ids: Sequence[str], since: datetime) -> list[JournalEntry]:
-        self.failures.check()
+        self.failures.check("journal_since")
         wanted = set(incident_sys_ids)
         return [e for e in self.journal if e.incident_sys_id in wanted and e.created_at >= since]
 
@@ -395,7 +398,7 @@ class FakeRosterSource:
         self.failures = Failures()
 
     async def on_call(self, since: datetime, until: datetime) -> list[OnCallEntry]:
-        self.failures.check()
+        self.failures.check("on_call")
         return [e for e in self.entries if e.end > since and e.start < until]
 
 
@@ -408,18 +411,18 @@ class FakeFollowUps:
         self._numbers = itertools.count(1)
 
     async def find(self, marker: str) -> FollowUp | None:
-        self.failures.check()
+        self.failures.check("find")
         return next((issue for request, issue in self.issues.values() if marker in request.body), None)
 
     async def create(self, request: FollowUpRequest) -> FollowUp:
-        self.failures.check()
+        self.failures.check("create")
         number = next(self._numbers)
         issue = FollowUp(f"#{number}", f"https://github.example/issues/{number}", "open")
         self.issues[issue.key] = (request, issue)
         return issue
 
     async def get(self, key: str) -> FollowUp:
-        self.failures.check()
+        self.failures.check("get")
         if key not in self.issues:
             raise Permanent(f"follow-up {key} not found")
         return self.issues[key][1]
