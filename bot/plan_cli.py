@@ -23,7 +23,7 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ from bot.bridge.plan_changes import (
     Proposal,
     import_plan,
     load_state,
+    plan_rows,
 )
 from bot.cli import CliError, _settings
 from bot.settings import Settings
@@ -45,7 +46,7 @@ from bot.storage.store import Store
 from schedule.csvio import export_rollout_csv, parse_rollout_csv
 from schedule.errors import CsvImportError
 from schedule.localtime import zone
-from schedule.plan import PlannedSite, RolloutPlan, WindowSettings, window_for
+from schedule.plan import RolloutPlan, WindowSettings
 from schedule.preview import preview, preview_json
 from schedule.reconciler import ChannelState
 from schedule.roster import DutyRoster, duty_at, is_working, pick_assignee
@@ -183,39 +184,6 @@ def _print_changes(proposal: Proposal, *, dry_run: bool) -> None:
 async def _load_plan(store: Store) -> RolloutPlan:
     async with store.read() as connection:
         return await records.load_plan(connection)
-
-
-def site_status(entry: PlannedSite, states: Mapping[str, ChannelState]) -> str:
-    """``planned``, ``open``, ``retired``, ``cancelled`` (the channel's) or ``pulled``."""
-    state = states.get(entry.station)
-    if entry.pulled:
-        return "cancelled" if state is not None and state.status == "cancelled" else "pulled"
-    if state is None or state.status not in ("open", "retired", "cancelled"):
-        return "planned"
-    return state.status
-
-
-def plan_rows(
-    plan: RolloutPlan, window: WindowSettings, states: Mapping[str, ChannelState] | None = None
-) -> list[dict[str, Any]]:
-    """One dict per entry (pulled ones included), the shape of ``schedule show --format json``."""
-    rows = []
-    for entry in plan.entries:
-        opened = None if entry.pulled else window_for(entry, window)
-        rows.append(
-            {
-                "week_start": entry.week_start.isoformat(),
-                "station": entry.station,
-                "name": entry.name,
-                "time_zone": entry.time_zone,
-                "go_live_date": entry.go_live_date.isoformat(),
-                "status": site_status(entry, states or {}),
-                "pulled": entry.pulled,
-                "opens_at": _iso(opened.opens_at) if opened else None,
-                "retires_at": _iso(opened.retires_at) if opened else None,
-            }
-        )
-    return rows
 
 
 async def _load_plan_and_channels(store: Store) -> tuple[RolloutPlan, dict[str, ChannelState]]:

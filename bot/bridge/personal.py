@@ -151,7 +151,11 @@ class PersonalCommands:
                 decision = await plan_changes.cancel(connection, proposal_id, actor, now)
             if decision.status == 403:
                 await records.audit(
-                    connection, now, actor_label(actor), "action.refused", f"{action.verb}: {decision.message}"
+                    connection,
+                    now,
+                    actor_label(actor),
+                    "action.refused",
+                    f"{action.verb}: {decision.message}",
                 )
         if decision.status != 200 or decision.proposal is None:
             return ActionOutcome(decision.status, decision.message)

@@ -50,7 +50,7 @@ from bot.storage import tables
 from bot.storage.store import Store
 from schedule.changes import PlanChange, merge_plan, plan_changes, replace_plan
 from schedule.impact import ChannelImpact, channel_impact, open_sites_pulled
-from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings
+from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings, window_for
 from schedule.reconciler import DEFAULT_NAME_TEMPLATE, ChannelState
 
 ImportMode = Literal["merge", "replace"]
@@ -212,6 +212,42 @@ async def apply(connection: AsyncConnection, proposal: Proposal, actor: str, now
     await records.save_plan(connection, proposal.new, now)
     await records.audit(connection, now, actor, proposal.action, proposal.audit_detail(), proposal.stations)
     return True
+
+
+# --- the plan as rows (``schedule show --format json``, ``GET /api/plan``) ---------------------------
+
+
+def site_status(entry: PlannedSite, states: Mapping[str, ChannelState]) -> str:
+    """``planned``, ``open``, ``retired``, ``cancelled`` (the channel's) or ``pulled``."""
+    state = states.get(entry.station)
+    if entry.pulled:
+        return "cancelled" if state is not None and state.status == "cancelled" else "pulled"
+    if state is None or state.status not in ("open", "retired", "cancelled"):
+        return "planned"
+    return state.status
+
+
+def plan_rows(
+    plan: RolloutPlan, window: WindowSettings, states: Mapping[str, ChannelState] | None = None
+) -> list[dict[str, Any]]:
+    """One dict per entry (pulled ones included), the shape of ``schedule show --format json``."""
+    rows = []
+    for entry in plan.entries:
+        opened = None if entry.pulled else window_for(entry, window)
+        rows.append(
+            {
+                "week_start": entry.week_start.isoformat(),
+                "station": entry.station,
+                "name": entry.name,
+                "time_zone": entry.time_zone,
+                "go_live_date": entry.go_live_date.isoformat(),
+                "status": site_status(entry, states or {}),
+                "pulled": entry.pulled,
+                "opens_at": opened.opens_at.isoformat() if opened else None,
+                "retires_at": opened.retires_at.isoformat() if opened else None,
+            }
+        )
+    return rows
 
 
 # --- importing a rollout file (CLI and HTTP API) ----------------------------------------------------

@@ -62,6 +62,8 @@ class TeamsEmulatorConfig:
     - `now()`: the clock activities are stamped with (the sandbox passes its simulated clock).
     - `state_dir`: when set, channels, posts and the signing key survive a restart.
     - `graph_operation_polls`: how many GETs of an archive operation answer `inProgress` first.
+    - `channels`: standard channels the team has besides General (created at start when missing),
+      e.g. the sandbox's "Go Live Management" channel.
     """
 
     bot_url: str = "http://127.0.0.1:3978/api/messages"
@@ -80,6 +82,7 @@ class TeamsEmulatorConfig:
     graph_operation_polls: int = 0
     delivery_timeout_s: float = 15.0
     go_live_prefix: str = "Go Live - "
+    channels: tuple[str, ...] = ()
 
     @property
     def service_url(self) -> str:

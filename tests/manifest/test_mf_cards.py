@@ -170,7 +170,9 @@ def all_cards() -> dict[str, dict]:
             )
         ),
         "plan_change_applied": plan_change_card(
-            PlanChangeView("p2", "Add the week of 2022-06-06", "Morgan Manager", (), state="applied", note="Applied.")
+            PlanChangeView(
+                "p2", "Add the week of 2022-06-06", "Morgan Manager", (), state="applied", note="Applied."
+            )
         ),
     }
 

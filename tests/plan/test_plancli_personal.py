@@ -12,7 +12,7 @@ from testkit.bridge import FakeBridge, fake_bridge
 from bot import views
 from bot.bridge import records
 from bot.bridge.personal import PREVIEW_NOTE
-from bot.ports import CardAction, Person, PersonalMessage
+from bot.ports import CardAction, ChannelPost, Person, PersonalMessage, ThreadRef
 from bot.storage import tables
 from schedule.plan import PlannedSite, RolloutPlan, Site
 
@@ -23,6 +23,7 @@ JANE = Person(
     "29:jane", "Jane Doe", "5b0c9a4e-1f7d-4c2a-9e3b-0a1d2c3e4f01"
 )  # an engineer of the sample roster
 NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
+MANAGEMENT = "19:management@thread.tacv2"
 ROSTER = (Path(__file__).resolve().parents[2] / "schedule" / "data" / "sample_roster.csv").read_text()
 PLAN = RolloutPlan(
     (
@@ -85,6 +86,7 @@ async def bench(tmp_path):
         plan=PLAN,
         open_channels=False,
         manager_aad_ids=f"{MANAGER.aad_object_id.upper()},{OTHER_MANAGER.aad_object_id}",
+        management_channel_id=MANAGEMENT,
     ) as bridge:
         async with bridge.runtime.store.write() as connection:
             await records.save_roster_csv(bridge.runtime.store, connection, ROSTER, NOW)
@@ -312,3 +314,26 @@ async def test_manager_imports_a_roster_from_teams_all_or_nothing(bench):
     answer = await bench.say("roster import\n" + bad)
     assert answer.startswith("Nothing changed") and "line " in answer and "Atlantis" in answer
     assert "delivery managers" in await bench.say("roster import\n" + good, author=STAFF)
+
+
+async def test_a_preview_is_refused_when_a_channel_it_would_close_has_opened_since(bench):
+    await bench.say("site pull 459")  # Honolulu's channel is still planned: a plain pull
+    proposal = (await bench.replies())[-1]["proposal"]
+    bench.bridge.clock.set(datetime(2022, 5, 9, 18, 0, tzinfo=UTC))  # 08:00 in Honolulu: its channel opens
+    await bench.bridge.runtime.lifecycle.tick()
+    stale = await bench.press(views.VERB_PLAN_CONFIRM, proposal)
+    assert stale.status == 409 and "459 Honolulu" in stale.message and "opened since" in stale.message
+    assert not (await bench.plan()).get("459").pulled
+    assert await bench.audit() == []
+
+
+async def test_a_command_in_the_management_channel_answers_with_the_preview_in_its_thread(bench):
+    thread = ThreadRef("teams", MANAGEMENT, "root-1")
+    post = ChannelPost(thread, "root-1", MANAGER, "<at>Go Live Bridge</at> site pull 459", NOW, True, False)
+    await bench.bridge.runtime.service.on_channel_post(post)
+    await bench.bridge.drain()
+    [answer] = bench.bridge.chat.in_thread(thread)
+    view = answer.message.view
+    assert isinstance(view, views.PlanChangeView) and view.changes == ("pull 459 Honolulu (week 2022-05-09)",)
+    assert (await bench.press(views.VERB_PLAN_CONFIRM, view.proposal_id)).status == 200
+    assert (await bench.plan()).get("459").pulled
