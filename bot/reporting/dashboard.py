@@ -24,6 +24,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.bridge import records
+from bot.bridge.audit_trail import AuditQuery, read_audit
 from bot.clock import Clock
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
@@ -55,6 +56,8 @@ RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
     ("> 1 h", float("inf")),
 )
 NO_RESPONSE = "no response"
+#: How many audit entries the "Changes" panel shows (``golive audit`` has them all).
+CHANGES_SHOWN = 15
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("bot.reporting", "templates"),
@@ -114,6 +117,16 @@ class Count:
 
 
 @dataclass(frozen=True)
+class ChangeLine:
+    """One row of the audit trail, as the "Changes" panel shows it."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class DashboardData:
     now: datetime
     timeline: tuple[TimelineSite, ...]
@@ -125,6 +138,7 @@ class DashboardData:
     open_incidents: int
     channels_open: int
     median_first_response_s: float | None
+    changes: tuple[ChangeLine, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -156,6 +170,7 @@ async def load_dashboard(store: Store, now: datetime, window: WindowSettings | N
             row.station: row.status
             for row in (await connection.execute(select(tables.channels.c.station, tables.channels.c.status)))
         }
+        changes = await read_audit(connection, AuditQuery(limit=CHANGES_SHOWN))
         rows = (
             await connection.execute(
                 select(
@@ -239,6 +254,7 @@ async def load_dashboard(store: Store, now: datetime, window: WindowSettings | N
         open_incidents=sum(len(items) for items in open_rows.values()),
         channels_open=sum(1 for status in channel_status.values() if status == "open"),
         median_first_response_s=round(statistics.median(times), 1) if times else None,
+        changes=tuple(ChangeLine(e.at, e.actor, e.action, e.headline) for e in changes),
     )
 
 
