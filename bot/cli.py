@@ -13,8 +13,12 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.logs import configure_logging
+
+if TYPE_CHECKING:  # the settings module is imported lazily, so `golive --help` stays fast
+    from bot.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,7 +35,7 @@ def _instant(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _settings(**overrides):
+def _settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from bot.settings import Settings
@@ -117,6 +121,7 @@ def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
 
 def cmd_emulate_teams(args: argparse.Namespace) -> int:
     from emulators.teams import TeamsEmulatorConfig, run_teams_emulator
+    from emulators.teams.config import DEFAULT_TEAM_ID
 
     settings = _settings()
     configure_logging("INFO")
@@ -125,7 +130,7 @@ def cmd_emulate_teams(args: argparse.Namespace) -> int:
         public_url=f"http://{args.host}:{args.port}/",
         bot_app_id=settings.microsoft_app_id or None,
         state_dir=Path(args.state_dir) if args.state_dir else None,
-        **({"team_id": settings.team_id} if settings.team_id else {}),
+        team_id=settings.team_id or DEFAULT_TEAM_ID,
     )
     print(
         f"Teams emulator: http://{args.host}:{args.port}/ (bot at {args.bot_url}); "

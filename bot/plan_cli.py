@@ -1,8 +1,9 @@
 """``golive schedule ...`` and ``golive roster ...``: the plan and the duty roster from the command line.
 
 Each ``cmd_*`` takes the argparse namespace built in ``bot.cli`` and returns the exit code:
-0 success, 1 the file has bad rows (or there is nothing to show), 2 bad usage or configuration
-(an unreadable file, an unsupported database URL). User errors are printed without a traceback.
+0 success, 1 the file has bad rows or the import was refused (or there is nothing to show), 2 bad
+usage or configuration (an unreadable file, an unsupported database URL). User errors are printed
+without a traceback.
 
 The database comes from ``--state-dir DIR`` (``DIR/golive.db``) or ``GOLIVE_DATABASE_URL``
 (``bot.cli_database``: created or migrated on first use, with a warning when it is new or empty).

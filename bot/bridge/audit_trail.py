@@ -26,14 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import tables
 
-#: The action names of DESIGN.md section 4 (plus ``site.update``: a name or time zone changed).
+#: The action names of DESIGN.md section 4.
 ACTIONS: tuple[str, ...] = (
     "plan.import",
     "plan.week_add",
     "site.add",
     "site.move",
     "site.pull",
-    "site.update",
     "roster.import",
     "roster.sync",
     "duty.swap",

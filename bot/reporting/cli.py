@@ -10,9 +10,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from bot.reporting.queries import load_rotation_data
-from bot.reporting.rotation import RENDERERS, InvalidWeek, RotationReport, compute_rotation_report, parse_week
+from bot.reporting.rotation import (
+    RENDERERS,
+    InvalidWeek,
+    RotationData,
+    RotationReport,
+    compute_rotation_report,
+    parse_week,
+)
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.storage.store import Store
 
 
 async def build_report(settings, week) -> RotationReport:
@@ -28,7 +40,7 @@ async def build_report(settings, week) -> RotationReport:
     return report_of(settings, data)
 
 
-def report_of(settings, data) -> RotationReport:
+def report_of(settings: Settings, data: RotationData) -> RotationReport:
     return compute_rotation_report(
         data, window_days=settings.window_days, first_response_s=settings.first_response_minutes * 60
     )
@@ -57,7 +69,7 @@ def cmd_rotation(args: argparse.Namespace) -> int:
 
     settings = _load_settings()
 
-    async def work(store) -> RotationReport:
+    async def work(store: Store) -> RotationReport:
         async with store.read() as connection:
             return report_of(settings, await load_rotation_data(connection, week))
 

@@ -332,10 +332,10 @@ def add_week_form_card(view: AddWeekFormView | None = None) -> dict:
     return _card(body, [_execute("Add week", VERB_ADD_WEEK, {"form": VERB_ADD_WEEK})], "Add a rollout week")
 
 
-def plan_change_card(view: PlanChangeView) -> dict:
+def plan_change_card(view: PlanChangeView) -> dict[str, Any]:
     """A plan change before it is made: the change lines, the channels it would open, close or move,
     and Confirm / Cancel while it is pending (afterwards the card says what became of it)."""
-    body: list[dict] = [
+    body: list[dict[str, Any]] = [
         _heading(view.title),
         _text(f"Asked by {view.requester}", isSubtle=True, spacing="None"),
         _text("Changes", weight="Bolder"),

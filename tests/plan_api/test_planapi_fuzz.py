@@ -89,3 +89,26 @@ async def test_generated_csv_bodies_never_get_a_5xx(small_api, body, query):
         assert payload["errors"] and all(
             error["line"] >= 1 and error["reason"] for error in payload["errors"]
         )
+
+
+query_values = st.text(max_size=12) | st.sampled_from(
+    ["2022-05-02T00:00:00Z", "2022-05-02", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "site.*"]
+)
+
+
+@settings(
+    derandomize=True,
+    max_examples=600,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    path=st.sampled_from(["/api/audit", "/api/plan/preview", "/api/plan"]),
+    params=st.dictionaries(st.sampled_from(["since", "action", "site", "limit", "from", "to"]), query_values),
+    accept=st.sampled_from(
+        ["", "text/csv", "application/json;q=0.2, text/csv;q=0.9", "x/y;q=abc", "*/*;q=nan"]
+    ),
+)
+async def test_generated_queries_never_get_a_5xx(small_api, path, params, accept):
+    response = await small_api.get(path, headers={"Accept": accept} if accept else None, **params)
+    assert response.status in (200, 400, 406), (response.status, path, params, accept)
