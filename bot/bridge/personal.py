@@ -259,7 +259,9 @@ class PersonalCommands:
         """``site add|move|pull``: the preview card of the change (applied on Confirm)."""
         connection, now = context.connection, context.now
         plan, states = await plan_changes.load_state(connection)
-        args = [arg for arg in command.args if arg.lower() not in FORCE_WORDS]
+        args = list(command.args)
+        if command.name == "site pull":  # only a pull can close a channel; "Force" may be part of a name
+            args = [arg for arg in args if arg.lower() not in FORCE_WORDS]
         force = len(args) != len(command.args)
         new, action, summary = self._edit(plan, command.name, args, now)
         proposal = plan_changes.propose(action, summary, plan, new, states, now, self._rules)

@@ -337,3 +337,9 @@ async def test_a_command_in_the_management_channel_answers_with_the_preview_in_i
     assert isinstance(view, views.PlanChangeView) and view.changes == ("pull 459 Honolulu (week 2022-05-09)",)
     assert (await bench.press(views.VERB_PLAN_CONFIRM, view.proposal_id)).status == 200
     assert (await bench.plan()).get("459").pulled
+
+
+async def test_force_is_a_word_of_site_pull_only(bench):
+    assert await bench.say("site add 2022-05-16 600 Air Force Base America/Denver") == PREVIEW_NOTE
+    await bench.confirm_last()
+    assert (await bench.plan()).get("600").name == "Air Force Base"

@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import CI_TOKEN, FLOW_TOKEN
 from openapi_spec_validator import validate
+from planapi_support import CI_TOKEN, FLOW_TOKEN
 
 NEW_WEEK = (
     "week_start,station,name,time_zone\n"
