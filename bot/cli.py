@@ -315,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     state.add_argument(
         "--state-dir",
         default=None,
+        metavar="DIR",
         help="read DIR/golive.db (a sandbox's state) instead of GOLIVE_DATABASE_URL",
     )
 
