@@ -33,6 +33,7 @@ from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
+from bot.bridge.plan_changes import PlanRules
 from bot.bridge.render import Renderer
 from bot.bridge.retention import Retention
 from bot.bridge.service import BridgeService
@@ -74,6 +75,8 @@ from bot.teams.sso import (
     tab_audiences,
 )
 from bot.web.pages import install as install_pages
+from bot.web.plan_api import PlanApi
+from bot.web.plan_api import install as install_plan_api
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
@@ -333,6 +336,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             first_response_s=settings.first_response_minutes * 60,
         ),
     )
+    install_plan_api(
+        app,
+        PlanApi(store, clock, PlanRules(config.window, config.channel_template), settings.api_token_names),
+    )
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
             "DEVELOPMENT MODE: bot authentication is DISABLED; any caller can post activities. "
@@ -415,7 +422,8 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
-        PeriodicJob("rotation-report", 600, runtime.reports.post_due),
+        # The report check follows the (possibly simulated) clock: a tick, not a wall-clock period.
+        PeriodicJob("rotation-report", settings.tick_seconds, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
         PeriodicJob(
             "retention-purge", 24 * 3600, lambda: runtime.retention.purge(clock.now(), actor="scheduler")

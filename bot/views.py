@@ -21,14 +21,28 @@ VERB_ASSIGN_ME: Final = "assign_me"
 VERB_TRIAGE: Final = "triage"
 VERB_RESOLVE: Final = "resolve"
 VERB_ADD_WEEK: Final = "add_week"
+VERB_PLAN_CONFIRM: Final = "plan_confirm"
+VERB_PLAN_CANCEL: Final = "plan_cancel"
 #: Every verb a card button can send; the card-action use case handles exactly these.
 CARD_VERBS: Final[frozenset[str]] = frozenset(
-    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK}
+    {
+        VERB_ACKNOWLEDGE,
+        VERB_ROUTE,
+        VERB_ASSIGN_ME,
+        VERB_TRIAGE,
+        VERB_RESOLVE,
+        VERB_ADD_WEEK,
+        VERB_PLAN_CONFIRM,
+        VERB_PLAN_CANCEL,
+    }
 )
+#: The verbs of a plan-change preview card (``PlanChangeView``); their data carries ``DATA_PROPOSAL``.
+PLAN_VERBS: Final[frozenset[str]] = frozenset({VERB_PLAN_CONFIRM, VERB_PLAN_CANCEL})
 
 #: Keys of an action's ``data`` (the card's own) and of the inputs a platform merges into it.
 DATA_INQUIRY: Final = "inquiry"
 DATA_GROUP: Final = "group"
+DATA_PROPOSAL: Final = "proposal"
 TRIAGE_INPUT: Final = "category"
 CLOSE_CODE_INPUT: Final = "close_code"
 CLOSE_NOTES_INPUT: Final = "close_notes"
@@ -150,6 +164,20 @@ class AddWeekFormView:
     week_start: str = ""
     sites_text: str = ""
     errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlanChangeView:
+    """A plan change shown before it is made: its changes, the go-live channels that would open,
+    close or move, and (while ``state`` is ``pending``) Confirm and Cancel for the person who asked."""
+
+    proposal_id: str
+    title: str
+    requester: str
+    changes: tuple[str, ...]
+    channels: tuple[str, ...] = ()
+    state: str = "pending"  # pending | applied | cancelled | stale
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -72,22 +72,26 @@ class DescriptionUpdate:
 @dataclass(frozen=True)
 class ThreadReply:
     """A reply in a thread: plain text (with mentions), or a template rendered when it is sent
-    (``help``, ``duty``, ``status``, ``personal_data``, ``personal_data_thanks``)."""
+    (``help``, ``duty``, ``status``, ``personal_data``, ``personal_data_thanks``); ``proposal`` adds a
+    plan change's preview card."""
 
     thread: ThreadRef
     text: str | None = field(default=None, repr=False)
     mentions: tuple[Mention, ...] = ()
     template: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
 class DirectReply:
-    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week."""
+    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week,
+    ``proposal`` the preview card of a plan change (rendered from its stored row when sent)."""
 
     platform: Platform
     conversation_id: str
     text: str | None = field(default=None, repr=False)
     form_week: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)

@@ -164,8 +164,9 @@ class BridgeService:
 
     async def on_card_action(self, action: CardAction) -> ActionOutcome:
         if action.verb == views.VERB_ADD_WEEK:
-            status, message = await self._personal.on_add_week_card(action)
-            return ActionOutcome(status, message)
+            return await self._personal.on_add_week_card(action)
+        if action.verb in views.PLAN_VERBS:
+            return await self._personal.on_plan_card(action)
         if action.verb not in views.CARD_VERBS:
             return ActionOutcome(400, f"Unknown action '{action.verb[:40]}'.")
         key = str(action.data.get(views.DATA_INQUIRY, ""))

@@ -38,6 +38,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.bridge import records
+from bot.bridge.audit_trail import AuditQuery, read_audit
 from bot.bridge.deadletters import DeadLetters
 from bot.clock import Clock, SystemClock
 from bot.reporting.rotation import format_duration
@@ -75,6 +76,8 @@ RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
 WAITING = "waiting"
 MISSED = "missed"
 DEFAULT_FIRST_RESPONSE_S = 300.0
+#: How many audit entries the "Changes" panel shows (``golive audit`` has them all).
+CHANGES_SHOWN = 15
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("bot.reporting", "templates"),
@@ -134,6 +137,16 @@ class Count:
 
 
 @dataclass(frozen=True)
+class ChangeLine:
+    """One row of the audit trail, as the "Changes" panel shows it."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
 class DashboardData:
     now: datetime
     timeline: tuple[TimelineSite, ...]
@@ -147,6 +160,7 @@ class DashboardData:
     median_first_response_s: float | None
     inbox_backlog: int = 0
     dead_letters: int = 0
+    changes: tuple[ChangeLine, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -204,6 +218,7 @@ async def load_dashboard(
             row.station: row.status
             for row in (await connection.execute(select(tables.channels.c.station, tables.channels.c.status)))
         }
+        changes = await read_audit(connection, AuditQuery(limit=CHANGES_SHOWN))
         rows = (
             await connection.execute(
                 select(
@@ -289,6 +304,7 @@ async def load_dashboard(
         median_first_response_s=round(statistics.median(times), 1) if times else None,
         inbox_backlog=inbox_backlog,
         dead_letters=dead_letters,
+        changes=tuple(ChangeLine(e.at, e.actor, e.action, e.headline) for e in changes),
     )
 
 

@@ -254,10 +254,34 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    _utc("at", nullable=False),
+    _utc("at", nullable=False, index=True),
     Column("actor", String(200), nullable=False),
     Column("action", String(60), nullable=False),
     Column("detail", Text, nullable=False),
+    # The stations the row is about, space-separated with a space at each end (" 508 528A7 "), so
+    # "every change to 508" is one LIKE; NULL for rows about no site.
+    Column("stations", Text, nullable=True),
+)
+
+# A plan change previewed in a chat, waiting for its Confirm: the proposed plan exactly as shown,
+# the plan it was computed from (by fingerprint, so a stale preview is refused) and who may confirm.
+plan_proposals = Table(
+    "plan_proposals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    _utc("created_at", nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requester", String(200), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("base_fingerprint", String(64), nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("shown", JSON, nullable=False),
+    Column("force", Boolean, nullable=False, default=False),
+    Column("status", String(20), nullable=False, default="pending"),
+    _utc("decided_at", nullable=True),
+    Column("decided_by", String(200), nullable=True),
 )
 
 # Claimed schedule slots: the second line of defence against a job running twice.

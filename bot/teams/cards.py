@@ -21,11 +21,14 @@ from bot.views import (
     CLOSE_NOTES_INPUT,
     DATA_GROUP,
     DATA_INQUIRY,
+    DATA_PROPOSAL,
     SITES_INPUT,
     TRIAGE_INPUT,
     VERB_ACKNOWLEDGE,
     VERB_ADD_WEEK,
     VERB_ASSIGN_ME,
+    VERB_PLAN_CANCEL,
+    VERB_PLAN_CONFIRM,
     VERB_RESOLVE,
     VERB_ROUTE,
     VERB_TRIAGE,
@@ -36,6 +39,7 @@ from bot.views import (
     HandoffView,
     HelpView,
     IncidentCardView,
+    PlanChangeView,
     RetirementView,
     RotationReportView,
     WelcomeView,
@@ -332,6 +336,30 @@ def add_week_form_card(view: AddWeekFormView | None = None) -> dict:
     return _card(body, [_execute("Add week", VERB_ADD_WEEK, {"form": VERB_ADD_WEEK})], "Add a rollout week")
 
 
+def plan_change_card(view: PlanChangeView) -> dict[str, Any]:
+    """A plan change before it is made: the change lines, the channels it would open, close or move,
+    and Confirm / Cancel while it is pending (afterwards the card says what became of it)."""
+    body: list[dict[str, Any]] = [
+        _heading(view.title),
+        _text(f"Asked by {view.requester}", isSubtle=True, spacing="None"),
+        _text("Changes", weight="Bolder"),
+        _text(_bullets(view.changes) if view.changes else "Nothing would change."),
+        _text("Go-live channels", weight="Bolder"),
+        _text(_bullets(view.channels) if view.channels else "No channel opens, closes or moves."),
+    ]
+    if view.note:
+        color = {"applied": "Good", "stale": "Attention", "cancelled": "Default"}.get(view.state, "Accent")
+        body.append(_text(view.note, color=color, weight="Bolder" if view.state != "pending" else "Default"))
+    actions = None
+    if view.state == "pending":
+        data = {DATA_PROPOSAL: view.proposal_id}
+        actions = [
+            _execute("Confirm", VERB_PLAN_CONFIRM, data, style="positive"),
+            _execute("Cancel", VERB_PLAN_CANCEL, data),
+        ]
+    return _card(body, actions, fallback_text=view.title)
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -455,4 +483,6 @@ def render_card(view: object) -> dict:
         return add_week_form_card(view)
     if isinstance(view, RotationReportView):
         return rotation_report_card(view)
+    if isinstance(view, PlanChangeView):
+        return plan_change_card(view)
     raise TypeError(f"no Adaptive Card for {type(view).__name__}")
