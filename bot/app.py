@@ -21,6 +21,9 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from bot.alerts import SOURCES
+from bot.bridge.alert_jobs import AlertJobs
+from bot.bridge.alerts import AlertService, AlertSettings, platforms_for
 from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
@@ -64,6 +67,7 @@ from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
+from bot.web.alerts import install as install_alerts
 from bot.web.pages import install as install_pages
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
@@ -107,6 +111,7 @@ class Runtime:
     metrics: Metrics
     places: TeamsPlaces
     dead_letters: DeadLetters
+    alerts: AlertService
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -202,13 +207,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
     ChannelNotices(store, chats).register(jobs)
+    alert_settings = alert_settings_of(settings)
+    alert_platforms = platforms_for(chats)
+    AlertJobs(store, clock, config, alert_settings, tracker, chats, directory, alert_platforms).register(jobs)
 
     # --- use cases ----------------------------------------------------------------------------------
     personal = PersonalCommands(store, clock, config)
     dispatcher = CommandDispatcher(
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake)
+    alerts = AlertService(store, clock, config, alert_settings, rules, alert_platforms, wake)
+    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts)
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
     handoff = HandoffNotices(store, clock, wake)
@@ -234,9 +243,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    processor = ActivityProcessor(
-        store, {"teams": run_stored_activity}, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy
-    )
+    turns = {"teams": run_stored_activity, **{source: alerts.receive for source in SOURCES}}
+    processor = ActivityProcessor(store, turns, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
@@ -264,6 +272,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
+        alerts=alerts,
     )
     app[RUNTIME] = runtime
 
@@ -308,6 +317,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         if secret.strip()
     ]
     app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
+    install_alerts(
+        app,
+        {
+            "sentry": settings.sentry_client_secret.get_secret_value(),
+            "datadog": settings.datadog_webhook_token.get_secret_value(),
+            "pagerduty": settings.pagerduty_webhook_secret.get_secret_value(),
+            "bugsnag": settings.bugsnag_webhook_token.get_secret_value(),
+        },
+        inbox.store,
+        clock,
+    )
     install_pages(app, readiness=lambda: is_ready(engine))
     install_reporting(
         app,
@@ -323,6 +343,15 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+def alert_settings_of(settings: Settings) -> AlertSettings:
+    return AlertSettings(
+        group=settings.alert_group or settings.product_group,
+        teams_channel=settings.teams_alert_channel,
+        slack_channel=settings.slack_alert_channel,
+        max_new_per_minute=settings.alert_max_new_per_minute,
+    )
 
 
 def _clock_for(settings: Settings) -> Clock:
@@ -381,6 +410,7 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
         PeriodicJob("rotation-report", 600, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
+        PeriodicJob("alert-escalation", min(settings.tick_seconds, 10.0), runtime.alerts.tick),
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
