@@ -14,19 +14,19 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
+from testkit.bridge import ROSTER, FakeBridge, settings_for
+from testkit.fakes import FakeChat, FakeDirectory, FakeTracker
+from testkit.stack import SAMPLE_NOW
 
 from bot.alerts import RECEIVERS, Alert, Source
 from bot.alerts.samples import sample_payload
 from bot.app import RUNTIME, Overrides, create_app
 from bot.bridge import records
-from bot.bridge.alerts import stored_payload
+from bot.bridge.alerts import alert_of, stored_payload
 from bot.clock import FrozenClock
 from bot.storage import tables
 from schedule.roster import export_roster_csv
 from schedule.sample import sample_plan
-from testkit.bridge import ROSTER, FakeBridge, settings_for
-from testkit.fakes import FakeChat, FakeDirectory, FakeTracker
-from testkit.stack import SAMPLE_NOW
 
 SECRETS: dict[Source, str] = {
     "sentry": "test-sentry-client-secret",
@@ -79,7 +79,8 @@ class AlertBridge:
         headers, body, _ = sample_payload(source, secret=SECRETS[source], now=datetime.now(UTC), **options)
         alert = RECEIVERS[source].parse(headers, body)
         assert isinstance(alert, Alert)
-        return await self.bridge.runtime.alerts.receive(stored_payload(alert, self.bridge.clock.now())) or ""
+        event, received_at = alert_of(stored_payload(alert, self.bridge.clock.now()))
+        return await self.bridge.runtime.alerts.apply(event, received_at)
 
     async def rows(self) -> list[Any]:
         async with self.bridge.runtime.store.read() as connection:
