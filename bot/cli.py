@@ -372,6 +372,10 @@ def build_parser() -> argparse.ArgumentParser:
     drop.add_argument("--state-dir", default=None)
     drop.set_defaults(handler=_delegate("bot.inbox_cli", "cmd_drop"))
 
+    from bot.alerts_cli import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub, _delegate)
+
     check = sub.add_parser("check", help="check settings and connectivity")
     check.set_defaults(handler=_delegate("bot.check", "cmd_check"))
     return parser

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot import sandbox_alerts
+from bot.alerts.development import DEVELOPMENT_SECRETS
+from bot.alerts_cli import secret_for
 from bot.app import Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
@@ -68,10 +72,26 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def sandbox_alert_secrets() -> dict[str, str]:
+    """The development alert secrets, except where the environment sets its own (the environment wins)."""
+    names = {
+        "sentry": "sentry_client_secret",
+        "datadog": "datadog_webhook_token",
+        "pagerduty": "pagerduty_webhook_secret",
+        "bugsnag": "bugsnag_webhook_token",
+    }
+    return {
+        setting: DEVELOPMENT_SECRETS[source]  # type: ignore[index]
+        for source, setting in names.items()
+        if not os.environ.get(f"GOLIVE_{setting.upper()}")
+    }
+
+
 def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
     return Settings(
+        **sandbox_alert_secrets(),
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -163,11 +183,17 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         public_base_url=f"{base}:{options.servicenow_port}",
     )
     runners: list[web.AppRunner] = []
+    bot_app = create_app(settings, Overrides(clock=clock))
+    sandbox_alerts.install(
+        bot_app,
+        f"{base}:{options.port}",
+        {source: secret_for(settings, source) for source in DEVELOPMENT_SECRETS},
+    )
     try:
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
             (create_teams_emulator(teams_config), sockets["teams"]),
-            (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
+            (bot_app, sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -181,6 +207,8 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             f"  Teams console:     {base}:{options.teams_port}/\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
             f"  Bot endpoint:      {base}:{options.port}/api/messages\n"
+            f"  Sample alerts:     {base}:{options.port}/_sandbox/alerts  "
+            f"(or golive alerts send-sample sentry|datadog|pagerduty|bugsnag --url {base}:{options.port})\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +125,15 @@ async def alert_bridge(
 
 def recorded(source: str, name: str) -> tuple[dict[str, str], bytes, dict[str, str]]:
     """A recorded delivery: its headers, the exact body bytes its signature covers, its query."""
+    headers, body, query = _recorded(source, name)
+    return dict(headers), body, dict(query)
+
+
+@cache
+def _recorded(source: str, name: str) -> tuple[dict[str, str], bytes, dict[str, str]]:
     document = json.loads((FIXTURES / source / f"{name}.json").read_text())
     body = json.dumps(document["body"], separators=(",", ":"), ensure_ascii=False).encode()
-    return dict(document["headers"]), body, dict(document.get("query", {}))
+    return document["headers"], body, document.get("query", {})
 
 
 def recorded_time(headers: dict[str, str]) -> datetime:
