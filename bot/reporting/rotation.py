@@ -43,6 +43,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.reporting.alerts import AlertRow, AlertsReport, alerts_report
+from bot.reporting.alerts import render_markdown as alerts_markdown
 from servicenow.model import RESOLVED_STATES
 
 DEFAULT_WINDOW_DAYS = 7
@@ -130,6 +132,7 @@ class RotationData:
     route_events: Mapping[int, int] = field(default_factory=dict)
     escalations: tuple[EscalationRow, ...] = ()
     next_week: tuple[SiteRow, ...] = ()
+    alerts: tuple[AlertRow, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -250,6 +253,7 @@ class RotationReport:
     per_engineer: tuple[EngineerReport, ...]
     by_assignee: tuple[AssigneeCount, ...]
     next_week: NextWeek
+    alerts: AlertsReport = field(default_factory=AlertsReport)
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape (DESIGN.md §4): tuples become lists, nothing else changes."""
@@ -409,6 +413,7 @@ def compute_rotation_report(
                 if not s.pulled
             ),
         ),
+        alerts=alerts_report(data.alerts, first_response_s),
     )
 
 
@@ -561,6 +566,7 @@ def render_markdown(report: RotationReport) -> str:
             f"- {i.station}: [{i.number}]({i.url})" if i.url else f"- {i.station}: {i.number}"
             for i in report.open_at_retirement_incidents
         ]
+    out += alerts_markdown(report.alerts, format_duration)
     out += ["", f"## Going live next week ({report.next_week.week})", ""]
     if report.next_week.sites:
         out += _md_table(

@@ -9,6 +9,7 @@ The bodies are generated once per endpoint by Hypothesis, seeded (``derandomize`
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import hmac
 import json
@@ -110,7 +111,8 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 def mutate(document: Any, mutations: list[tuple[int, str, Any]]) -> Any:
     """``document`` with each mutation applied: a value replaced, removed, or given a sibling."""
-    for index, action, value in mutations:
+    for index, action, drawn in mutations:
+        value = copy.deepcopy(drawn)  # drawn values are shared by every endpoint's run: never alias them
         paths = _paths(document)
         path = paths[index % len(paths)]
         if not path:
