@@ -6,12 +6,12 @@ from datetime import date
 from pathlib import Path
 
 from alertflow_support import alert_bridge
+from testkit.bridge import ROSTER, person_of
 
 from bot import views
 from bot.reporting.dashboard import load_dashboard, render_dashboard
 from bot.reporting.queries import load_rotation_data
 from bot.reporting.rotation import compute_rotation_report, render_markdown
-from testkit.bridge import ROSTER, person_of
 
 ENGINEER = person_of(next(iter(ROSTER.engineers.values())))
 
