@@ -184,6 +184,17 @@ async def settle(sandbox: Sandbox, timeout_s: float) -> float:
     return time.perf_counter() - started
 
 
+async def quiet(sandbox: Sandbox, timeout_s: float = 90.0) -> None:
+    """Wait until the sandbox's start-up work (opening the sample plan's channels) is done."""
+    started = time.perf_counter()
+    await asyncio.sleep(2.0)
+    while time.perf_counter() - started < timeout_s:
+        pending = sandbox.query("SELECT count(*) FROM outbox WHERE done_at IS NULL AND dead_at IS NULL")[0][0]
+        if pending == 0:
+            return
+        await asyncio.sleep(0.5)
+
+
 async def run(workdir: Path, size: StormSize | None = None) -> list[str]:
     """Run the storm; returns the figure lines."""
     size = size or StormSize()
@@ -191,6 +202,7 @@ async def run(workdir: Path, size: StormSize | None = None) -> list[str]:
     sandbox = Sandbox(workdir)
     try:
         await sandbox.wait_ready()
+        await quiet(sandbox)
         latencies, statuses, elapsed = await fire(sandbox.port, load, size)
         settled = await settle(sandbox, size.settle_timeout_s)
         own = sandbox.query("SELECT count(*) FROM alerts WHERE kind = 'group' AND storm_id IS NULL")[0][0]
