@@ -1,8 +1,8 @@
 """``python -m bench.alerts``: an alert storm against a real bot; also the last figure of ``make bench``.
 
 10,000 signed alert deliveries (the four sources in turn) over 1,000 alert groups, paced evenly over
-one minute, POSTed to a ``golive sandbox`` running in its own process (the bot on a real port with
-the ServiceNow and Teams emulators behind it). Prints the answer latencies, how long processing took
+one minute, POSTed to ``golive serve`` running in its own process (on SQLite, with ``golive emulate
+servicenow`` and ``golive emulate teams`` behind it, each in its own process). Prints the answer latencies, how long processing took
 after the last answer, and what the storm rule made of it: incidents created (groups with their own
 incident, storm incidents), groups folded into storms, posts. It prints figures and asserts nothing.
 """
@@ -61,79 +61,92 @@ def deliveries(size: StormSize) -> list[tuple[str, dict[str, str], bytes, dict[s
     return made
 
 
-class Sandbox:
-    """``golive sandbox`` on free ports in its own process (its development alert secrets)."""
+class Processes:
+    """``golive serve`` (the bot, alone in its process, on SQLite) with ``golive emulate servicenow``
+    and ``golive emulate teams`` in their own processes, as a deployment would have them."""
 
     def __init__(self, workdir: Path) -> None:
         self.port, self.servicenow_port, self.teams_port = free_port(), free_port(), free_port()
-        self.state = workdir / "sandbox"
-        self.log_path = workdir / "sandbox.log"
-        self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bot.cli",
-                "sandbox",
-                f"--port={self.port}",
-                f"--servicenow-port={self.servicenow_port}",
-                f"--teams-port={self.teams_port}",
-                f"--state-dir={self.state}",
-                "--now=2022-05-03T15:00:00Z",
-            ],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env={**_environment(), "GOLIVE_LOG_LEVEL": "WARNING"},
-        )
+        self.workdir = workdir
+        self.database = workdir / "golive.db"
+        self.processes: list[tuple[subprocess.Popen[bytes], object]] = []
 
-    async def wait_ready(self, timeout_s: float = 60.0) -> None:
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.workdir / f"{name}.log").open("wb")
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env
+        )
+        self.processes.append((process, log))
+
+    async def start(self) -> None:
+        from bot.alerts.development import DEVELOPMENT_SECRETS
+
+        base = {
+            **_environment(),
+            "GOLIVE_LOG_LEVEL": "WARNING",
+            "GOLIVE_SERVICENOW_PASSWORD": "bench-password",
+        }
+        self._start("servicenow", ["emulate", "servicenow", f"--port={self.servicenow_port}"], base)
+        bot_url = f"{LOCAL}:{self.port}/api/messages"
+        self._start("teams", ["emulate", "teams", f"--port={self.teams_port}", f"--bot-url={bot_url}"], base)
+        teams = await self._wait_json(f"{LOCAL}:{self.teams_port}/_emulator/channels")
+        bot_env = {
+            **base,
+            "GOLIVE_ENV": "development",
+            "GOLIVE_DATABASE_URL": f"sqlite:///{self.database}",
+            "GOLIVE_SERVICENOW_URL": f"{LOCAL}:{self.servicenow_port}",
+            "GOLIVE_GRAPH_URL": f"{LOCAL}:{self.teams_port}/v1.0",
+            "GOLIVE_TEAM_ID": teams["teamId"],
+            "GOLIVE_SENTRY_CLIENT_SECRET": DEVELOPMENT_SECRETS["sentry"],
+            "GOLIVE_DATADOG_WEBHOOK_TOKEN": DEVELOPMENT_SECRETS["datadog"],
+            "GOLIVE_PAGERDUTY_WEBHOOK_SECRET": DEVELOPMENT_SECRETS["pagerduty"],
+            "GOLIVE_BUGSNAG_WEBHOOK_TOKEN": DEVELOPMENT_SECRETS["bugsnag"],
+        }
+        self._start("bot", ["serve", f"--port={self.port}"], bot_env)
+        await self._wait_json(f"{LOCAL}:{self.port}/readyz")
+        async with aiohttp.ClientSession() as session:
+            # The install event tells the bot where to post (the Teams emulator's serviceUrl).
+            async with session.post(f"{LOCAL}:{self.teams_port}/_emulator/install", json={}) as response:
+                await response.read()
+
+    async def _wait_json(self, url: str, timeout_s: float = 60.0) -> dict:
         deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"the sandbox exited early; see {self.log_path}")
-                with contextlib.suppress(aiohttp.ClientError, OSError):
-                    async with session.get(f"{LOCAL}:{self.port}/readyz") as response:
+                for process, _ in self.processes:
+                    if process.poll() is not None:
+                        raise RuntimeError(f"a server exited early; see the logs in {self.workdir}")
+                with contextlib.suppress(aiohttp.ClientError, OSError, ValueError):
+                    async with session.get(url) as response:
                         if response.status == 200:
-                            return
+                            return dict(await response.json())
                 await asyncio.sleep(0.2)
-        raise RuntimeError(f"the sandbox did not get ready within {timeout_s:.0f}s")
+        raise RuntimeError(f"{url} did not answer within {timeout_s:.0f}s")
 
     def query(self, sql: str) -> list[tuple]:
-        connection = sqlite3.connect(f"file:{self.state / 'golive.db'}?mode=ro", uri=True, timeout=10)
+        connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
         try:
             return connection.execute(sql).fetchall()
         finally:
             connection.close()
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
+        for process, log in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            log.close()  # type: ignore[attr-defined]
 
 
 def _environment() -> dict[str, str]:
     import os
 
-    # The sandbox's own development secrets must be the ones the samples are signed with.
-    return {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {
-            "GOLIVE_SENTRY_CLIENT_SECRET",
-            "GOLIVE_DATADOG_WEBHOOK_TOKEN",
-            "GOLIVE_PAGERDUTY_WEBHOOK_SECRET",
-            "GOLIVE_BUGSNAG_WEBHOOK_TOKEN",
-            "GOLIVE_ALERT_MAX_NEW_PER_MINUTE",
-        }
-    }
+    # Only what this bench sets decides the bot's secrets, limits and database.
+    return {key: value for key, value in os.environ.items() if not key.startswith("GOLIVE_")}
 
 
 async def fire(
@@ -168,7 +181,7 @@ async def fire(
         return latencies, statuses, time.perf_counter() - started
 
 
-async def settle(sandbox: Sandbox, timeout_s: float) -> float:
+async def settle(sandbox: Processes, timeout_s: float) -> float:
     """Seconds until every stored alert is processed and no alert job is pending (or the timeout)."""
     started = time.perf_counter()
     while time.perf_counter() - started < timeout_s:
@@ -184,8 +197,8 @@ async def settle(sandbox: Sandbox, timeout_s: float) -> float:
     return time.perf_counter() - started
 
 
-async def quiet(sandbox: Sandbox, timeout_s: float = 90.0) -> None:
-    """Wait until the sandbox's start-up work (opening the sample plan's channels) is done."""
+async def quiet(sandbox: Processes, timeout_s: float = 90.0) -> None:
+    """Wait until the bot's start-up work is done (nothing pending in its outbox)."""
     started = time.perf_counter()
     await asyncio.sleep(2.0)
     while time.perf_counter() - started < timeout_s:
@@ -199,9 +212,9 @@ async def run(workdir: Path, size: StormSize | None = None) -> list[str]:
     """Run the storm; returns the figure lines."""
     size = size or StormSize()
     load = deliveries(size)
-    sandbox = Sandbox(workdir)
+    sandbox = Processes(workdir)
     try:
-        await sandbox.wait_ready()
+        await sandbox.start()
         await quiet(sandbox)
         latencies, statuses, elapsed = await fire(sandbox.port, load, size)
         settled = await settle(sandbox, size.settle_timeout_s)

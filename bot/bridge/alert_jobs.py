@@ -45,6 +45,8 @@ from servicenow.model import STATE_IN_PROGRESS, STATE_NEW
 log = logging.getLogger(__name__)
 
 LEASE: Final = timedelta(seconds=60)
+# How long a reply waits for its alert's post before it becomes a dead letter.
+POST_WAIT: Final = timedelta(hours=1)
 CHANNEL_DOCUMENT: Final = "alert-channel:{platform}"
 CHANNEL_DESCRIPTION: Final = (
     "Monitoring alerts (Sentry, Datadog, PagerDuty, Bugsnag), posted by Go Live Bridge."
@@ -134,9 +136,9 @@ class AlertJobs:
             for platform in self._platforms:
                 row = await self._post(platform, row)
 
-    async def _members(self, row: Any) -> list[Any]:
+    async def _members(self, row: Any, since: datetime | None = None) -> list[Any]:
         async with self._store.read() as connection:
-            return await storm_members(connection, row)
+            return await storm_members(connection, row, since=since)
 
     async def _create_incident(self, row: Any) -> Any:
         members = await self._members(row)
@@ -184,7 +186,8 @@ class AlertJobs:
         repeats_due = row.count > row.noted_count and (since is None or now - since >= NOTE_INTERVAL)
         if not immediate and not repeats_due:
             return row  # within the 10 minutes: the leader's tick queues this sync again after them
-        note = alert_views.note_text(row, await self._members(row), since or row.opened_at)
+        since = since or row.opened_at
+        note = alert_views.note_text(row, await self._members(row, since), since)
         if note is None:
             return row
         await self._tracker.add_work_note(row.sys_id, note)
@@ -268,7 +271,9 @@ class AlertJobs:
         row = await self._row(payload.alert_id)
         message_id = getattr(row, f"{payload.platform}_message_id", None)
         if message_id is None:
-            raise RetryLater("the alert's post is not there yet", delay_s=1.0, count_attempt=False)
+            if self._clock.now() - row.received_at > POST_WAIT:
+                raise GiveUp("the alert's post never appeared")  # a dead letter an operator can see
+            raise RetryLater("the alert's post is not there yet", delay_s=2.0, count_attempt=False)
         channel = getattr(row, f"{payload.platform}_channel_id")
         thread = ThreadRef(payload.platform, channel, message_id)
         await self._chats[payload.platform].post_in_thread(

@@ -78,8 +78,8 @@ def incident_description(row: Any, members: Sequence[Any], max_new_per_minute: i
             "Groups so far:",
         ]
         lines += [f"- {source_name(m.source)} {m.group_key}: {m.title}" for m in members[:STORM_LISTED]]
-        if len(members) > STORM_LISTED:
-            lines.append(f"- ... and {len(members) - STORM_LISTED} more")
+        if row.members > len(members[:STORM_LISTED]):
+            lines.append(f"- ... and {row.members - len(members[:STORM_LISTED])} more")
         return "\n".join(lines)
     lines = [
         f"Monitoring alert from {source_name(row.source)}: {row.title}",
@@ -118,10 +118,10 @@ def note_text(row: Any, members: Sequence[Any], since: datetime | None) -> str |
         text = (
             f"Alert storm: {row.members} groups and {row.count} alerts in all ({more} since the last note)."
         )
-        joined = [m for m in members if since is None or m.received_at > since]
+        joined = [m for m in members if since is None or m.received_at > since][:STORM_LISTED]
         if joined:
-            listed = ", ".join(f"{source_name(m.source)} {m.group_key}" for m in joined[:STORM_LISTED])
-            extra = f" and {len(joined) - STORM_LISTED} more" if len(joined) > STORM_LISTED else ""
+            listed = ", ".join(f"{source_name(m.source)} {m.group_key}" for m in joined)
+            extra = " and more" if len(joined) == STORM_LISTED else ""
             text += f" New groups: {listed}{extra}."
         return text
     return (
@@ -156,7 +156,7 @@ def card_view(row: Any, members: Sequence[Any], tier2_group: str, product_group:
         recovered=row.state in RECOVERED_STATES,
         storm=row.kind == "storm",
         members=tuple(StormMember(m.source, m.title, m.count, m.state) for m in members[:STORM_LISTED]),
-        more_members=max(0, len(members) - STORM_LISTED),
+        more_members=max(0, row.members - len(members[:STORM_LISTED])) if row.kind == "storm" else 0,
         tier2_group=tier2_group,
         product_group=product_group,
     )

@@ -64,6 +64,7 @@ NOTE_INTERVAL: Final = timedelta(minutes=10)
 # One PostgreSQL advisory lock key for every decision about new alert groups ("alerts" in ASCII).
 ADVISORY_LOCK: Final = 0x616C65727473
 _WAITING_STATES: Final = ("triggered", "updated")
+STORM_LISTED: Final = alert_views.STORM_LISTED
 
 
 @dataclass(frozen=True)
@@ -217,12 +218,13 @@ class AlertService:
             .where(
                 alerts.c.kind == "group",
                 alerts.c.storm_id.is_(None),
-                alerts.c.opened_at > now - STORM_WINDOW,
+                # On arrivals (the edge's clock): a processing backlog cannot stretch one flood.
+                alerts.c.opened_at > received_at - STORM_WINDOW,
             )
         )
         if int(opened or 0) < self._settings.max_new_per_minute:
             result = await connection.execute(
-                alerts.insert().values(**values, opened_at=now, sync_pending=True)
+                alerts.insert().values(**values, opened_at=received_at, sync_pending=True)
             )
             alert_id = int(result.inserted_primary_key[0])
             await enqueue(self._store, connection, kinds.ALERT_SYNC, kinds.AlertRef(alert_id))
@@ -231,7 +233,7 @@ class AlertService:
         storm_id = await self._storm_for(connection, alert, received_at, now)
         await connection.execute(alerts.insert().values(**values, storm_id=storm_id))
         await self._mark_changed(
-            connection, storm_id, count=alert.count, joined=now, seen=values["last_seen"]
+            connection, storm_id, count=alert.count, joined=received_at, seen=values["last_seen"]
         )
         log.info("alert group %s:%s joined storm %s", alert.source, alert.group_key, storm_id)
         return "storm"
@@ -244,7 +246,7 @@ class AlertService:
         current = (
             await connection.execute(
                 select(alerts.c.id)
-                .where(alerts.c.kind == "storm", alerts.c.last_joined_at > now - STORM_QUIET)
+                .where(alerts.c.kind == "storm", alerts.c.last_joined_at > received_at - STORM_QUIET)
                 .order_by(alerts.c.id.desc())
                 .limit(1)
             )
@@ -305,7 +307,10 @@ class AlertService:
         await connection.execute(update(alerts).where(alerts.c.id == row.id).values(**values))
         if row.storm_id is not None:
             await self._mark_changed(connection, row.storm_id, count=alert.count, seen=seen)
-            await self._refresh_storm_state(connection, row.storm_id)
+            recovered_before = row.state in alert_views.RECOVERED_STATES
+            recovered_now = values.get("state", row.state) in alert_views.RECOVERED_STATES
+            if recovered_before != recovered_now:
+                await self._refresh_storm_state(connection, row.storm_id)
         else:
             await self._ensure_sync(connection, row.id)
         return "repeat"
@@ -547,19 +552,19 @@ class AlertService:
         return len(rows)
 
 
-async def storm_members(connection: AsyncConnection, row: Any) -> list[Any]:
-    """The groups of a storm row, newest activity first (empty for a group row)."""
+async def storm_members(
+    connection: AsyncConnection, row: Any, *, since: datetime | None = None, limit: int = STORM_LISTED
+) -> list[Any]:
+    """Up to ``limit`` groups of a storm row (empty for a group row), latest activity first; with
+    ``since``, only those that joined after it. The storm row's ``members`` counts them all."""
     if row.kind != "storm":
         return []
     alerts = tables.alerts
+    query = select(alerts).where(alerts.c.storm_id == row.id)
+    if since is not None:
+        query = query.where(alerts.c.received_at > since)
     return list(
-        (
-            await connection.execute(
-                select(alerts)
-                .where(alerts.c.storm_id == row.id)
-                .order_by(alerts.c.last_seen.desc(), alerts.c.id)
-            )
-        ).all()
+        (await connection.execute(query.order_by(alerts.c.last_seen.desc(), alerts.c.id).limit(limit))).all()
     )
 
 
