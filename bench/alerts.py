@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -46,7 +47,7 @@ def deliveries(size: StormSize) -> list[tuple[str, dict[str, str], bytes, dict[s
     from bot.alerts.samples import sample_payload
 
     now = datetime.now(UTC)
-    made = []
+    made: list[tuple[str, dict[str, str], bytes, dict[str, str]]] = []
     for index in range(size.alerts):
         group = index % size.groups
         source = SOURCES[group % len(SOURCES)]
@@ -109,7 +110,7 @@ class Processes:
             async with session.post(f"{LOCAL}:{self.teams_port}/_emulator/install", json={}) as response:
                 await response.read()
 
-    async def _wait_json(self, url: str, timeout_s: float = 60.0) -> dict:
+    async def _wait_json(self, url: str, timeout_s: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout_s
         async with aiohttp.ClientSession() as session:
             while time.monotonic() < deadline:
@@ -123,7 +124,7 @@ class Processes:
                 await asyncio.sleep(0.2)
         raise RuntimeError(f"{url} did not answer within {timeout_s:.0f}s")
 
-    def query(self, sql: str) -> list[tuple]:
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
         connection = sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=10)
         try:
             return connection.execute(sql).fetchall()

@@ -49,7 +49,7 @@ def cmd_send_sample(args: argparse.Namespace) -> int:
     from bot.alerts.samples import SAMPLE_STATES, sample_payload
 
     source: Source = args.source
-    settings = _settings()
+    settings = _settings()  # type: ignore[no-untyped-call]
     url = (args.url or f"http://127.0.0.1:{settings.port}").rstrip("/")
     try:
         headers, body, query = sample_payload(

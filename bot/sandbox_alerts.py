@@ -61,8 +61,8 @@ def install(app: web.Application, bot_url: str, secrets: Mapping[Source, str]) -
         state = str(form.get("state") or "triggered")
         try:
             headers, body, query = sample_payload(
-                source,  # type: ignore[arg-type]
-                secret=secrets[source],  # type: ignore[index]
+                source,
+                secret=secrets[source],
                 now=datetime.now(UTC),
                 group=group,
                 state=state,  # type: ignore[arg-type]

@@ -226,6 +226,7 @@ class AlertService:
             result = await connection.execute(
                 alerts.insert().values(**values, opened_at=received_at, sync_pending=True)
             )
+            assert result.inserted_primary_key is not None
             alert_id = int(result.inserted_primary_key[0])
             await enqueue(self._store, connection, kinds.ALERT_SYNC, kinds.AlertRef(alert_id))
             log.info("alert group %s:%s opened (row %s)", alert.source, alert.group_key, alert_id)
@@ -281,6 +282,7 @@ class AlertService:
                 sync_pending=False,
             )
         )
+        assert result.inserted_primary_key is not None
         storm_id = int(result.inserted_primary_key[0])
         log.warning("alert storm %s started (row %s)", stamp, storm_id)
         return storm_id

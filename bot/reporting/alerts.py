@@ -76,7 +76,7 @@ async def load_alert_rows(
         AlertRow(
             source=row.source,
             kind=row.kind,
-            count=row.count,
+            count=int(row._mapping["count"]),
             state=row.state,
             received_at=row.received_at,
             acknowledged_at=row.acknowledged_at,
