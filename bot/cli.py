@@ -486,6 +486,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(handler=_delegate("bot.retention_cli", "cmd_purge"))
 
+    from bot.alerts_cli import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub, _delegate)
+
     check = sub.add_parser("check", help="check settings and connectivity")
     check.set_defaults(handler=_delegate("bot.check", "cmd_check"))
     return parser

@@ -27,6 +27,9 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot import sandbox_alerts
+from bot.alerts.development import DEVELOPMENT_SECRETS
+from bot.alerts_cli import secret_for
 from bot.app import Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
@@ -80,6 +83,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def sandbox_alert_secrets() -> dict[str, str]:
+    """The development alert secrets, except where the environment sets its own (the environment wins)."""
+    names = {
+        "sentry": "sentry_client_secret",
+        "datadog": "datadog_webhook_token",
+        "pagerduty": "pagerduty_webhook_secret",
+        "bugsnag": "bugsnag_webhook_token",
+    }
+    return {
+        setting: DEVELOPMENT_SECRETS[source]  # type: ignore[index]
+        for source, setting in names.items()
+        if not os.environ.get(f"GOLIVE_{setting.upper()}")
+    }
+
+
 def tab_sso_resource(options: SandboxOptions) -> str:
     """The sandbox app's API for the dashboard tab's sign-in (the ``aud`` of its tokens)."""
     return f"api://{options.host}:{options.port}/{ANONYMOUS_BOT_ID}"
@@ -90,6 +108,7 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
     tick = max(0.5, min(15.0, 60.0 / options.speed))
     teams = f"http://{options.host}:{options.teams_port}"
     return Settings(
+        **sandbox_alert_secrets(),
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -253,11 +272,17 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         public_base_url=f"{base}:{options.servicenow_port}",
     )
     runners: list[web.AppRunner] = []
+    bot_app = create_app(settings, Overrides(clock=clock))
+    sandbox_alerts.install(
+        bot_app,
+        f"{base}:{options.port}",
+        {source: secret_for(settings, source) for source in DEVELOPMENT_SECRETS},
+    )
     try:
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
             (teams_app, sockets["teams"]),
-            (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
+            (bot_app, sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -276,6 +301,8 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             f"  Plan API:          {base}:{options.port}/api/plan  (bearer token: {api_token})\n"
             f"  Delivery manager:  {managers} (personal chat in the console); rotation reports in "
             f"the {MANAGEMENT_CHANNEL} channel\n"
+            f"  Sample alerts:     {base}:{options.port}/_sandbox/alerts  "
+            f"(or golive alerts send-sample sentry|datadog|pagerduty|bugsnag --url {base}:{options.port})\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,

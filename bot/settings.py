@@ -108,6 +108,17 @@ class Settings(BaseSettings):
     # text | json; unset: json in production, text in development (``effective_log_format``).
     log_format: LogFormat | None = None
 
+    # Monitoring alerts (POST /alerts/{sentry,datadog,pagerduty,bugsnag}); an empty secret refuses
+    # every delivery of that source with 401.
+    sentry_client_secret: SecretStr = SecretStr("")
+    datadog_webhook_token: SecretStr = SecretStr("")
+    pagerduty_webhook_secret: SecretStr = SecretStr("")
+    bugsnag_webhook_token: SecretStr = SecretStr("")
+    alert_group: str = ""  # empty: the product group
+    teams_alert_channel: str = "APM Alerts"
+    slack_alert_channel: str = "check-in-experience-apm"
+    alert_max_new_per_minute: int = Field(10, ge=0, le=10_000)
+
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
     def _app_type_case_insensitive(cls, value: object) -> object:

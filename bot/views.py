@@ -41,6 +41,8 @@ PLAN_VERBS: Final[frozenset[str]] = frozenset({VERB_PLAN_CONFIRM, VERB_PLAN_CANC
 
 #: Keys of an action's ``data`` (the card's own) and of the inputs a platform merges into it.
 DATA_INQUIRY: Final = "inquiry"
+#: An alert card's buttons carry the alert's correlation id under this key (instead of ``inquiry``).
+DATA_ALERT: Final = "alert"
 DATA_GROUP: Final = "group"
 DATA_PROPOSAL: Final = "proposal"
 TRIAGE_INPUT: Final = "category"
@@ -259,6 +261,54 @@ class RotationReportView:
                 if isinstance(item, Mapping)
             ),
         )
+
+
+@dataclass(frozen=True)
+class AlertLink:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class StormMember:
+    """One alert group of a storm as its post lists it."""
+
+    source: str
+    title: str
+    count: int
+    state: str
+
+
+@dataclass(frozen=True)
+class AlertCardView:
+    """The post of one alert group (or one alert storm) in the alert channel, updated in place.
+
+    ``alert_key`` is the correlation id (``{source}:{group}``, ``storm:{start}``) the buttons carry
+    under ``DATA_ALERT``; ``number``/``url`` are None until ServiceNow has answered. ``recovered``
+    marks a group its sender reports healthy again (or resolved); the incident stays open for an
+    engineer, so the buttons stay. A storm lists its groups (``members``, ``more_members`` beyond).
+    """
+
+    alert_key: str
+    source: str
+    title: str
+    level: str
+    state: str
+    count: int
+    first_seen_text: str
+    last_seen_text: str
+    number: str | None
+    url: str | None
+    group: str
+    links: tuple[AlertLink, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+    acknowledged_text: str | None = None
+    recovered: bool = False
+    storm: bool = False
+    members: tuple[StormMember, ...] = ()
+    more_members: int = 0
+    tier2_group: str = "Scheduling Support"
+    product_group: str = "eCheck-in Vet Facing Apps"
 
 
 # --------------------------------------------------------------------------------------------------

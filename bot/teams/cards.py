@@ -19,6 +19,7 @@ from bot.commands import CLOSE_CODES, Scope, commands_for
 from bot.views import (
     CLOSE_CODE_INPUT,
     CLOSE_NOTES_INPUT,
+    DATA_ALERT,
     DATA_GROUP,
     DATA_INQUIRY,
     DATA_PROPOSAL,
@@ -34,6 +35,7 @@ from bot.views import (
     VERB_TRIAGE,
     WEEK_START_INPUT,
     AddWeekFormView,
+    AlertCardView,
     DutyPerson,
     DutyView,
     HandoffView,
@@ -208,6 +210,64 @@ def incident_card(view: IncidentCardView) -> dict:
         )
     )
     return _card(body, actions, fallback_text=f"Incident {view.number or '(pending)'}: {view.state_label}")
+
+
+_ALERT_SOURCES: Final[Mapping[str, str]] = {
+    "sentry": "Sentry",
+    "datadog": "Datadog",
+    "pagerduty": "PagerDuty",
+    "bugsnag": "Bugsnag",
+    "storm": "Alert storm",
+}
+
+
+def alert_card(view: AlertCardView) -> dict:
+    """An alert group's (or an alert storm's) post in the alert channel, updated in place.
+
+    Buttons: Acknowledge, and one per assignment group titled with the group's name; each carries
+    ``{"alert": <correlation id>}`` (a "Follow-up issue" button goes after them).
+    """
+    source = _ALERT_SOURCES.get(view.source, view.source)
+    state = "Recovered" if view.recovered else view.state.capitalize()
+    incident = _link(view.number, view.url) if view.number else "Creating the ServiceNow incident…"
+    heading = f"{source}: {view.title}" if not view.storm else f"Alert storm: {view.title}"
+    body: list[dict] = [
+        _text(
+            heading,
+            size="Medium",
+            weight="Bolder",
+            style="heading",
+            color="Good" if view.recovered else "Attention" if view.level == "critical" else "Default",
+        ),
+        _facts(
+            [
+                ("State", state),
+                ("Level", view.level),
+                ("Alerts", str(view.count)),
+                ("First seen", view.first_seen_text),
+                ("Last seen", view.last_seen_text),
+                ("Incident", incident),
+                ("Group", view.group),
+                ("Acknowledged", view.acknowledged_text or "Waiting"),
+                *view.details,
+            ]
+        ),
+    ]
+    if view.links:
+        body.append(_text(" · ".join(_link(link.label, link.url) for link in view.links)))
+    if view.storm:
+        lines = [
+            f"{_ALERT_SOURCES.get(m.source, m.source)}: {m.title} ({m.count}, {m.state})"
+            for m in view.members
+        ]
+        if view.more_members:
+            lines.append(f"… and {view.more_members} more")
+        body += [_text("Groups in this storm", weight="Bolder"), _text(_bullets(lines))]
+    alert = {DATA_ALERT: view.alert_key}
+    actions = [_execute("Acknowledge", VERB_ACKNOWLEDGE, alert, style="positive")]
+    for group in dict.fromkeys((view.tier2_group, view.product_group)):
+        actions.append(_execute(group, VERB_ROUTE, {**alert, DATA_GROUP: group}))
+    return _card(body, actions, fallback_text=f"{heading} ({state}, {view.count} alerts)")
 
 
 def welcome_card(view: WelcomeView) -> dict:
@@ -485,4 +545,6 @@ def render_card(view: object) -> dict:
         return rotation_report_card(view)
     if isinstance(view, PlanChangeView):
         return plan_change_card(view)
+    if isinstance(view, AlertCardView):
+        return alert_card(view)
     raise TypeError(f"no Adaptive Card for {type(view).__name__}")
