@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
@@ -190,13 +190,16 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         )
     )
     graph_directory = TeamsChannelDirectory(_graph_factory(settings, http), settings.team_id, places)
-    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams, history=graph_directory)
+    teams: ChatPlatform = overrides.teams or TeamsChat(
+        messenger, places, metrics.observe_teams, history=graph_directory
+    )
     directory = overrides.directory or graph_directory
     tracker = overrides.tracker or ServiceNowTracker(
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
     )
-    chats = Chats({"teams": teams})
+    platforms: dict[str, ChatPlatform] = {"teams": teams}
+    chats = Chats(platforms)
     rules = load_routing_rules(
         settings.routing_rules_file or None,
         tier2_group=settings.tier2_group,
@@ -255,7 +258,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    turns = {"teams": run_stored_activity, **{source: alerts.receive for source in SOURCES}}
+    turns: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
+        "teams": run_stored_activity,
+        **{source: alerts.receive for source in SOURCES},
+    }
     processor = ActivityProcessor(store, turns, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(

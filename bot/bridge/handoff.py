@@ -24,6 +24,7 @@ from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.outbox import enqueue
 from bot.clock import Clock
+from bot.ports import Platform
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.roster import Duty, Engineer, duty_changes
@@ -106,7 +107,7 @@ async def announce_handoff(
     """Queue the notice of one hand-off into every open go-live channel; returns how many."""
     queued = 0
     channels = await _open_channels(connection)
-    platform = "teams"  # the go-live channels are Teams channels
+    platform: Platform = "teams"  # the go-live channels are Teams channels
     for channel in channels:
         view = handoff_view(at, before, after, await _open_incidents(connection, channel))
         if await enqueue(
