@@ -1,32 +1,18 @@
-"""Fixtures for the ServiceNow tests: an emulator on loopback, raw HTTP and gateway clients."""
+"""Fixtures for the gateway tests: the ServiceNow emulator on loopback (``emulator``, ``http``
+from testkit.servicenow) and gateways against it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-import aiohttp
 import pytest
-from testkit.servicenow import ENGINEERS, INTEGRATION_AUTH, JSON, Emulator
+from testkit.servicenow import Emulator, emulator, http
 
-from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 
-
-@pytest.fixture
-async def emulator(aiohttp_server: Callable[..., Any]) -> Emulator:
-    app = create_servicenow_emulator(EmulatorConfig(engineers=ENGINEERS))
-    return Emulator(await aiohttp_server(app))
-
-
-@pytest.fixture
-async def http(emulator: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
-    """A raw HTTP session to the emulator, signed in as the integration user."""
-    async with aiohttp.ClientSession(
-        base_url=emulator.base_url, headers={**INTEGRATION_AUTH, **JSON}
-    ) as session:
-        yield session
+__all__ = ["emulator", "gateway", "http", "make_gateway"]
 
 
 @pytest.fixture

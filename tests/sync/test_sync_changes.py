@@ -3,12 +3,10 @@ within one poll interval plus a second; work notes and the bridge's own writes n
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from testkit.stack import ENGINEERS, STAFF, wait_for
 from testkit.sync import (
-    SETTLE_S,
     appears_once,
     card_of,
     change_in_servicenow,
@@ -116,7 +114,9 @@ async def test_the_bridges_own_comments_never_come_back_to_teams(stack):
 
     entries = await wait_for(commented)
     assert entries[0]["sys_created_by"] == stack.settings.servicenow_user
-    await asyncio.sleep(SETTLE_S + stack.settings.servicenow_poll_interval_s)
+    # A complete pass of the change feed that sees the comment, then nothing left to post.
+    await stack.runtime.sync.poll()
+    await stack.settled()
     replies = await texts(stack, inquiry)
     assert not any("every veteran today" in text for text in replies), replies
     assert not any("commented in ServiceNow" in text for text in replies), replies
@@ -159,8 +159,9 @@ async def test_engineer_reply_after_resolution_does_not_reopen(stack):
         return [e for e in await stack.journal(inquiry.sys_id) if "Glad it is sorted" in e["value"]]
 
     await wait_for(commented)
-    await asyncio.sleep(0.5)
+    await stack.settled()  # the reply's every job has run: a reopen would have been one of them
     assert (await incident(stack, inquiry.sys_id))["state"]["value"] == "6"
+    assert (await inquiry_row(stack, inquiry)).state == 6
 
 
 async def test_changes_made_on_the_queue_page_sync_too(stack):

@@ -1,0 +1,77 @@
+"""Waiting for the bot to be idle, so a test can assert that something did NOT happen.
+
+"Settled" means every received activity is processed and every outbox job is done (including jobs
+waiting out a retry delay). The product writes an activity's jobs before it marks the activity
+processed, and a job's follow-up jobs before it marks the job done, so reading the inbox first and
+the outbox second can never see both empty while work they hold is still to come.
+
+Not covered, because they are neither inbox nor outbox: periodic ticks (run them yourself first:
+``runtime.escalation.tick()``, ``runtime.lifecycle.tick()``, ``runtime.sync.poll()``), callback
+tasks (``SyncBack.spawn``) and an emulator's own best-effort deliveries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sqlalchemy import func, select
+
+from bot.app import Runtime
+from bot.storage import tables
+from bot.storage.store import Store
+
+
+async def pending_work(store: Store) -> tuple[int, int]:
+    """(received activities not yet processed, outbox jobs not yet done), read in that order."""
+    received, outbox = tables.received_activities, tables.outbox
+    async with store.read() as connection:
+        unprocessed = await connection.scalar(
+            select(func.count()).select_from(received).where(received.c.processed_at.is_(None))
+        )
+        undone = await connection.scalar(
+            select(func.count()).select_from(outbox).where(outbox.c.done_at.is_(None))
+        )
+    return int(unprocessed or 0), int(undone or 0)
+
+
+async def settled(runtime: Runtime, timeout: float = 20.0, interval: float = 0.05) -> None:
+    """Wait until the inbox and the outbox of a running bot are both empty."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pending = await pending_work(runtime.store)
+        if pending == (0, 0):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"the bot did not settle within {timeout}s: {pending[0]} activities unprocessed, "
+                f"{pending[1]} outbox jobs not done: {await _what_is_pending(runtime.store)}"
+            )
+        await asyncio.sleep(interval)
+
+
+async def _what_is_pending(store: Store) -> list[str]:
+    """The pending work by kind and attempts (never payload text), to say why it did not settle."""
+    received, outbox = tables.received_activities, tables.outbox
+    async with store.read() as connection:
+        activities = (
+            await connection.execute(
+                select(received.c.dedupe_key, received.c.attempts, received.c.lease_until).where(
+                    received.c.processed_at.is_(None)
+                )
+            )
+        ).all()
+        jobs = (
+            await connection.execute(
+                select(outbox.c.kind, outbox.c.attempts, outbox.c.last_error).where(
+                    outbox.c.done_at.is_(None)
+                )
+            )
+        ).all()
+    return [
+        *(
+            f"activity {a.dedupe_key.split('|')[0]} attempts={a.attempts} lease={a.lease_until}"
+            for a in activities
+        ),
+        *(f"job {j.kind} attempts={j.attempts} error={j.last_error}" for j in jobs),
+    ]
