@@ -179,7 +179,9 @@ async def test_mention_outside_go_live_channels_gets_a_short_help_reply(stack):
         replies = bot_replies(await stack.thread(general["id"], posted["id"]))
         return replies
 
-    replies = await wait_for(helped)
+    await wait_for(helped)
+    await stack.settled()
+    replies = await helped()
     assert len(replies) == 1
     assert await stack.incidents("short_descriptionLIKEhello") == []
 

@@ -60,7 +60,7 @@ async def test_escalation_comes_at_five_minutes_and_not_before_and_mentions_the_
     assert await escalation_rows(stack, inquiry) == []
 
     stack.clock.advance(seconds=1)
-    replies = await wait_for(lambda: escalations(stack, inquiry), timeout=5)
+    replies = await wait_for(lambda: escalations(stack, inquiry))
     assert len(replies) == 1
     text = replies[0]["text"]
     assert f"<at>{DUTY.backup.name}</at>" in text
@@ -76,7 +76,7 @@ async def test_escalation_comes_at_five_minutes_and_not_before_and_mentions_the_
 async def test_exactly_one_escalation_across_many_ticks_and_a_restart(stack):
     inquiry = await new_inquiry(stack, "Escalate me only once please")
     stack.clock.advance(minutes=5, seconds=30)
-    await wait_for(lambda: escalations(stack, inquiry), timeout=5)
+    await wait_for(lambda: escalations(stack, inquiry))
 
     for _ in range(5):
         assert await stack.components.escalation.tick() == 0
@@ -99,7 +99,7 @@ async def test_escalation_due_while_the_bot_was_down_comes_once_after_restart(st
     await stack.stop_bot()
     stack.clock.advance(minutes=7)
     await stack.start_bot()
-    await wait_for(lambda: escalations(stack, inquiry), timeout=5)
+    await wait_for(lambda: escalations(stack, inquiry))
     assert await stack.components.escalation.tick() == 0
     await stack.settled()
     assert len(await escalations(stack, inquiry)) == 1
@@ -126,7 +126,7 @@ async def test_no_escalation_after_a_first_response(stack, first_response):
         row = await inquiry_row(stack, inquiry)
         return row.first_response_at is not None and row
 
-    row = await wait_for(answered, timeout=5)
+    row = await wait_for(answered)
     assert (
         row.first_response_source
         == {
@@ -157,6 +157,7 @@ async def test_second_escalation_without_a_delivery_lead_does_not_claim_nobody_i
     async def second():
         return await count_containing(stack, inquiry, "no response for 15 minutes")
 
-    await wait_for(second, timeout=5)
+    await wait_for(second)
+    await stack.settled()
     assert await count_containing(stack, inquiry, "nobody is on duty") == 0
     assert await count_containing(stack, inquiry, "<at>") == 2  # the backup at 5 min, the primary at 15

@@ -60,7 +60,7 @@ async def test_pressing_the_product_group_button_moves_the_incident(stack):
     async def moved():
         return await group_in_servicenow(stack, inquiry) == PRODUCT
 
-    await wait_for(moved, timeout=5)
+    await wait_for(moved)
     assert group_fact(await card(stack, inquiry)) == PRODUCT
     row = await inquiry_row(stack, inquiry)
     assert row.re_routes == 1
@@ -81,7 +81,8 @@ async def test_pressing_the_product_group_button_moves_the_incident(stack):
     async def back():
         return await group_in_servicenow(stack, inquiry) == TIER2
 
-    await wait_for(back, timeout=5)
+    await wait_for(back)
+    await stack.settled()
     assert (await inquiry_row(stack, inquiry)).re_routes == 2
 
 
@@ -95,7 +96,7 @@ async def test_assign_to_me_assigns_the_engineers_servicenow_user(stack):
         record = await incident(stack, inquiry.sys_id)
         return record["assigned_to"]["display_value"] == BACKUP.name
 
-    await wait_for(assigned, timeout=5)
+    await wait_for(assigned)
     assert (await inquiry_row(stack, inquiry)).assigned_to == DUTY.backup.servicenow_user
 
 
@@ -131,22 +132,21 @@ async def test_thread_command_by_an_engineer_routes_the_incident(stack):
     async def moved():
         return await group_in_servicenow(stack, inquiry) == PRODUCT
 
-    await wait_for(moved, timeout=5)
-    await wait_for(
-        lambda: count_containing(stack, inquiry, f"Routed to {PRODUCT} by {BACKUP.name}"), timeout=5
-    )
+    await wait_for(moved)
+    await wait_for(lambda: count_containing(stack, inquiry, f"Routed to {PRODUCT} by {BACKUP.name}"))
 
     async def card_moved():
         return group_fact(await card(stack, inquiry)) == PRODUCT
 
-    await wait_for(card_moved, timeout=5)
+    await wait_for(card_moved)
+    await stack.settled()
     assert (await inquiry_row(stack, inquiry)).re_routes == 1
 
 
 async def test_thread_command_by_site_staff_changes_nothing(stack):
     inquiry = await new_inquiry(stack, "Staff tries to route their own inquiry")
     await stack.post(inquiry.channel, "<at>Go Live Bridge</at> route product", STAFF, reply_to=inquiry.root)
-    await wait_for(lambda: count_containing(stack, inquiry, "Only engineers"), timeout=5)
+    await wait_for(lambda: count_containing(stack, inquiry, "Only engineers"))
     await stack.settled()
     assert await group_in_servicenow(stack, inquiry) == TIER2
     assert (await inquiry_row(stack, inquiry)).re_routes == 0

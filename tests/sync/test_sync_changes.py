@@ -136,13 +136,13 @@ async def test_poster_reply_after_resolution_reopens_the_incident(stack):
     async def reopened():
         return (await incident(stack, inquiry.sys_id))["state"]["value"] == "2"
 
-    await wait_for(reopened, timeout=5)
+    await wait_for(reopened)
 
     async def recorded():  # the bot records the reopened state right after ServiceNow answers
         row = await inquiry_row(stack, inquiry)
         return row if row.state == 2 else None
 
-    row = await wait_for(recorded, timeout=5)
+    row = await wait_for(recorded)
     assert row.resolved_at is None
 
 
@@ -235,7 +235,8 @@ async def test_group_change_in_servicenow_updates_the_card_and_counts_a_re_route
         card = next(r for r in thread["replies"] if r["id"] == inquiry.card_id)
         return "eCheck-in Vet Facing Apps" in _facts(card_of(card)).get("Group", "")
 
-    await wait_for(card_shows_product_group, timeout=3)
+    await wait_for(card_shows_product_group)
+    await stack.settled()
     row = await inquiry_row(stack, inquiry)
     assert row.re_routes == 1
     assert row.assignment_group == "eCheck-in Vet Facing Apps"

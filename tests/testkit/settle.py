@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import func, select
 
-from bot.app import Runtime
 from bot.storage import tables
+from bot.storage.database import create_engine
 from bot.storage.store import Store
 
 
@@ -35,17 +37,18 @@ async def pending_work(store: Store) -> tuple[int, int]:
     return int(unprocessed or 0), int(undone or 0)
 
 
-async def settled(runtime: Runtime, timeout: float = 20.0, interval: float = 0.05) -> None:
-    """Wait until the inbox and the outbox of a running bot are both empty."""
+async def settled(store: Store, timeout: float = 20.0, interval: float = 0.05) -> None:
+    """Wait until the inbox and the outbox of a running bot (in this process or another one on
+    the same database) are both empty."""
     deadline = time.monotonic() + timeout
     while True:
-        pending = await pending_work(runtime.store)
+        pending = await pending_work(store)
         if pending == (0, 0):
             return
         if time.monotonic() > deadline:
             raise AssertionError(
                 f"the bot did not settle within {timeout}s: {pending[0]} activities unprocessed, "
-                f"{pending[1]} outbox jobs not done: {await _what_is_pending(runtime.store)}"
+                f"{pending[1]} outbox jobs not done: {await _what_is_pending(store)}"
             )
         await asyncio.sleep(interval)
 
@@ -75,3 +78,13 @@ async def _what_is_pending(store: Store) -> list[str]:
         ),
         *(f"job {j.kind} attempts={j.attempts} error={j.last_error}" for j in jobs),
     ]
+
+
+@asynccontextmanager
+async def store_of(database_url: str) -> AsyncIterator[Store]:
+    """The database of a bot in another process (``golive serve``), to see whether it settled."""
+    engine = create_engine(database_url)
+    try:
+        yield Store(engine)
+    finally:
+        await engine.dispose()

@@ -19,6 +19,7 @@ from aiohttp import web
 from bot.app import RUNTIME, Overrides, Runtime, create_app
 from bot.clock import FrozenClock
 from bot.settings import Environment, Settings
+from bot.storage.store import Store
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
@@ -137,9 +138,11 @@ class Stack:
         the emulator is ours, and this is the one place a test looks at it."""
         return bool(self.teams_emulator._tasks)
 
-    async def settled(self, timeout: float = 20.0) -> None:
+    async def settled(self, timeout: float = 20.0, store: Store | None = None) -> None:
         """Wait until nothing is under way: no delivery of the Teams emulator's own in flight, every
-        received activity processed and every outbox job done, seen in that order in one pass."""
+        received activity processed and every outbox job done, seen in that order in one pass.
+        ``store``: the database of a bot running in another process (``testkit.settle.store_of``)."""
+        store = store or self.runtime.store
         deadline = time.monotonic() + timeout
         while True:
             remaining = max(0.1, deadline - time.monotonic())
@@ -148,7 +151,7 @@ class Stack:
                 return not self.teams_delivering()
 
             await wait_for(quiet, timeout=remaining)
-            await settled(self.runtime, timeout=remaining)
+            await settled(store, timeout=remaining)
             if not self.teams_delivering():
                 return
             if time.monotonic() > deadline:
