@@ -5,9 +5,13 @@ waiting out a retry delay). The product writes an activity's jobs before it mark
 processed, and a job's follow-up jobs before it marks the job done, so reading the inbox first and
 the outbox second can never see both empty while work they hold is still to come.
 
-Not covered, because they are neither inbox nor outbox: periodic ticks (run them yourself first:
-``runtime.escalation.tick()``, ``runtime.lifecycle.tick()``, ``runtime.sync.poll()``), callback
-tasks (``SyncBack.spawn``) and an emulator's own best-effort deliveries.
+Not covered, because they are neither inbox nor outbox: periodic ticks (run one yourself first:
+``runtime.escalation.tick()``, ``runtime.lifecycle.tick()``, ``runtime.sync.poll()``) and callback
+tasks (``SyncBack.spawn``). ``Stack.settled`` (testkit.stack) also waits for the Teams emulator's
+own deliveries (it tells the bot about channel changes after answering Graph).
+
+An activity claimed by a bot that then stops (or is killed) is taken again only when its 60 s lease
+runs out, so a test that restarts the bot settles it before the stop.
 """
 
 from __future__ import annotations
