@@ -61,6 +61,7 @@ from bot.teams.edge import EdgePolicy, make_messages_handler
 from bot.teams.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider, TokenProvider
 from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
+from bot.teams.openid import MICROSOFT_CHANNEL_METADATA_URL, KeyPolicy, OpenIdKeyRing, metadata_source
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
 from bot.web.pages import install as install_pages
@@ -219,6 +220,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     )
 
     # --- the Teams edge -----------------------------------------------------------------------------
+    signing_keys = OpenIdKeyRing(
+        settings.openid_metadata_url or MICROSOFT_CHANNEL_METADATA_URL,
+        KeyPolicy(timeout_s=settings.openid_timeout_s),
+    )
     authentication = build_authentication(settings)
     teams_events = TeamsEvents(service, places, clock)
 
@@ -257,6 +262,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await migrate(engine)
+        # botbuilder's token checks take their keys from the ring: fetched off the event loop.
+        signing_keys.install()
+        level, text = metadata_source(settings.openid_metadata_url, production=not settings.development)
+        log.log(level, text)
+        if not settings.auth_disabled:
+            runtime.background.append(asyncio.create_task(_prewarm(signing_keys), name="openid-prewarm"))
         runner: ScheduleRunner | None = None
         if overrides.run_background:
             inbox.start()
@@ -283,6 +294,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
                 await tracker.close()
             await http.close()
             await authentication.close()
+            await signing_keys.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(lifetime)
@@ -320,6 +332,12 @@ def _clock_for(settings: Settings) -> Clock:
             start = start.replace(tzinfo=UTC)
         return SimulatedClock(start, settings.simulated_speed)
     return SystemClock()
+
+
+async def _prewarm(signing_keys: OpenIdKeyRing) -> None:
+    """Fetch the channel's signing keys in the background, so start-up never waits for them (a
+    failure is logged by the ring and retried by the first token check after its back-off)."""
+    await signing_keys.prewarm()
 
 
 class HttpSession:
