@@ -15,7 +15,7 @@ import hmac
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from bot.bridge import records
 from bot.clock import Clock
+from bot.leadership import LeadershipReport, LeaderStatus
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
 from bot.storage.store import Store
@@ -125,6 +126,8 @@ class DashboardData:
     open_incidents: int
     channels_open: int
     median_first_response_s: float | None
+    #: Which replica leads the schedule, and whether it is the one serving this page.
+    leadership: LeadershipReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -402,20 +405,32 @@ def _current_sites(data: DashboardData) -> list[TimelineSite]:
     ]
 
 
-def routes(store: Store, clock: Clock, window: WindowSettings, access: DashboardAccess) -> list[web.RouteDef]:
+def routes(
+    store: Store,
+    clock: Clock,
+    window: WindowSettings,
+    access: DashboardAccess,
+    leadership: LeaderStatus | None = None,
+) -> list[web.RouteDef]:
     """``/dashboard`` and ``/dashboard/data.json``."""
+
+    async def load() -> DashboardData:
+        data = await load_dashboard(store, clock.now(), window)
+        if leadership is not None:
+            data = replace(data, leadership=await leadership.report())
+        return data
 
     async def page(request: web.Request) -> web.Response:
         if not authorized(request, access):
             return _unauthorized()
-        data = await load_dashboard(store, clock.now(), window)
+        data = await load()
         html = render_dashboard(data, token=request.query.get("token", ""))
         return web.Response(text=html, content_type="text/html", charset="utf-8", headers=SECURITY_HEADERS)
 
     async def data_json(request: web.Request) -> web.Response:
         if not authorized(request, access):
             return _unauthorized()
-        data = await load_dashboard(store, clock.now(), window)
+        data = await load()
         return web.json_response(data.to_dict(), headers=SECURITY_HEADERS)
 
     return [web.get("/dashboard", page), web.get("/dashboard/data.json", data_json)]
