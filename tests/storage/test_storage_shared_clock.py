@@ -114,3 +114,24 @@ def test_anchor_documents_round_trip():
         ClockAnchor(START, T0, 0)
     with pytest.raises(ValueError):
         ClockAnchor(START.replace(tzinfo=None), T0, 1)
+
+
+async def test_a_restarted_app_continues_its_simulated_clock(database_url, aiohttp_client):
+    from bot.app import RUNTIME, Overrides, create_app
+    from bot.settings import Environment, Settings
+
+    settings = Settings(
+        env=Environment.DEVELOPMENT,
+        database_url=database_url,
+        servicenow_url="http://127.0.0.1:9",
+        simulated_now=START,
+        simulated_speed=3600,
+    )
+    first = await aiohttp_client(create_app(settings, Overrides(run_background=False)))
+    first_clock = first.app[RUNTIME].clock
+    await first.close()
+    restarted = await aiohttp_client(create_app(settings, Overrides(run_background=False)))
+    # Unshared, the restarted clock would trail the first by its start-up time (an hour per second).
+    first_now = first_clock.now()
+    assert restarted.app[RUNTIME].clock.now() >= first_now - timedelta(seconds=1)
+    assert first_now > START
