@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -39,9 +40,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.leadership import (
     HEARTBEAT_STALE,
+    LEADER_DOCUMENT,
     LeaderStatus,
     announce_leader,
-    load_leader_record,
     save_leader_record,
     withdraw_leader,
 )
@@ -148,9 +149,9 @@ class SqliteLeadership:
     async def try_acquire(self) -> bool:
         now = datetime.now(UTC)
         async with self._store.write() as connection:
-            current = await load_leader_record(self._store, connection)
-            if current and current.owner not in (None, self._identity):
-                if now - current.heartbeat < HEARTBEAT_STALE and _owner_alive(current.owner):
+            current = await self._store.get_document(connection, LEADER_DOCUMENT)
+            if current and current.get("owner") not in (None, self._identity):
+                if leader_is_live(current, now):
                     return False
             await save_leader_record(self._store, connection, self._identity, now)
         return True
@@ -160,6 +161,17 @@ class SqliteLeadership:
 
     async def release(self) -> None:
         await withdraw_leader(self._store, self._identity)
+
+
+def leader_is_live(document: dict[str, Any], now: datetime) -> bool:
+    """Whether a SQLite leader document names a scheduler that is running: its heartbeat is fresh
+    and its process, when on this host, still exists (also how ``golive restore`` tells a database
+    in use)."""
+    owner = document.get("owner")
+    if not owner:
+        return False
+    beat = datetime.fromisoformat(document["heartbeat"])
+    return now - beat < HEARTBEAT_STALE and _owner_alive(owner)
 
 
 def _owner_alive(owner: str) -> bool:
@@ -371,3 +383,19 @@ class ScheduleRunner:
             with contextlib.suppress(Exception):
                 self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+
+__all__ = [
+    "ADVISORY_LOCK_KEY",
+    "EXACT_INSTANT_JOB",
+    "HEARTBEAT_STALE",
+    "LEADER_DOCUMENT",
+    "PeriodicJob",
+    "PostgresLeadership",
+    "ScheduleRunner",
+    "SchedulerRefused",
+    "SlotClaims",
+    "SqliteLeadership",
+    "leader_is_live",
+    "replica_identity",
+]

@@ -9,9 +9,9 @@ import os
 import asyncpg
 import pytest
 
-from bot.leadership import LEADER_DOCUMENT
 from bot.scheduling import (
     ADVISORY_LOCK_KEY,
+    LEADER_DOCUMENT,
     PeriodicJob,
     PostgresLeadership,
     SchedulerRefused,
