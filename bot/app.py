@@ -22,6 +22,7 @@ import msgspec
 from aiohttp import web
 
 from bot.bridge.config import BridgeConfig
+from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
 from bot.bridge.handoff import HandoffNotices
@@ -33,6 +34,7 @@ from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
+from bot.bridge.retention import Retention
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
@@ -40,7 +42,7 @@ from bot.inbound import MAX_BODY_BYTES
 from bot.leadership import LeaderStatus
 from bot.logs import quiet_payload_loggers
 from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
-from bot.reporting.dashboard import DashboardAccess
+from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
@@ -68,6 +70,14 @@ from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.openid import MICROSOFT_CHANNEL_METADATA_URL, KeyPolicy, OpenIdKeyRing, metadata_source
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
+from bot.teams.sso import (
+    TabKeysUnavailable,
+    TabSsoConfig,
+    TabTokenError,
+    TabTokenValidator,
+    TabUser,
+    tab_audiences,
+)
 from bot.web.pages import install as install_pages
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
@@ -113,6 +123,8 @@ class Runtime:
     chats: Chats
     metrics: Metrics
     places: TeamsPlaces
+    dead_letters: DeadLetters
+    retention: Retention
     leadership: LeaderStatus
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -179,10 +191,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             development=settings.development,
         )
     )
-    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams)
-    directory = overrides.directory or TeamsChannelDirectory(
-        _graph_factory(settings, http), settings.team_id, places
-    )
+    graph_directory = TeamsChannelDirectory(_graph_factory(settings, http), settings.team_id, places)
+    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams, history=graph_directory)
+    directory = overrides.directory or graph_directory
     tracker = overrides.tracker or ServiceNowTracker(
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
@@ -198,7 +209,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     # --- the outbox ---------------------------------------------------------------------------------
     jobs = JobRegistry()
     arrivals = Arrivals()
-    worker = OutboxWorker(store, jobs, busy=arrivals.busy, concurrency=settings.outbox_workers)
+    worker = OutboxWorker(
+        store,
+        jobs,
+        busy=arrivals.busy,
+        on_dead=DeadLetterNotices(store).on_dead,
+        max_attempts=settings.max_attempts,
+        concurrency=settings.outbox_workers,
+    )
     wake = worker.wake
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
@@ -239,7 +257,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    processor = ActivityProcessor(store, run_stored_activity, ingest_busy=arrivals.busy)
+    processor = ActivityProcessor(
+        store, {"teams": run_stored_activity}, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy
+    )
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
@@ -266,6 +286,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         chats=chats,
         metrics=metrics,
         places=places,
+        dead_letters=DeadLetters(store, clock),
+        retention=Retention(store, settings.retention_days),
         leadership=leadership,
     )
     app[RUNTIME] = runtime
@@ -329,7 +351,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         store,
         clock,
         config.window,
-        DashboardAccess(settings.development, settings.dashboard_token.get_secret_value()),
+        DashboardAccess(
+            settings.development,
+            settings.dashboard_token.get_secret_value(),
+            tab_sign_in=tab_sign_in_for(settings),
+            teams_js_url=settings.teams_js_url,
+            first_response_s=settings.first_response_minutes * 60,
+        ),
         leadership,
     )
     if settings.development and settings.microsoft_app_id == "":
@@ -338,6 +366,26 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+def tab_sign_in_for(settings: Settings) -> TabSignIn | None:
+    """The dashboard tab's Teams sign-in check, when the tenant and an audience are known."""
+    audiences = tab_audiences(settings.microsoft_app_id, settings.public_url, settings.teams_sso_audiences)
+    if not settings.microsoft_app_tenant_id or not audiences:
+        return None
+    validator = TabTokenValidator(
+        TabSsoConfig(settings.microsoft_app_tenant_id, audiences, settings.teams_sso_authority)
+    )
+
+    async def sign_in(token: str) -> TabUser:
+        try:
+            return await validator.validate(token)
+        except TabKeysUnavailable as error:
+            raise TabRefused(503, error.reason) from None
+        except TabTokenError as error:
+            raise TabRefused(401, error.reason) from None
+
+    return sign_in
 
 
 def _clock_for(settings: Settings) -> Clock:
@@ -403,6 +451,9 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
         PeriodicJob("rotation-report", 600, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
+        PeriodicJob(
+            "retention-purge", 24 * 3600, lambda: runtime.retention.purge(clock.now(), actor="scheduler")
+        ),
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))

@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import sqlalchemy
 from aiohttp import web
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
 from bot.app import Overrides, create_app
 from bot.bridge import records
@@ -34,7 +36,7 @@ from emulators.servicenow import (
     create_servicenow_emulator,
 )
 from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
-from emulators.teams.config import sample_people
+from emulators.teams.config import ANONYMOUS_BOT_ID, DEFAULT_TENANT_ID, sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
 from schedule.sample import sample_plan, sample_roster
 
@@ -69,9 +71,15 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
+def tab_sso_resource(options: SandboxOptions) -> str:
+    """The sandbox app's API for the dashboard tab's sign-in (the ``aud`` of its tokens)."""
+    return f"api://{options.host}:{options.port}/{ANONYMOUS_BOT_ID}"
+
+
+def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEFAULT_TENANT_ID) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
+    teams = f"http://{options.host}:{options.teams_port}"
     return Settings(
         env=Environment.DEVELOPMENT,
         host=options.host,
@@ -85,13 +93,65 @@ def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
         graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
         team_id=team_id,
         tick_seconds=tick,
+        # The dashboard tab signs in through the emulated Teams: its SDK stand-in, its tenant's keys.
+        microsoft_app_tenant_id=tenant_id,
+        teams_js_url=f"{teams}/_emulator/teams-js/MicrosoftTeams.min.js",
+        teams_sso_authority=teams,
+        teams_sso_audiences=tab_sso_resource(options),
     )
 
 
+def _email_for(name: str) -> str:
+    return ".".join(name.lower().split()) + "@example.org"
+
+
 def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
-    staff = tuple(p for p in sample_people() if p.role != "engineer")
-    engineers = tuple(Person(e.name, e.aad_object_id, "engineer", e.email) for e in roster.engineers.values())
+    """Everyone of the emulated tenant, each with an e-mail: the sample site staff and manager, and
+    the roster's engineers. The same list seeds the ServiceNow emulator's ``sys_user`` table, so a
+    poster is found there as ServiceNow would find them (by e-mail)."""
+    staff = tuple(
+        dataclasses.replace(p, email=p.email or _email_for(p.name))
+        for p in sample_people()
+        if p.role != "engineer"
+    )
+    engineers = tuple(
+        Person(e.name, e.aad_object_id, "engineer", e.email or _email_for(e.name))
+        for e in roster.engineers.values()
+    )
     return staff + engineers
+
+
+def roster_reader(database_url: str, fallback: DutyRoster) -> Callable[[], DutyRoster]:
+    """A function that reads the roster in force from the bot's database now (so a ``swap`` or a
+    roster import shows at once in the Teams emulator's ``/_emulator/people``), or ``fallback`` when
+    the database cannot be read that way. It reads synchronously: the emulator asks from inside a
+    request handler, and one row of a local SQLite file is read in well under a millisecond."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return lambda: fallback
+    engine = sqlalchemy.create_engine(url.set(drivername="sqlite"), poolclass=sqlalchemy.pool.NullPool)
+    query = select(tables.documents.c.value).where(tables.documents.c.key == records.ROSTER_DOCUMENT)
+
+    def current() -> DutyRoster:
+        try:
+            with engine.connect() as connection:
+                value = connection.execute(query).scalar()
+        except sqlalchemy.exc.SQLAlchemyError:
+            return fallback
+        text = value.get("csv") if isinstance(value, dict) else None
+        return records.parsed_roster(text) if text else fallback
+
+    return current
+
+
+def duty_reader(database_url: str, fallback: DutyRoster) -> Callable[[str, datetime], str | None]:
+    """The Teams emulator's ``duty_for``: an engineer's role at an instant, from the current roster."""
+    current = roster_reader(database_url, fallback)
+
+    def duty_for(aad_object_id: str, at: datetime) -> str | None:
+        return role_of(current(), aad_object_id, at)
+
+    return duty_for
 
 
 async def seed_if_empty(settings: Settings, now: datetime) -> DutyRoster:
@@ -138,27 +198,26 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         now=clock.now,
         state_dir=state / "teams",
     )
-    settings = sandbox_settings(options, teams_config.team_id)
+    settings = sandbox_settings(options, teams_config.team_id, teams_config.tenant_id)
     # A restarted sandbox continues the stored clock (or moves it forward to a later --now).
     await share_clock_at(settings.database_url, clock)
     roster = await seed_if_empty(settings, clock.now())
-
-    def duty_for(aad_object_id: str, at: datetime) -> str | None:
-        return role_of(roster, aad_object_id, at)
-
+    people = sandbox_people(roster)
     teams_config = TeamsEmulatorConfig(
         bot_url=teams_config.bot_url,
         public_url=teams_config.public_url,
         now=clock.now,
         state_dir=teams_config.state_dir,
-        people=sandbox_people(roster),
-        duty_for=duty_for,
+        people=people,
+        duty_for=duty_reader(settings.database_url, roster),
+        tab_sso_resource=tab_sso_resource(options),
     )
     servicenow_config = EmulatorConfig(
         engineers=tuple(
             (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
             for e in roster.engineers.values()
         ),
+        people=people,
         tier2_group=settings.tier2_group,
         product_group=settings.product_group,
         state_dir=state / "servicenow",

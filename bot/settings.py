@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.logs import LogFormat
+
 DEFAULT_SQLITE_FILE = "golive.db"
 
 
@@ -83,10 +85,22 @@ class Settings(BaseSettings):
     simulated_now: datetime | None = None
     simulated_speed: float = Field(1.0, gt=0)
 
+    # Days message text is kept after its incident was resolved and its channel retired (0: at once).
+    retention_days: int = Field(30, ge=0, le=3650)
+    # Attempts before an event or job that keeps failing unexpectedly becomes a dead letter.
+    max_attempts: int = Field(8, ge=1, le=100)
     outbox_workers: int = 8
     tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")
+    # Teams tab sign-in for the dashboard tab: the Teams JS SDK the tab page loads, the authority
+    # whose {tenant}/v2.0 OpenID metadata publishes the signing keys, and extra accepted audiences
+    # (always accepted: api://{public host}/{app id} and the app id).
+    teams_js_url: str = "https://res.cdn.office.net/teams-js/2.34.0/js/MicrosoftTeams.min.js"
+    teams_sso_authority: str = "https://login.microsoftonline.com"
+    teams_sso_audiences: str = ""
     log_level: str = "INFO"
+    # text | json; unset: json in production, text in development (``effective_log_format``).
+    log_format: LogFormat | None = None
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
@@ -96,6 +110,19 @@ class Settings(BaseSettings):
                 if member.value.lower() == value.strip().lower():
                     return member
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.TEXT if self.development else LogFormat.JSON
 
     @property
     def development(self) -> bool:

@@ -58,7 +58,8 @@ class IncidentRef:
 @dataclass(frozen=True)
 class IncidentCardView:
     """What the incident card shows for one inquiry. ``number``/``url`` are ``None`` until ServiceNow
-    has answered (the card is posted at once and updated when the incident exists)."""
+    has answered (the card is posted at once and updated when the incident exists). People are
+    display names (``assignee``, ``resolved_by``); ``posted_at_text`` is in the site's time zone."""
 
     inquiry_key: str
     number: str | None
@@ -81,6 +82,9 @@ class IncidentCardView:
     resolved: bool = False
     close_code: str | None = None
     close_notes: str | None = None
+    #: What the support handbook says to do for the chosen triage category.
+    triage_guidance: str | None = None
+    resolved_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,8 @@ class RotationReportView:
     re_routes: int
     open_at_retirement: int
     open_incidents: tuple[IncidentRef, ...] = ()
+    #: (triage category, inquiries), in the support handbook's order.
+    by_triage: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any]) -> RotationReportView:
@@ -219,6 +225,11 @@ class RotationReportView:
             re_routes=int(report.get("re_routes", 0)),
             open_at_retirement=open_count,
             open_incidents=open_refs,
+            by_triage=tuple(
+                (str(item.get("category", "")), int(item.get("inquiries", 0)))
+                for item in report.get("by_triage", ())
+                if isinstance(item, Mapping)
+            ),
         )
 
 

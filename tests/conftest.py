@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from testkit.databases import postgres_reachable, sqlite_url, throwaway_postgres
 from testkit.stack import start_stack
 
 
@@ -11,3 +12,15 @@ async def stack(tmp_path):
     stack = await start_stack(tmp_path)
     yield stack
     await stack.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def database_url(request, tmp_path):
+    """A fresh database: SQLite, and PostgreSQL when one is reachable (a throwaway database)."""
+    if request.param == "sqlite":
+        yield sqlite_url(tmp_path)
+        return
+    if not await postgres_reachable():
+        pytest.skip("PostgreSQL is not reachable")
+    async for url in throwaway_postgres():
+        yield url

@@ -1,12 +1,15 @@
-"""Acknowledge fast, lose nothing: received activities are stored before the HTTP answer and
+"""Acknowledge fast, lose nothing: received events are stored before the HTTP answer and
 processed afterwards.
 
-``ActivityInbox.store`` adds the raw activity to a batch that one writer commits in a single
-transaction (group commit), and returns once its batch is durable; the HTTP answer waits for that
-and nothing else. A redelivery (same conversation, activity id and type) is absorbed by a unique
-key. ``ActivityProcessor`` then hands each stored activity, oldest first, to the bot's turn logic;
-the use cases are idempotent, so an activity processed again after a crash has no second effect.
-The payload (which may hold personal data) is dropped once processed.
+``ActivityInbox.store`` adds the raw event (a Teams activity, a Slack event, an alert webhook: its
+``source``) to a batch that one writer commits in a single transaction (group commit), and returns
+once its batch is durable; the HTTP answer waits for that and nothing else. A row that fails in a
+batch never fails its neighbours: the batch is written again row by row, and only the failing row's
+caller gets the error (a 5xx, so its sender delivers it again). A redelivery is absorbed by a unique
+key. ``ActivityProcessor`` then hands each stored event, oldest first, to its source's turn logic;
+the use cases are idempotent, so an event processed again after a crash has no second effect. The
+payload (which may hold personal data) is dropped once processed. An event that still fails after
+``max_attempts`` is a dead letter (``dead_at``): kept, counted, listed by ``golive inbox``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -73,7 +76,7 @@ class ActivityInbox:
         self._store = store
         self._on_stored = on_stored
         self._arrivals = arrivals
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[None]]] = []  # (row, its caller)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -89,21 +92,24 @@ class ActivityInbox:
                 waiter.set_exception(ConnectionError("the bot is shutting down"))
         self._pending.clear()
 
-    async def store(self, activity: dict[str, Any]) -> None:
-        """Return once the activity is durably stored (or was already)."""
+    async def store(self, activity: dict[str, Any], *, source: str = "teams", key: str | None = None) -> None:
+        """Return once the event is durably stored (or was already). ``key`` recognises a
+        redelivery (a Teams activity's is derived from it when not given)."""
         self._arrivals.mark()
+        row = self._row(activity, source, key)
         if self._task is None:  # no writer running (tests that drive the app by hand): write now
-            await self._write([(self._row(activity), None)])
+            await self._write([row])
             self._on_stored()
             return
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append((activity, waiter))
+        self._pending.append((row, waiter))
         self._wake.set()
         await waiter
 
-    def _row(self, activity: dict[str, Any]) -> dict[str, Any]:
+    def _row(self, activity: dict[str, Any], source: str, key: str | None) -> dict[str, Any]:
         return {
-            "dedupe_key": received_key(activity),
+            "dedupe_key": (key or received_key(activity))[:400],
+            "source": source,
             "payload": activity,
             "received_at": datetime.now(UTC),
             "attempts": 0,
@@ -118,22 +124,32 @@ class ActivityInbox:
             while self._pending:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 try:
-                    await self._write([(self._row(activity), waiter) for activity, waiter in batch])
-                except Exception as error:  # the callers answer 5xx, so Teams redelivers
+                    await self._write([row for row, _ in batch])
+                except Exception:
+                    # One bad row must not fail its neighbours: write them one by one.
+                    await self._write_each(batch)
+                else:
                     for _, waiter in batch:
                         if not waiter.done():
-                            waiter.set_exception(error)
-                    continue
-                for _, waiter in batch:
-                    if not waiter.done():
-                        waiter.set_result(None)
+                            waiter.set_result(None)
                 self._on_stored()
 
-    async def _write(self, rows: list[tuple[dict[str, Any], Any]]) -> None:
+    async def _write_each(self, batch: list[tuple[dict[str, Any], asyncio.Future[None]]]) -> None:
+        for row, waiter in batch:
+            try:
+                await self._write([row])
+            except Exception as error:  # this caller answers 5xx, so its sender delivers it again
+                log.warning("an event could not be stored (%s)", type(error).__name__)
+                if not waiter.done():
+                    waiter.set_exception(error)
+            else:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    async def _write(self, rows: list[dict[str, Any]]) -> None:
         insert = sqlite_insert if self._store.dialect == "sqlite" else pg_insert
-        values = [row for row, _ in rows]
         # One row per dedupe key within the batch too (a burst of redeliveries).
-        unique = list({row["dedupe_key"]: row for row in values}.values())
+        unique = list({row["dedupe_key"]: row for row in rows}.values())
         statement = insert(tables.received_activities).on_conflict_do_nothing(index_elements=["dedupe_key"])
         async with self._store.write() as connection:
             await connection.execute(statement, unique)
@@ -142,19 +158,32 @@ class ActivityInbox:
 TurnRunner = Callable[[dict[str, Any]], Awaitable[None]]
 
 
+def safe_reason(error: BaseException) -> str:
+    """What went wrong, for an operator: the error's type, and its reason where the product wrote
+    it (ports' errors and msgspec's field paths never hold message text)."""
+    reason = getattr(error, "reason", None)
+    if isinstance(reason, str):
+        return f"{type(error).__name__}: {reason}"[:300]
+    if type(error).__module__.startswith("msgspec"):
+        return f"{type(error).__name__}: {str(error).splitlines()[0]}"[:300]
+    return type(error).__name__
+
+
 class ActivityProcessor:
     """Feeds stored activities, oldest first, to the bot's turn logic."""
 
     def __init__(
         self,
         store: Store,
-        run_turn: TurnRunner,
+        turns: Mapping[str, TurnRunner],
         *,
+        max_attempts: int = 8,
         poll_interval_s: float = 1.0,
         ingest_busy: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
-        self._run_turn = run_turn
+        self._turns = dict(turns)
+        self._max_attempts = max_attempts
         self._ingest_busy = ingest_busy
         self._poll = poll_interval_s
         self._wake = asyncio.Event()
@@ -201,8 +230,10 @@ class ActivityProcessor:
     async def _claim(self, limit: int) -> list[Any]:
         received = tables.received_activities
         now = datetime.now(UTC)
-        due = (received.c.processed_at.is_(None)) & (
-            received.c.lease_until.is_(None) | (received.c.lease_until < now)
+        due = (
+            received.c.processed_at.is_(None)
+            & received.c.dead_at.is_(None)
+            & (received.c.lease_until.is_(None) | (received.c.lease_until < now))
         )
         async with self._store.write() as connection:
             ids = (
@@ -227,21 +258,28 @@ class ActivityProcessor:
             ).all()
         return sorted(claimed, key=lambda row: row.id)
 
-    async def _process(self, row) -> None:
+    async def _process(self, row: Any) -> None:
         received = tables.received_activities
         try:
-            await self._run_turn(dict(row.payload or {}))
+            turn = self._turns.get(row.source)
+            if turn is None:
+                raise LookupError(f"no processing for events from {row.source}")
+            await turn(dict(row.payload or {}))
         except Exception as error:  # logged without the payload; retried with backoff, never dropped
-            log.warning(
-                "processing activity %s failed (attempt %d): %s", row.id, row.attempts, type(error).__name__
-            )
-            delay = min(MAX_BACKOFF_S, 2 ** min(row.attempts, 16))
+            reason = safe_reason(error)
+            if row.attempts >= self._max_attempts:
+                log.error("event %s is a dead letter after %d attempts: %s", row.id, row.attempts, reason)
+                values: dict[str, Any] = {
+                    "dead_at": datetime.now(UTC),
+                    "last_error": reason,
+                    "lease_until": None,
+                }
+            else:
+                log.warning("processing event %s failed (attempt %d): %s", row.id, row.attempts, reason)
+                delay = min(MAX_BACKOFF_S, 2 ** min(row.attempts, 16))
+                values = {"lease_until": datetime.now(UTC) + timedelta(seconds=delay), "last_error": reason}
             async with self._store.write() as connection:
-                await connection.execute(
-                    update(received)
-                    .where(received.c.id == row.id)
-                    .values(lease_until=datetime.now(UTC) + timedelta(seconds=delay))
-                )
+                await connection.execute(update(received).where(received.c.id == row.id).values(**values))
             return
         async with self._store.write() as connection:
             await connection.execute(

@@ -25,10 +25,15 @@ class Note:
     text: str = field(repr=False)
 
 
+# ``actor`` is the name of the engineer who acted (for work notes), ``actor_user`` their user name in
+# the incident tracker (for ``assigned_to`` / ``resolved_by``), empty when the roster has none.
+
+
 @dataclass(frozen=True)
 class Acknowledgement:
     actor: str
     where: str = "Teams"
+    actor_user: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,14 @@ class GroupChange:
     group: str
     actor: str = "an engineer"
     where: str = "Teams"
+    actor_user: str = ""
 
 
 @dataclass(frozen=True)
 class Assignment:
     user: str | None
+    actor: str = ""
+    where: str = "Teams"
 
 
 @dataclass(frozen=True)
@@ -48,12 +56,23 @@ class Resolution:
     close_code: str
     close_notes: str = field(repr=False)
     actor: str = ""
+    where: str = "Teams"
+    actor_user: str = ""
+
+
+@dataclass(frozen=True)
+class DescriptionUpdate:
+    """The root post was edited: the incident's text becomes the post's current text (read from the
+    inquiry when the job runs, so the last of several edits wins)."""
+
+    editor: str = ""
+    where: str = "Teams"
 
 
 @dataclass(frozen=True)
 class ThreadReply:
     """A reply in a thread: plain text (with mentions), or a template rendered when it is sent
-    (``help``, ``duty``, ``status``, ``personal_data``)."""
+    (``help``, ``duty``, ``status``, ``personal_data``, ``personal_data_thanks``)."""
 
     thread: ThreadRef
     text: str | None = field(default=None, repr=False)
@@ -110,6 +129,7 @@ SET_GROUP = JobKind("set_group", GroupChange)
 ASSIGN = JobKind("assign", Assignment)
 RESOLVE = JobKind("resolve", Resolution)
 REOPEN = JobKind("reopen", Nothing)
+UPDATE_DESCRIPTION = JobKind("update_description", DescriptionUpdate)
 UPDATE_CARD = JobKind("update_card", Nothing)
 REPLY = JobKind("reply", ThreadReply)
 REPLY_DIRECT = JobKind("reply_direct", DirectReply)
@@ -129,6 +149,7 @@ ALL_KINDS: tuple[JobKind[object], ...] = (
     ASSIGN,
     RESOLVE,
     REOPEN,
+    UPDATE_DESCRIPTION,
     UPDATE_CARD,
     REPLY,
     REPLY_DIRECT,

@@ -3,8 +3,14 @@ transaction as the state change that needs them, then drained by workers.
 
 Delivery is at least once, so every job handler is idempotent (incident creation by correlation id,
 card posts remembered by activity id). A job is claimed with a lease, so a crashed worker's job is
-picked up again once its lease runs out; retryable failures back off with jitter and honour the
-upstream's Retry-After; nothing retryable is ever dropped.
+picked up again once its lease runs out. Outcomes, classified once here:
+
+- ``Transient`` (an upstream throttled or down): retried with jittered backoff honouring its
+  Retry-After, for as long as it takes; never dropped.
+- ``Permanent`` (or ``GiveUp``): the job is a dead letter at once (``dead_at``): not done, not due,
+  blocking the later jobs of its inquiry, listed by ``golive inbox dead-letters`` until an operator
+  retries or drops it; ``on_dead`` is told, so the thread can say so.
+- anything else (a bug): retried with backoff, and a dead letter after ``max_attempts``.
 """
 
 from __future__ import annotations
@@ -42,7 +48,11 @@ class RetryLater(Exception):
 
 
 class GiveUp(Exception):
-    """The job can never succeed (a 4xx from upstream); it is closed with the reason recorded."""
+    """The job can never succeed; it becomes a dead letter with the reason recorded."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 P = TypeVar("P")
@@ -143,6 +153,8 @@ class OutboxWorker:
         jobs: JobRegistry,
         *,
         busy: Callable[[], bool] = lambda: False,
+        on_dead: Callable[[Job[Any], str], Awaitable[None]] | None = None,
+        max_attempts: int = 8,
         concurrency: int = 4,
         poll_interval_s: float = 0.5,
         backoff_base_s: float = 0.5,
@@ -150,6 +162,8 @@ class OutboxWorker:
     ) -> None:
         self._store = store
         self._jobs = jobs
+        self._on_dead = on_dead
+        self._max_attempts = max_attempts
         self._concurrency = concurrency
         self._poll = poll_interval_s
         self._backoff_base = backoff_base_s
@@ -234,6 +248,7 @@ class OutboxWorker:
         outbox = tables.outbox
         due = and_(
             outbox.c.done_at.is_(None),
+            outbox.c.dead_at.is_(None),
             outbox.c.next_attempt_at <= now,
             or_(outbox.c.lease_until.is_(None), outbox.c.lease_until < now),
         )
@@ -286,6 +301,7 @@ class OutboxWorker:
 
     async def _execute(self, stored: Job[dict[str, Any]]) -> None:
         job = stored
+        attempts = job.attempts + 1
         try:
             entry = self._jobs.resolve(stored.kind)
             if entry is None:
@@ -299,35 +315,55 @@ class OutboxWorker:
                 Job(stored.id, stored.kind, stored.inquiry_id, payload, stored.attempts, stored.starts)
             )
         except Transient as error:
-            attempts = job.attempts + 1
             delay = error.retry_after if error.retry_after is not None else self._delay(attempts)
             await self._finish(job, attempts=attempts, retry_in=delay, error=error.reason)
             log.info("job %s %s retry in %.1fs: %s", job.id, job.kind, delay, error.reason)
-        except Permanent as error:
-            await self._finish(job, attempts=job.attempts + 1, error=f"gave up: {error.reason}")
-            log.warning("job %s %s closed without success: %s", job.id, job.kind, error.reason)
+        except (Permanent, GiveUp) as error:
+            await self._dead(job, attempts, error.reason)
         except RetryLater as retry:
-            attempts = job.attempts + (1 if retry.count_attempt else 0)
-            delay = retry.delay_s if retry.delay_s is not None else self._delay(attempts)
-            await self._finish(job, attempts=attempts, retry_in=delay, error=retry.reason)
-            log.info("job %s %s retry in %.1fs: %s", job.id, job.kind, delay, retry.reason)
-        except GiveUp as reason:
-            await self._finish(job, attempts=job.attempts + 1, error=f"gave up: {reason}")
-            log.warning("job %s %s closed without success: %s", job.id, job.kind, reason)
+            counted = attempts if retry.count_attempt else job.attempts
+            if retry.count_attempt and counted >= self._max_attempts:
+                await self._dead(job, counted, retry.reason)
+            else:
+                delay = retry.delay_s if retry.delay_s is not None else self._delay(counted)
+                await self._finish(job, attempts=counted, retry_in=delay, error=retry.reason)
+                log.info("job %s %s retry in %.1fs: %s", job.id, job.kind, delay, retry.reason)
         except asyncio.CancelledError:
             raise
-        except Exception as error:  # an unexpected bug must not lose the job: retry with backoff
-            attempts = job.attempts + 1
-            await self._finish(
-                job, attempts=attempts, retry_in=self._delay(attempts), error=type(error).__name__
-            )
+        except Exception as error:  # a bug must not lose the job: retried, then a visible dead letter
+            reason = f"unexpected {type(error).__name__}"
             log.exception("job %s %s failed unexpectedly (attempt %d)", job.id, job.kind, attempts)
+            if attempts >= self._max_attempts:
+                await self._dead(job, attempts, reason)
+            else:
+                await self._finish(job, attempts=attempts, retry_in=self._delay(attempts), error=reason)
         else:
-            await self._finish(job, attempts=job.attempts + 1)
+            await self._finish(job, attempts=attempts)
         finally:
             if job.inquiry_id is not None:
                 self._busy_inquiries.discard(job.inquiry_id)
             self._wake.set()
+
+    async def _dead(self, job: Job[Any], attempts: int, reason: str) -> None:
+        now = utcnow()
+        async with self._store.write() as connection:
+            await connection.execute(
+                update(tables.outbox)
+                .where(tables.outbox.c.id == job.id)
+                .values(
+                    attempts=attempts,
+                    lease_owner=None,
+                    lease_until=None,
+                    dead_at=now,
+                    last_error=reason[:300],
+                )
+            )
+        log.warning("job %s %s is a dead letter: %s", job.id, job.kind, reason)
+        if self._on_dead is not None:
+            try:
+                await self._on_dead(job, reason)
+            except Exception as error:  # telling the thread is a courtesy; the dead letter stands
+                log.warning("dead letter notice for job %s failed (%s)", job.id, type(error).__name__)
 
     def _delay(self, attempts: int) -> float:
         return backoff_delay(attempts, self._backoff_base, self._backoff_cap)
@@ -355,7 +391,9 @@ async def outbox_depth(store: Store) -> tuple[int, float]:
     async with store.read() as connection:
         row = (
             await connection.execute(
-                select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.done_at.is_(None))
+                select(func.count(), func.min(outbox.c.created_at)).where(
+                    outbox.c.done_at.is_(None), outbox.c.dead_at.is_(None)
+                )
             )
         ).one()
     count, oldest = row

@@ -9,9 +9,11 @@ change lines) and the reply job in the outbox.
 Errors: a ``PlanEditError`` (or a bad argument) becomes a friendly reply. Who may run what is the
 dispatcher's rule (``bot.bridge.dispatch``). Nothing here waits for a chat platform.
 
-``swap`` (today's primary or backup): the other one covers today, recorded as a fallback day in the
-roster. The swap is audited and every open go-live channel gets a hand-off notice. Swapping again
-hands today back.
+``swap`` (today's primary or backup): the two exchange roles for the rest of the day
+(``schedule.roster.swap_today``: a swap of the day in the roster week, on the week's clock), so
+``duty``, the cards, the assignee of new incidents, escalations and the Teams emulator's people all
+follow it. The swap is audited as ``duty.swap`` and every open go-live channel gets a hand-off
+notice. Swapping again hands the day back.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.bridge import records
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import NOT_A_MANAGER, Answer, CommandContext, CommandHandler, CommandRefused
 from bot.bridge.handoff import announce_handoff
+from bot.bridge.keys import text_fingerprint
 from bot.bridge.people import actor_label, engineer_for
 from bot.clock import Clock
 from bot.commands import ParsedCommand
@@ -36,10 +39,17 @@ from bot.storage.store import Store
 from schedule.csvio import parse_iso_date, parse_rollout_csv
 from schedule.edits import add_site, add_week, diff, move_site, pull_site
 from schedule.errors import CsvImportError, InvalidScheduleValue, PlanEditError
-from schedule.localtime import is_iana_zone, local_date, zone
+from schedule.localtime import is_iana_zone, zone
 from schedule.plan import PlannedSite, RolloutPlan, Site, window_for
 from schedule.preview import preview
-from schedule.roster import DutyRoster, cover_day, duty_at, export_roster_csv, parse_roster_csv
+from schedule.roster import (
+    DutyRoster,
+    duty_at,
+    duty_day,
+    export_roster_csv,
+    parse_roster_csv,
+    swap_today,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +114,7 @@ class PersonalCommands:
         assert week_start is not None
         key = (
             f"invoke|{action.conversation_id}|{action.card_message_id}|{views.VERB_ADD_WEEK}|"
-            f"{actor.aad_object_id if actor else ''}|{week_start.isoformat()}|{sites_text.strip()}"
+            f"{actor.aad_object_id if actor else ''}|{week_start.isoformat()}|{text_fingerprint(sites_text.strip())}"
         )
         now = self._clock.now()
         try:
@@ -153,8 +163,7 @@ class PersonalCommands:
         )
 
     async def swap(self, context: CommandContext, command: ParsedCommand) -> Answer:
-        """Today's primary and backup trade places: the other one covers today (a fallback day in
-        the roster), the change is audited, and every open go-live channel gets a hand-off notice."""
+        """Today's primary and backup exchange roles for the rest of the day."""
         roster, now, author = context.roster, context.now, context.request.author
         engineer = engineer_for(roster, author)
         if roster is None or engineer is None:
@@ -162,27 +171,32 @@ class PersonalCommands:
         duty = duty_at(roster, now)
         if duty.primary is None or duty.backup is None:
             return Answer(text="No roster week is in force right now, so there is nothing to swap.")
-        lead = duty.fallback or duty.primary
-        if engineer.key not in {duty.primary.key, duty.backup.key, lead.key}:
+        if engineer.key not in {duty.primary.key, duty.backup.key}:
             return Answer(text="Only today's primary or backup can swap duty.")
-        incoming = duty.backup if lead.key == duty.primary.key else duty.primary
-        day = local_date(now, incoming.time_zone)
         try:
-            swapped = cover_day(roster, incoming.key, day)
+            swapped = swap_today(roster, now)
         except InvalidScheduleValue as error:
             return Answer(text=f"Sorry, I could not swap: {error}.")
+        after = duty_at(swapped, now)
+        assert after.primary is not None and after.backup is not None
+        day = duty_day(roster, now)
         connection = context.connection
         await records.save_roster_csv(self._store, connection, export_roster_csv(swapped), now)
         await records.audit(
             connection,
             now,
             actor_label(author),
-            "roster.swap",
-            f"{incoming.name} covers {day.isoformat()} instead of {lead.name}",
+            "duty.swap",
+            f"{after.primary.name} primary and {after.backup.name} backup on {day.isoformat() if day else '?'} "
+            f"(were {duty.primary.name} and {duty.backup.name})",
         )
-        await announce_handoff(self._store, connection, now, duty, duty_at(swapped, now))
+        await announce_handoff(self._store, connection, now, duty, after)
+        when = f"{day:%A %d %B}" if day else "today"
         return Answer(
-            text=f"Done: {incoming.name} is first on duty today ({day:%A %d %B}); the open go-live channels are told."
+            text=(
+                f"Done: {after.primary.name} is primary and {after.backup.name} backup for the rest of "
+                f"{when}; the open go-live channels are told. Send `swap` again to swap back."
+            )
         )
 
     async def week_add(self, context: CommandContext, command: ParsedCommand) -> Answer:
@@ -377,6 +391,8 @@ def roster_text(roster: DutyRoster | None) -> str:
             line += "; fallback " + ", ".join(
                 f"{names[k].name} on {d:%a %m-%d}" for d, k in week.fallback.items()
             )
+        if week.swaps:
+            line += "; swapped on " + ", ".join(f"{d:%a %m-%d}" for d in sorted(week.swaps))
         if week.observers:
             line += "; observing " + ", ".join(names[k].name for k in week.observers)
         lines.append(line)

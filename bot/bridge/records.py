@@ -72,14 +72,22 @@ async def load_roster_csv(store: Store, connection: AsyncConnection) -> str | No
 
 
 @lru_cache(maxsize=4)
-def _parsed_roster(text: str) -> DutyRoster:
-    # A pure function of the stored text: parsing once per roster version, not once per post.
+def parsed_roster(text: str) -> DutyRoster:
+    """The roster of a stored roster CSV. A pure function of the text: parsed once per roster
+    version, not once per post."""
     return parse_roster_csv(text)
 
 
 async def load_roster(store: Store, connection: AsyncConnection) -> DutyRoster | None:
     text = await load_roster_csv(store, connection)
-    return None if text is None else _parsed_roster(text)
+    return None if text is None else parsed_roster(text)
+
+
+def engineer_names(roster: DutyRoster | None) -> dict[str, str]:
+    """Engineers' display names by their ServiceNow user name."""
+    if roster is None:
+        return {}
+    return {e.servicenow_user: e.name for e in roster.engineers.values()}
 
 
 async def planned_site(connection: AsyncConnection, station: str) -> PlannedSite | None:

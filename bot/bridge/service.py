@@ -15,14 +15,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import views
-from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
 from bot.bridge.inquiries import InquiryService
-from bot.bridge.outbox import enqueue
-from bot.bridge.people import engineer_for
+from bot.bridge.keys import text_fingerprint
+from bot.bridge.people import actor_label, engineer_for
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
 from bot.clock import Clock
@@ -38,9 +37,13 @@ from bot.ports import (
 )
 from bot.storage import tables
 from bot.storage.store import Store
-from schedule.roster import duty_at
 
 log = logging.getLogger(__name__)
+
+NO_ROSTER = (
+    "No duty roster is loaded yet, so nobody is known as an engineer here. "
+    "Please work on the incident in ServiceNow, or ask a delivery manager to load the roster."
+)
 
 
 class BridgeService:
@@ -179,13 +182,17 @@ class BridgeService:
                 self._store,
                 connection,
                 f"invoke|{action.conversation_id}|{action.card_message_id}|{action.verb}|"
-                f"{actor.aad_object_id or actor.id if actor else ''}|{sorted(action.data.items())}",
+                f"{actor.aad_object_id or actor.id if actor else ''}|{text_fingerprint(repr(sorted(action.data.items())))}",
                 "invoke",
                 now,
             )
+            refused = first_sight and (roster is None or actor is None or engineer is None)
             if not first_sight:
                 result = ActionResult(200, "Already done.")
-            elif actor is None or (engineer is None and roster is not None):
+            elif roster is None:
+                # Deny by default: without a roster nobody is known as an engineer.
+                result = ActionResult(403, NO_ROSTER)
+            elif actor is None or engineer is None:
                 result = ActionResult(403, "Only engineers on the duty roster can change incidents.")
             else:
                 try:
@@ -196,8 +203,7 @@ class BridgeService:
                         action.verb,
                         action.data,
                         actor,
-                        # Without a roster nobody is known as an engineer, so anyone may act.
-                        actor_servicenow_user=engineer.servicenow_user if engineer else None,
+                        actor_servicenow_user=engineer.servicenow_user,
                         groups=self._config.groups,
                         at=action.at or now,
                         source="card",
@@ -205,16 +211,20 @@ class BridgeService:
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
-            inquiry = await records.inquiry_by_key(connection, key)
-            duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
-            if result.changed:
-                await enqueue(
-                    self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id
+            if refused:  # apply_action audits its own refusals
+                await records.audit(
+                    connection,
+                    now,
+                    actor_label(actor),
+                    "action.refused",
+                    f"{action.verb[:40]} on {inquiry.number or inquiry.correlation_id} ({action.platform} card): "
+                    f"{result.message}",
                 )
         self._wake()
-        if result.status != 200:
-            return ActionOutcome(result.status, result.message)
-        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty))
+        # A message, never a card: the card is replaced by the job that makes the change in
+        # ServiceNow, rendered from what ServiceNow answered (a card rendered now would show the
+        # incident as it was before the change, and overwrite the job's card).
+        return ActionOutcome(result.status, result.message)
 
 
 def station_in_channel_name(name: str, template: str) -> str | None:

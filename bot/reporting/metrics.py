@@ -29,7 +29,9 @@ from prometheus_client.exposition import choose_encoder, generate_latest
 from prometheus_client.registry import Collector
 from sqlalchemy import case, func, select
 
+from bot.bridge.deadletters import DeadLetters
 from bot.bridge.outbox import outbox_depth
+from bot.clock import SystemClock
 from bot.leadership import LeaderStatus
 from bot.storage import tables
 from bot.storage.store import Store
@@ -81,6 +83,8 @@ class _Snapshot:
     outbox: dict[str, int] = field(default_factory=dict)
     outbox_oldest_s: float = 0.0
     sync_lag_s: float | None = None
+    inbox_backlog: int = 0
+    dead_letters: int = 0
 
 
 class _StoreCollector(Collector):
@@ -110,6 +114,16 @@ class _StoreCollector(Collector):
                 escalations.add_metric([f"level_{level}"], count)
         yield escalations
         yield GaugeMetricFamily("golive_open_incidents", "Inquiry incidents not resolved", s.open_incidents)
+        yield GaugeMetricFamily(
+            "golive_inbox_backlog",
+            "Received events (activities, webhooks) not processed yet",
+            s.inbox_backlog,
+        )
+        yield GaugeMetricFamily(
+            "golive_inbox_dead_letters",
+            "Events and jobs that could not be processed (golive inbox dead-letters)",
+            s.dead_letters,
+        )
         yield GaugeMetricFamily(
             "golive_unanswered_inquiries", "Open inquiries without a first response", s.unanswered
         )
@@ -230,7 +244,7 @@ class Metrics:
                 for kind, count in (
                     await connection.execute(
                         select(outbox.c.kind, func.count())
-                        .where(outbox.c.done_at.is_(None))
+                        .where(outbox.c.done_at.is_(None), outbox.c.dead_at.is_(None))
                         .group_by(outbox.c.kind)
                     )
                 ).all()
@@ -239,6 +253,7 @@ class Metrics:
                 select(tables.documents.c.updated_at).where(tables.documents.c.key == SYNC_WATERMARK_DOCUMENT)
             )
         _, snapshot.outbox_oldest_s = await outbox_depth(store)
+        snapshot.inbox_backlog, snapshot.dead_letters = await DeadLetters(store, SystemClock()).counts()
         if synced_at is not None:
             snapshot.sync_lag_s = max(0.0, (now - synced_at).total_seconds())
         self.snapshot = snapshot

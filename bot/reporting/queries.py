@@ -45,6 +45,8 @@ def inquiry_row(row) -> InquiryRow:
         first_response_by=row.first_response_by,
         re_routes=row.re_routes or 0,
         resolved_at=row.resolved_at,
+        triage=row.triage,
+        assigned_to_name=row.assigned_to_name,
     )
 
 
@@ -64,6 +66,8 @@ INQUIRY_COLUMNS = (
     tables.inquiries.c.first_response_by,
     tables.inquiries.c.re_routes,
     tables.inquiries.c.resolved_at,
+    tables.inquiries.c.triage,
+    tables.inquiries.c.assigned_to_name,
 )
 
 

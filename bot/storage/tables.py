@@ -68,18 +68,23 @@ inbox = Table(
     _utc("received_at", nullable=False),
 )
 
-# Raw activities as Teams delivered them: written (group-committed) before the HTTP answer, then
-# processed in order by the activity processor; the payload is dropped once processed.
+# Raw inbound events as their sender delivered them (Teams activities, Slack events, alert webhooks):
+# written (group-committed) before the HTTP answer, then processed in order by the activity
+# processor; the payload is dropped once processed. One that still fails after the attempt limit is
+# a dead letter (dead_at), kept with its payload for an operator to retry or drop.
 received_activities = Table(
     "received_activities",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("dedupe_key", String(400), nullable=False, unique=True),
+    Column("source", String(20), nullable=False, server_default="teams"),
     Column("payload", JSON, nullable=True),
     _utc("received_at", nullable=False),
     _utc("processed_at", nullable=True, index=True),
     _utc("lease_until", nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
+    _utc("dead_at", nullable=True),
+    Column("last_error", String(300), nullable=True),
 )
 
 # Pending side effects, drained by workers with leases, retries and backoff.
@@ -101,6 +106,9 @@ outbox = Table(
     _utc("lease_until", nullable=True),
     _utc("done_at", nullable=True, index=True),
     Column("last_error", String(300), nullable=True),
+    # A job that can never succeed (a permanent error, or too many unexpected failures) is a dead
+    # letter: not done, not due, blocking later jobs of its inquiry until an operator acts.
+    _utc("dead_at", nullable=True),
 )
 
 # Where the bot can reach Teams proactively (from the install event or any received activity).
@@ -159,6 +167,8 @@ inquiries = Table(
     Column("site_name", String(200), nullable=True),
     Column("author_name", String(200), nullable=False),
     Column("author_aad_id", String(80), nullable=True),
+    # The poster's id on the platform (Teams "29:...", Slack "U..."), to look their e-mail up.
+    Column("author_id", String(200), nullable=True),
     Column("text", Text, nullable=False),
     _utc("posted_at", nullable=False),
     _utc("received_at", nullable=False),
@@ -172,6 +182,11 @@ inquiries = Table(
     Column("state_label", String(40), nullable=True),
     Column("assignment_group", String(200), nullable=True),
     Column("assigned_to", String(200), nullable=True),
+    # Display names as ServiceNow gives them (cards show names, never logins).
+    Column("assigned_to_name", String(200), nullable=True),
+    Column("resolved_by_name", String(200), nullable=True),
+    # A link that opens the thread in the chat client (Teams deep link).
+    Column("thread_url", String(1000), nullable=True),
     Column("sys_mod_count", Integer, nullable=True),
     Column("hold_reason", String(100), nullable=True),
     Column("close_code", String(100), nullable=True),
@@ -186,6 +201,8 @@ inquiries = Table(
     Column("re_routes", Integer, nullable=False, default=0),
     _utc("resolved_at", nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
+    # When the retention purge erased the text (text and close_notes are then empty).
+    _utc("purged_at", nullable=True),
     UniqueConstraint("conversation_id", name="uq_inquiries_thread"),
 )
 

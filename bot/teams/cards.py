@@ -160,10 +160,14 @@ def incident_card(view: IncidentCardView) -> dict:
             ]
         ),
     ]
+    if view.triage and view.triage_guidance:
+        body.append(_text(f"{view.triage}: {view.triage_guidance}", isSubtle=True))
     if view.resolved:
         resolution = view.close_code or "Resolved"
         if view.close_notes:
             resolution += f": {view.close_notes}"
+        if view.resolved_by:
+            resolution += f" (resolved by {view.resolved_by})"
         body.append(_text(resolution, isSubtle=True))
         return _card(body, fallback_text=f"Incident {view.number or ''} resolved".strip())
 
@@ -364,6 +368,11 @@ def rotation_report_card(view: RotationReportView) -> dict:
         body += [
             _text("By day of window", weight="Bolder", separator=True),
             _facts((f"Day {day}" if day.isdigit() else day, str(count)) for day, count in view.by_day),
+        ]
+    if any(count for _, count in view.by_triage):
+        body += [
+            _text("By triage category", weight="Bolder", separator=True),
+            _facts((category, str(count)) for category, count in view.by_triage if count),
         ]
     if view.open_incidents:
         body += [

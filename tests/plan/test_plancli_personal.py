@@ -108,7 +108,10 @@ async def test_non_manager_is_refused_politely(bench):
     reply = await bench.say("site pull 459", author=STAFF)
     assert "only delivery managers" in reply
     assert not (await bench.plan()).get("459").pulled
-    assert await bench.audit() == []
+    # The plan is unchanged; the refusal itself is audited (who tried what).
+    assert [(a.action, a.detail) for a in await bench.audit()] == [
+        ("action.refused", "`site pull` in personal (teams)")
+    ]
     assert "only delivery managers" in await bench.say("week add 2022-06-06", author=STAFF)
 
 

@@ -63,8 +63,10 @@ async def test_dashboard_renders_the_rollout_with_data(client):
     assert '<a href="https://sn.example/incident/2"' in html
     # charts: inquiries by day of go-live week, first-response distribution
     assert "Day 1: 4" in html  # #1 #2 #6 (week of 05-02) and #10 (another week)
-    assert "≤ 1 min: 3" in html  # 60 s, 30 s, 10 s
-    assert "no response: 2" in html
+    # 60 s, 30 s, 10 s, and #9: posted on a Sunday and answered before Monday's clock started (issue 17)
+    assert "≤ 1 min: 4" in html
+    assert "waiting: 2" in html  # #4 and #8 were posted after NOW: their clocks have not run out
+    assert "missed: 0" in html
     assert "<script" not in html and "http://cdn" not in html and "https://cdn" not in html
 
 
@@ -127,7 +129,7 @@ async def test_empty_database_renders_without_data(tmp_path):
 @pytest.mark.parametrize(
     ("seconds", "bucket"),
     [
-        (None, "no response"),
+        (None, "missed"),
         (0, "≤ 1 min"),
         (60, "≤ 1 min"),
         (61, "1–5 min"),
