@@ -21,6 +21,9 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from bot.alerts import SOURCES
+from bot.bridge.alert_jobs import AlertJobs
+from bot.bridge.alerts import AlertService, AlertSettings, platforms_for
 from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
@@ -33,6 +36,7 @@ from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
+from bot.bridge.plan_changes import PlanRules
 from bot.bridge.render import Renderer
 from bot.bridge.retention import Retention
 from bot.bridge.service import BridgeService
@@ -78,7 +82,10 @@ from bot.teams.sso import (
     TabUser,
     tab_audiences,
 )
+from bot.web.alerts import install as install_alerts
 from bot.web.pages import install as install_pages
+from bot.web.plan_api import PlanApi
+from bot.web.plan_api import install as install_plan_api
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
@@ -125,6 +132,7 @@ class Runtime:
     places: TeamsPlaces
     dead_letters: DeadLetters
     retention: Retention
+    alerts: AlertService
     leadership: LeaderStatus
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -221,13 +229,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
     ChannelNotices(store, chats).register(jobs)
+    alert_settings = alert_settings_of(settings)
+    alert_platforms = platforms_for(chats)
+    AlertJobs(store, clock, config, alert_settings, tracker, chats, directory, alert_platforms).register(jobs)
 
     # --- use cases ----------------------------------------------------------------------------------
     personal = PersonalCommands(store, clock, config)
     dispatcher = CommandDispatcher(
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake)
+    alerts = AlertService(store, clock, config, alert_settings, rules, alert_platforms, wake)
+    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts)
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
     handoff = HandoffNotices(store, clock, wake)
@@ -257,9 +269,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    processor = ActivityProcessor(
-        store, {"teams": run_stored_activity}, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy
-    )
+    turns = {"teams": run_stored_activity, **{source: alerts.receive for source in SOURCES}}
+    processor = ActivityProcessor(store, turns, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
@@ -288,6 +299,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         places=places,
         dead_letters=DeadLetters(store, clock),
         retention=Retention(store, settings.retention_days),
+        alerts=alerts,
         leadership=leadership,
     )
     app[RUNTIME] = runtime
@@ -344,6 +356,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         if secret.strip()
     ]
     app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
+    install_alerts(
+        app,
+        {
+            "sentry": settings.sentry_client_secret.get_secret_value(),
+            "datadog": settings.datadog_webhook_token.get_secret_value(),
+            "pagerduty": settings.pagerduty_webhook_secret.get_secret_value(),
+            "bugsnag": settings.bugsnag_webhook_token.get_secret_value(),
+        },
+        inbox.store,
+        clock,
+    )
     install_pages(app, readiness=lambda: is_ready(engine), leadership=leadership)
     install_reporting(
         app,
@@ -359,6 +382,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             first_response_s=settings.first_response_minutes * 60,
         ),
         leadership,
+    )
+    install_plan_api(
+        app,
+        PlanApi(store, clock, PlanRules(config.window, config.channel_template), settings.api_token_names),
     )
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
@@ -386,6 +413,15 @@ def tab_sign_in_for(settings: Settings) -> TabSignIn | None:
             raise TabRefused(401, error.reason) from None
 
     return sign_in
+
+
+def alert_settings_of(settings: Settings) -> AlertSettings:
+    return AlertSettings(
+        group=settings.alert_group or settings.product_group,
+        teams_channel=settings.teams_alert_channel,
+        slack_channel=settings.slack_alert_channel,
+        max_new_per_minute=settings.alert_max_new_per_minute,
+    )
 
 
 def _clock_for(settings: Settings) -> Clock:
@@ -449,11 +485,13 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
-        PeriodicJob("rotation-report", 600, runtime.reports.post_due),
+        # The report check follows the (possibly simulated) clock: a tick, not a wall-clock period.
+        PeriodicJob("rotation-report", settings.tick_seconds, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
         PeriodicJob(
             "retention-purge", 24 * 3600, lambda: runtime.retention.purge(clock.now(), actor="scheduler")
         ),
+        PeriodicJob("alert-escalation", min(settings.tick_seconds, 10.0), runtime.alerts.tick),
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))

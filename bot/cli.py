@@ -22,6 +22,9 @@ from bot.logs import LogFormat, configure_logging
 if TYPE_CHECKING:
     from bot.settings import Settings
 
+if TYPE_CHECKING:  # the settings module is imported lazily, so `golive --help` stays fast
+    from bot.settings import Settings
+
 Handler = Callable[[argparse.Namespace], int]
 
 
@@ -369,21 +372,34 @@ def build_parser() -> argparse.ArgumentParser:
         integration.add_argument("--state-dir", default=None)
         integration.set_defaults(handler=cmd_emulate_integration)
 
+    # The commands that read or change the product's database: --state-dir DIR reads DIR/golive.db.
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="read DIR/golive.db (a sandbox's state) instead of GOLIVE_DATABASE_URL",
+    )
+
     schedule = sub.add_parser("schedule", help="the rollout plan")
     schedule_sub = schedule.add_subparsers(dest="action", metavar="ACTION")
     schedule_sub.required = True
-    imp = schedule_sub.add_parser("import", help="replace the plan with a rollout CSV (all or nothing)")
+    imp = schedule_sub.add_parser(
+        "import", parents=[state], help="merge a rollout CSV into the plan (all or nothing)"
+    )
     imp.add_argument("file")
-    imp.add_argument("--dry-run", action="store_true")
+    imp.add_argument("--dry-run", action="store_true", help="print one line per change, change nothing")
+    imp.add_argument("--replace", action="store_true", help="make the plan exactly the file")
+    imp.add_argument("--force", action="store_true", help="with --replace: pull sites whose channel is open")
     imp.add_argument("--actor", default="cli")
     imp.set_defaults(handler=_delegate("bot.plan_cli", "cmd_import"))
-    show = schedule_sub.add_parser("show", help="print the plan")
+    show = schedule_sub.add_parser("show", parents=[state], help="print the plan")
     show.add_argument("--format", choices=["table", "json", "csv"], default="table")
     show.set_defaults(handler=_delegate("bot.plan_cli", "cmd_show"))
-    export = schedule_sub.add_parser("export", help="write the plan as a rollout CSV")
+    export = schedule_sub.add_parser("export", parents=[state], help="write the plan as a rollout CSV")
     export.add_argument("--out", default="-")
     export.set_defaults(handler=_delegate("bot.plan_cli", "cmd_export"))
-    preview = schedule_sub.add_parser("preview", help="the channel actions the plan implies")
+    preview = schedule_sub.add_parser("preview", parents=[state], help="the channel actions the plan implies")
     preview.add_argument("--from", dest="start", type=_instant, required=True)
     preview.add_argument("--to", dest="end", type=_instant, required=True)
     preview.add_argument("--format", choices=["table", "json"], default="table")
@@ -392,14 +408,16 @@ def build_parser() -> argparse.ArgumentParser:
     roster = sub.add_parser("roster", help="the duty roster")
     roster_sub = roster.add_subparsers(dest="action", metavar="ACTION")
     roster_sub.required = True
-    rimp = roster_sub.add_parser("import", help="replace the roster with a roster CSV (all or nothing)")
+    rimp = roster_sub.add_parser(
+        "import", parents=[state], help="replace the roster with a roster CSV (all or nothing)"
+    )
     rimp.add_argument("file")
     rimp.add_argument("--dry-run", action="store_true")
     rimp.add_argument("--actor", default="cli")
     rimp.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_import"))
-    rshow = roster_sub.add_parser("show", help="print the roster")
+    rshow = roster_sub.add_parser("show", parents=[state], help="print the roster")
     rshow.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_show"))
-    rduty = roster_sub.add_parser("duty", help="who is on duty at an instant")
+    rduty = roster_sub.add_parser("duty", parents=[state], help="who is on duty at an instant")
     rduty.add_argument("--at", type=_instant, default=None)
     rduty.add_argument("--format", choices=["table", "json"], default="table")
     rduty.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_duty"))
@@ -407,10 +425,18 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="reports")
     report_sub = report.add_subparsers(dest="report", metavar="REPORT")
     report_sub.required = True
-    rotation = report_sub.add_parser("rotation", help="the rotation report of one week")
+    rotation = report_sub.add_parser("rotation", parents=[state], help="the rotation report of one week")
     rotation.add_argument("--week", required=True, help="the week's Monday, YYYY-MM-DD")
     rotation.add_argument("--format", choices=["md", "csv", "json"], default="md")
     rotation.set_defaults(handler=_delegate("bot.reporting.cli", "cmd_rotation"))
+
+    audit = sub.add_parser("audit", parents=[state], help="the audit trail: who changed what, newest first")
+    audit.add_argument("--since", type=_instant, default=None, help="only entries at or after this instant")
+    audit.add_argument("--action", default=None, help="an action (site.pull) or a family (site.*)")
+    audit.add_argument("--site", default=None, help="only entries about this station")
+    audit.add_argument("--limit", type=int, default=None)
+    audit.add_argument("--format", choices=["table", "json"], default="table")
+    audit.set_defaults(handler=_delegate("bot.audit_cli", "cmd_audit"))
 
     manifest = sub.add_parser("manifest", help="the Teams app package")
     manifest_sub = manifest.add_subparsers(dest="action", metavar="ACTION")
@@ -459,6 +485,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--state-dir", default=None, help="the database DIR/golive.db (as the sandbox keeps it)"
     )
     purge.set_defaults(handler=_delegate("bot.retention_cli", "cmd_purge"))
+
+    from bot.alerts_cli import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub, _delegate)
 
     check = sub.add_parser("check", help="check settings and connectivity")
     check.set_defaults(handler=_delegate("bot.check", "cmd_check"))

@@ -1,7 +1,11 @@
 """``golive sandbox``: the bot, the Teams emulator and the ServiceNow emulator on loopback, with the
 sample rollout plan and roster loaded when the database is empty, and an optional simulated clock.
 
-Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database).
+Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database). It is
+complete for a delivery manager: the emulated tenant's ``manager`` (Morgan Manager) is a delivery
+manager (``GOLIVE_MANAGER_AAD_IDS``), the team has a "Go Live Management" channel
+(``GOLIVE_MANAGEMENT_CHANNEL_ID``) where the rotation report card is posted at the end of each
+simulated week, and the plan API answers the sandbox token (``GOLIVE_API_TOKENS``, unless set).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +23,13 @@ from pathlib import Path
 import aiohttp
 import sqlalchemy
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
+from bot import sandbox_alerts
+from bot.alerts.development import DEVELOPMENT_SECRETS
+from bot.alerts_cli import secret_for
 from bot.app import Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
@@ -35,12 +44,16 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
-from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams import EMULATOR, Person, TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import ANONYMOUS_BOT_ID, DEFAULT_TENANT_ID, sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
 from schedule.sample import sample_plan, sample_roster
 
 log = logging.getLogger(__name__)
+
+MANAGEMENT_CHANNEL = "Go Live Management"
+#: The plan API's token in the sandbox when GOLIVE_API_TOKENS is not set (loopback only).
+SANDBOX_API_TOKEN = "golive-sandbox-api-token"
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def sandbox_alert_secrets() -> dict[str, str]:
+    """The development alert secrets, except where the environment sets its own (the environment wins)."""
+    names = {
+        "sentry": "sentry_client_secret",
+        "datadog": "datadog_webhook_token",
+        "pagerduty": "pagerduty_webhook_secret",
+        "bugsnag": "bugsnag_webhook_token",
+    }
+    return {
+        setting: DEVELOPMENT_SECRETS[source]  # type: ignore[index]
+        for source, setting in names.items()
+        if not os.environ.get(f"GOLIVE_{setting.upper()}")
+    }
+
+
 def tab_sso_resource(options: SandboxOptions) -> str:
     """The sandbox app's API for the dashboard tab's sign-in (the ``aud`` of its tokens)."""
     return f"api://{options.host}:{options.port}/{ANONYMOUS_BOT_ID}"
@@ -81,6 +109,7 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
     tick = max(0.5, min(15.0, 60.0 / options.speed))
     teams = f"http://{options.host}:{options.teams_port}"
     return Settings(
+        **sandbox_alert_secrets(),
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -103,6 +132,22 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
 
 def _email_for(name: str) -> str:
     return ".".join(name.lower().split()) + "@example.org"
+
+
+def manager_settings(settings: Settings, people: tuple[Person, ...], management_channel_id: str) -> Settings:
+    """The sandbox's people with the ``manager`` role are delivery managers; the management channel
+    receives the report cards; the plan API answers the sandbox token unless tokens are set."""
+    managers = [settings.manager_aad_ids] + [p.aad_object_id for p in people if p.role == "manager"]
+    api_tokens = settings.api_tokens
+    if not api_tokens.get_secret_value():
+        api_tokens = SecretStr(f"sandbox:{SANDBOX_API_TOKEN}")
+    return settings.model_copy(
+        update={
+            "manager_aad_ids": ",".join(m for m in managers if m),
+            "management_channel_id": management_channel_id,
+            "api_tokens": api_tokens,
+        }
+    )
 
 
 def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
@@ -211,7 +256,12 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         people=people,
         duty_for=duty_reader(settings.database_url, roster),
         tab_sso_resource=tab_sso_resource(options),
+        channels=(MANAGEMENT_CHANNEL,),
     )
+    teams_app = create_teams_emulator(teams_config)
+    management = teams_app[EMULATOR].state.channel_named(MANAGEMENT_CHANNEL)
+    assert management is not None  # the emulator creates it at start
+    settings = manager_settings(settings, teams_config.people, management.id)
     servicenow_config = EmulatorConfig(
         engineers=tuple(
             (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
@@ -225,11 +275,17 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         public_base_url=f"{base}:{options.servicenow_port}",
     )
     runners: list[web.AppRunner] = []
+    bot_app = create_app(settings, Overrides(clock=clock))
+    sandbox_alerts.install(
+        bot_app,
+        f"{base}:{options.port}",
+        {source: secret_for(settings, source) for source in DEVELOPMENT_SECRETS},
+    )
     try:
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
-            (create_teams_emulator(teams_config), sockets["teams"]),
-            (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
+            (teams_app, sockets["teams"]),
+            (bot_app, sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -238,11 +294,18 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base}:{options.teams_port}/_emulator/install", json={}) as response:
                 await response.read()
+        api_token = "from GOLIVE_API_TOKENS" if os.environ.get("GOLIVE_API_TOKENS") else SANDBOX_API_TOKEN
+        managers = ", ".join(p.name for p in teams_config.people if p.role == "manager")
         print(
             "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
             f"  Teams console:     {base}:{options.teams_port}/\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
             f"  Bot endpoint:      {base}:{options.port}/api/messages\n"
+            f"  Plan API:          {base}:{options.port}/api/plan  (bearer token: {api_token})\n"
+            f"  Delivery manager:  {managers} (personal chat in the console); rotation reports in "
+            f"the {MANAGEMENT_CHANNEL} channel\n"
+            f"  Sample alerts:     {base}:{options.port}/_sandbox/alerts  "
+            f"(or golive alerts send-sample sentry|datadog|pagerduty|bugsnag --url {base}:{options.port})\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,

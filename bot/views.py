@@ -21,14 +21,30 @@ VERB_ASSIGN_ME: Final = "assign_me"
 VERB_TRIAGE: Final = "triage"
 VERB_RESOLVE: Final = "resolve"
 VERB_ADD_WEEK: Final = "add_week"
+VERB_PLAN_CONFIRM: Final = "plan_confirm"
+VERB_PLAN_CANCEL: Final = "plan_cancel"
 #: Every verb a card button can send; the card-action use case handles exactly these.
 CARD_VERBS: Final[frozenset[str]] = frozenset(
-    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK}
+    {
+        VERB_ACKNOWLEDGE,
+        VERB_ROUTE,
+        VERB_ASSIGN_ME,
+        VERB_TRIAGE,
+        VERB_RESOLVE,
+        VERB_ADD_WEEK,
+        VERB_PLAN_CONFIRM,
+        VERB_PLAN_CANCEL,
+    }
 )
+#: The verbs of a plan-change preview card (``PlanChangeView``); their data carries ``DATA_PROPOSAL``.
+PLAN_VERBS: Final[frozenset[str]] = frozenset({VERB_PLAN_CONFIRM, VERB_PLAN_CANCEL})
 
 #: Keys of an action's ``data`` (the card's own) and of the inputs a platform merges into it.
 DATA_INQUIRY: Final = "inquiry"
+#: An alert card's buttons carry the alert's correlation id under this key (instead of ``inquiry``).
+DATA_ALERT: Final = "alert"
 DATA_GROUP: Final = "group"
+DATA_PROPOSAL: Final = "proposal"
 TRIAGE_INPUT: Final = "category"
 CLOSE_CODE_INPUT: Final = "close_code"
 CLOSE_NOTES_INPUT: Final = "close_notes"
@@ -153,6 +169,20 @@ class AddWeekFormView:
 
 
 @dataclass(frozen=True)
+class PlanChangeView:
+    """A plan change shown before it is made: its changes, the go-live channels that would open,
+    close or move, and (while ``state`` is ``pending``) Confirm and Cancel for the person who asked."""
+
+    proposal_id: str
+    title: str
+    requester: str
+    changes: tuple[str, ...]
+    channels: tuple[str, ...] = ()
+    state: str = "pending"  # pending | applied | cancelled | stale
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class SiteCount:
     station: str
     name: str
@@ -231,6 +261,54 @@ class RotationReportView:
                 if isinstance(item, Mapping)
             ),
         )
+
+
+@dataclass(frozen=True)
+class AlertLink:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class StormMember:
+    """One alert group of a storm as its post lists it."""
+
+    source: str
+    title: str
+    count: int
+    state: str
+
+
+@dataclass(frozen=True)
+class AlertCardView:
+    """The post of one alert group (or one alert storm) in the alert channel, updated in place.
+
+    ``alert_key`` is the correlation id (``{source}:{group}``, ``storm:{start}``) the buttons carry
+    under ``DATA_ALERT``; ``number``/``url`` are None until ServiceNow has answered. ``recovered``
+    marks a group its sender reports healthy again (or resolved); the incident stays open for an
+    engineer, so the buttons stay. A storm lists its groups (``members``, ``more_members`` beyond).
+    """
+
+    alert_key: str
+    source: str
+    title: str
+    level: str
+    state: str
+    count: int
+    first_seen_text: str
+    last_seen_text: str
+    number: str | None
+    url: str | None
+    group: str
+    links: tuple[AlertLink, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+    acknowledged_text: str | None = None
+    recovered: bool = False
+    storm: bool = False
+    members: tuple[StormMember, ...] = ()
+    more_members: int = 0
+    tier2_group: str = "Scheduling Support"
+    product_group: str = "eCheck-in Vet Facing Apps"
 
 
 # --------------------------------------------------------------------------------------------------

@@ -61,12 +61,14 @@ class CommandRequest:
 @dataclass(frozen=True)
 class Answer:
     """What the bot answers: text, or a template rendered when sent (``help``, ``duty``, ``status``
-    in a thread), and for a week's add-week form the week it is for."""
+    in a thread), for a week's add-week form the week it is for, and for a plan change the id of its
+    stored preview (shown as a card with Confirm and Cancel)."""
 
     text: str | None = field(default=None, repr=False)
     template: str | None = None
     mentions: tuple[Mention, ...] = ()
     form_week: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -186,7 +188,9 @@ class CommandDispatcher:
                 self._store,
                 connection,
                 kinds.REPLY,
-                kinds.ThreadReply(request.thread, answer.text, answer.mentions, answer.template),
+                kinds.ThreadReply(
+                    request.thread, answer.text, answer.mentions, answer.template, answer.proposal
+                ),
                 inquiry_id=inquiry_id if answer.template else None,
             )
         else:
@@ -194,5 +198,7 @@ class CommandDispatcher:
                 self._store,
                 connection,
                 kinds.REPLY_DIRECT,
-                kinds.DirectReply(request.platform, request.conversation_id, answer.text, answer.form_week),
+                kinds.DirectReply(
+                    request.platform, request.conversation_id, answer.text, answer.form_week, answer.proposal
+                ),
             )

@@ -72,22 +72,26 @@ class DescriptionUpdate:
 @dataclass(frozen=True)
 class ThreadReply:
     """A reply in a thread: plain text (with mentions), or a template rendered when it is sent
-    (``help``, ``duty``, ``status``, ``personal_data``, ``personal_data_thanks``)."""
+    (``help``, ``duty``, ``status``, ``personal_data``, ``personal_data_thanks``); ``proposal`` adds a
+    plan change's preview card."""
 
     thread: ThreadRef
     text: str | None = field(default=None, repr=False)
     mentions: tuple[Mention, ...] = ()
     template: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
 class DirectReply:
-    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week."""
+    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week,
+    ``proposal`` the preview card of a plan change (rendered from its stored row when sent)."""
 
     platform: Platform
     conversation_id: str
     text: str | None = field(default=None, repr=False)
     form_week: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,33 @@ class ChannelStep:
     notice_posted: bool = False
 
 
+@dataclass(frozen=True)
+class AlertRef:
+    """An alert group's (or storm's) row: the job brings its incident and posts up to date."""
+
+    alert_id: int
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """An engineer acknowledged or routed an alert (from a card); ``group`` for a route."""
+
+    alert_id: int
+    actor: str
+    where: str = "Teams"
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertReply:
+    """A reply in the thread of an alert's post on one platform."""
+
+    alert_id: int
+    platform: Platform
+    text: str = field(repr=False)
+    mentions: tuple[Mention, ...] = ()
+
+
 CREATE_INCIDENT = JobKind("create_incident", Nothing)
 COMMENT = JobKind("comment", Note)
 WORK_NOTE = JobKind("work_note", Note)
@@ -139,6 +170,10 @@ CHANNEL_OPEN = JobKind("channel_open", ChannelStep)
 CHANNEL_RETIRE = JobKind("channel_retire", ChannelStep)
 CHANNEL_RENAME = JobKind("channel_rename", ChannelStep)
 CHANNEL_CANCEL = JobKind("channel_cancel", ChannelStep)
+ALERT_SYNC = JobKind("alert_sync", AlertRef)
+ALERT_ACKNOWLEDGE = JobKind("alert_acknowledge", AlertAction)
+ALERT_ROUTE = JobKind("alert_route", AlertAction)
+ALERT_REPLY = JobKind("alert_reply", AlertReply)
 
 ALL_KINDS: tuple[JobKind[object], ...] = (
     CREATE_INCIDENT,
@@ -159,4 +194,8 @@ ALL_KINDS: tuple[JobKind[object], ...] = (
     CHANNEL_RETIRE,
     CHANNEL_RENAME,
     CHANNEL_CANCEL,
+    ALERT_SYNC,
+    ALERT_ACKNOWLEDGE,
+    ALERT_ROUTE,
+    ALERT_REPLY,
 )

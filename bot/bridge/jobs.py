@@ -18,7 +18,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import jobkinds as kinds
-from bot.bridge import records
+from bot.bridge import plan_changes, records
 from bot.bridge.config import BridgeConfig
 from bot.bridge.outbox import GiveUp, Job, JobRegistry, enqueue
 from bot.bridge.render import Renderer, resolution_text
@@ -443,10 +443,20 @@ class InquiryJobs:
 
     async def reply_direct(self, job: Job[kinds.DirectReply]) -> None:
         payload = job.payload
-        view = AddWeekFormView(week_start=payload.form_week) if payload.form_week is not None else None
+        view: Any = AddWeekFormView(week_start=payload.form_week) if payload.form_week is not None else None
+        if payload.proposal is not None:
+            view = await self._proposal_view(payload.proposal)
         await self._chats[payload.platform].reply_direct(
             payload.conversation_id, Message(text=payload.text, view=view)
         )
+
+    async def _proposal_view(self, proposal_id: str) -> Any:
+        """A plan change's preview card, from its stored row as it is now."""
+        async with self._store.read() as connection:
+            stored = await plan_changes.load_proposal(connection, proposal_id)
+        if stored is None:
+            raise GiveUp("plan change preview missing")
+        return plan_changes.proposal_view(stored)
 
     async def direct_message(self, job: Job[kinds.DirectMessage]) -> None:
         payload = job.payload
@@ -455,7 +465,8 @@ class InquiryJobs:
     async def _reply_message(self, job: Job[kinds.ThreadReply]) -> Message:
         payload = job.payload
         if payload.text:
-            return Message(text=payload.text, mentions=payload.mentions, key=f"job:{job.id}")
+            view = await self._proposal_view(payload.proposal) if payload.proposal else None
+            return Message(text=payload.text, mentions=payload.mentions, view=view, key=f"job:{job.id}")
         template = payload.template
         now = self._clock.now()
         if template in {"duty", "help"}:

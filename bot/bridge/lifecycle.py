@@ -36,14 +36,7 @@ from servicenow.model import RESOLVED_STATES
 log = logging.getLogger(__name__)
 
 
-async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelState]:
-    rows = (await connection.execute(select(tables.channels))).all()
-    return {
-        row.station: ChannelState(
-            station=row.station, status=row.status, channel_id=row.channel_id, display_name=row.display_name
-        )
-        for row in rows
-    }
+load_channel_states = records.load_channel_states
 
 
 class ChannelLifecycle:

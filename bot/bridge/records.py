@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import PlannedSite, RolloutPlan, Site
+from schedule.reconciler import ChannelState
 from schedule.roster import DutyRoster, parse_roster_csv
 
 ROSTER_DOCUMENT = "roster"
@@ -64,6 +66,17 @@ async def save_plan(connection: AsyncConnection, plan: RolloutPlan, at: datetime
         await connection.execute(
             update(tables.sites).where(tables.sites.c.station == station).values(pulled=True, updated_at=at)
         )
+
+
+async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelState]:
+    """Every go-live channel's stored state, by station."""
+    rows = (await connection.execute(select(tables.channels))).all()
+    return {
+        row.station: ChannelState(
+            station=row.station, status=row.status, channel_id=row.channel_id, display_name=row.display_name
+        )
+        for row in rows
+    }
 
 
 async def load_roster_csv(store: Store, connection: AsyncConnection) -> str | None:
@@ -132,7 +145,23 @@ async def channel_by_id(connection: AsyncConnection, channel_id: str):
     ).first()
 
 
-async def audit(connection: AsyncConnection, at: datetime, actor: str, action: str, detail: str) -> None:
+async def audit(
+    connection: AsyncConnection,
+    at: datetime,
+    actor: str,
+    action: str,
+    detail: str,
+    stations: Iterable[str] = (),
+) -> None:
+    """One row of the audit trail (``bot.bridge.audit_trail`` reads it); ``stations`` are the sites
+    the row is about, so the trail can be filtered by site."""
+    listed = sorted({station.strip().upper() for station in stations if station.strip()})
     await connection.execute(
-        tables.audit_log.insert().values(at=at, actor=actor, action=action, detail=detail)
+        tables.audit_log.insert().values(
+            at=at,
+            actor=actor[:200],
+            action=action,
+            detail=detail,
+            stations=f" {' '.join(listed)} " if listed else None,
+        )
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -46,6 +47,12 @@ NO_ROSTER = (
 )
 
 
+class AlertActions(Protocol):
+    """Where the buttons of an alert's post go (``bot.bridge.alerts.AlertService``)."""
+
+    async def on_card_action(self, action: CardAction) -> ActionOutcome: ...
+
+
 class BridgeService:
     def __init__(
         self,
@@ -56,6 +63,8 @@ class BridgeService:
         dispatcher: CommandDispatcher,
         personal: PersonalCommands,
         wake_outbox: Callable[[], None],
+        *,
+        alerts: AlertActions | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -64,6 +73,7 @@ class BridgeService:
         self._dispatcher = dispatcher
         self._personal = personal
         self._wake = wake_outbox
+        self._alerts = alerts
         self.inquiries = InquiryService(store, clock, config, dispatcher)
 
     async def on_channel_post(self, post: ChannelPost) -> None:
@@ -163,9 +173,12 @@ class BridgeService:
         log.info("adopted channel for station %s (%s)", station, values["status"])
 
     async def on_card_action(self, action: CardAction) -> ActionOutcome:
+        if self._alerts is not None and views.DATA_ALERT in action.data:
+            return await self._alerts.on_card_action(action)
         if action.verb == views.VERB_ADD_WEEK:
-            status, message = await self._personal.on_add_week_card(action)
-            return ActionOutcome(status, message)
+            return await self._personal.on_add_week_card(action)
+        if action.verb in views.PLAN_VERBS:
+            return await self._personal.on_plan_card(action)
         if action.verb not in views.CARD_VERBS:
             return ActionOutcome(400, f"Unknown action '{action.verb[:40]}'.")
         key = str(action.data.get(views.DATA_INQUIRY, ""))

@@ -38,9 +38,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from bot.bridge import records
+from bot.bridge.audit_trail import AuditQuery, read_audit
 from bot.bridge.deadletters import DeadLetters
 from bot.clock import Clock, SystemClock
 from bot.leadership import LeadershipReport, LeaderStatus
+from bot.reporting.alerts import AlertsReport, alerts_report, load_alert_rows
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
 from bot.storage.store import Store
@@ -76,6 +78,8 @@ RESPONSE_BUCKETS: tuple[tuple[str, float], ...] = (
 WAITING = "waiting"
 MISSED = "missed"
 DEFAULT_FIRST_RESPONSE_S = 300.0
+#: How many audit entries the "Changes" panel shows (``golive audit`` has them all).
+CHANGES_SHOWN = 15
 
 _templates = jinja2.Environment(
     loader=jinja2.PackageLoader("bot.reporting", "templates"),
@@ -135,6 +139,27 @@ class Count:
 
 
 @dataclass(frozen=True)
+class ChangeLine:
+    """One row of the audit trail, as the "Changes" panel shows it."""
+
+    at: datetime
+    actor: str
+    action: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class AlertLine:
+    source: str
+    title: str
+    state: str
+    count: int
+    number: str
+    url: str
+    acknowledged_by: str
+
+
+@dataclass(frozen=True)
 class DashboardData:
     now: datetime
     timeline: tuple[TimelineSite, ...]
@@ -148,6 +173,10 @@ class DashboardData:
     median_first_response_s: float | None
     inbox_backlog: int = 0
     dead_letters: int = 0
+    changes: tuple[ChangeLine, ...] = ()
+    # Monitoring alerts of the last 7 days, and the latest alert posts (groups with their own, storms).
+    alerts: AlertsReport = field(default_factory=AlertsReport)
+    latest_alerts: tuple[AlertLine, ...] = ()
     #: Which replica leads the schedule, and whether it is the one serving this page.
     leadership: LeadershipReport | None = None
 
@@ -207,6 +236,7 @@ async def load_dashboard(
             row.station: row.status
             for row in (await connection.execute(select(tables.channels.c.station, tables.channels.c.status)))
         }
+        changes = await read_audit(connection, AuditQuery(limit=CHANGES_SHOWN))
         rows = (
             await connection.execute(
                 select(
@@ -224,6 +254,7 @@ async def load_dashboard(
         ).all()
 
     inbox_backlog, dead_letters = await DeadLetters(store, SystemClock()).counts()
+    alerts, latest_alerts = await _alerts(store, now)
     inquiries_by_station = Counter(row.station for row in rows)
     open_rows: dict[str, list] = defaultdict(list)
     for row in rows:
@@ -292,7 +323,37 @@ async def load_dashboard(
         median_first_response_s=round(statistics.median(times), 1) if times else None,
         inbox_backlog=inbox_backlog,
         dead_letters=dead_letters,
+        changes=tuple(ChangeLine(e.at, e.actor, e.action, e.headline) for e in changes),
+        alerts=alerts,
+        latest_alerts=latest_alerts,
     )
+
+
+async def _alerts(store: Store, now: datetime) -> tuple[AlertsReport, tuple[AlertLine, ...]]:
+    alerts_t = tables.alerts
+    async with store.read() as connection:
+        rows = await load_alert_rows(connection, now - timedelta(days=7), now + timedelta(days=1))
+        latest = (
+            await connection.execute(
+                select(alerts_t)
+                .where(alerts_t.c.storm_id.is_(None))
+                .order_by(alerts_t.c.last_seen.desc(), alerts_t.c.id.desc())
+                .limit(10)
+            )
+        ).all()
+    lines = tuple(
+        AlertLine(
+            row.source,
+            row.title,
+            row.state,
+            row.count,
+            row.number or "pending",
+            row.incident_url or "",
+            row.acknowledged_by or "",
+        )
+        for row in latest
+    )
+    return alerts_report(rows), lines
 
 
 def _duty_lines(roster, now: datetime) -> tuple[DutyLine, ...]:

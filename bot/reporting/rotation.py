@@ -47,6 +47,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.reporting.alerts import AlertRow, AlertsReport, alerts_report
+from bot.reporting.alerts import render_markdown as alerts_markdown
 from servicenow.model import RESOLVED_STATES
 from servicenow.routing import TRIAGE_CATEGORIES
 
@@ -137,6 +139,7 @@ class RotationData:
     route_events: Mapping[int, int] = field(default_factory=dict)
     escalations: tuple[EscalationRow, ...] = ()
     next_week: tuple[SiteRow, ...] = ()
+    alerts: tuple[AlertRow, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -267,6 +270,7 @@ class RotationReport:
     next_week: NextWeek
     by_triage: tuple[TriageCount, ...] = ()
     untriaged: int = 0
+    alerts: AlertsReport = field(default_factory=AlertsReport)
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape (DESIGN.md §4): tuples become lists, nothing else changes."""
@@ -437,6 +441,7 @@ def compute_rotation_report(
         ),
         by_triage=_by_triage(inquiries),
         untriaged=sum(1 for i in inquiries if not i.triage),
+        alerts=alerts_report(data.alerts, first_response_s),
     )
 
 
@@ -597,6 +602,7 @@ def render_markdown(report: RotationReport) -> str:
             f"- {i.station}: [{i.number}]({i.url})" if i.url else f"- {i.station}: {i.number}"
             for i in report.open_at_retirement_incidents
         ]
+    out += alerts_markdown(report.alerts, format_duration)
     out += ["", f"## Going live next week ({report.next_week.week})", ""]
     if report.next_week.sites:
         out += _md_table(

@@ -94,6 +94,12 @@ class TeamsEmulator:
             self.state.chats.setdefault(
                 personal_conversation_id(person.aad_object_id, config.bot_id), act.account_for(person)
             )
+        for name in config.channels:
+            if self.state.channel_named(name) is None:
+                channel = Channel(new_channel_id(), name, "", iso_z(config.now()))
+                self.state.channels[channel.id] = channel
+        if config.channels:
+            self.changed()
 
     # --- life cycle ------------------------------------------------------------------------------
 

@@ -19,11 +19,11 @@ import aiohttp
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from ops_support import STAFF, eventually, free_port
+from ops_support import STAFF, eventually
 
 from bot.backup import DatabaseInUse, NotAGoLiveDatabase, backup_database, restore_database
 from bot.cli import main
-from bot.sandbox import SandboxOptions, run_sandbox
+from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 from bot.storage.database import SchemaTooNew, create_engine, head_revision, migrate
 
 POSTS = 24
@@ -82,18 +82,17 @@ async def test_backup_while_the_sandbox_handles_posts_restores_to_a_database_tha
 ):
     monkeypatch.chdir(tmp_path)
     options = SandboxOptions(
-        port=free_port(),
-        servicenow_port=free_port(),
-        teams_port=free_port(),
+        port=0,
+        servicenow_port=0,
+        teams_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )
     database = options.state_dir / "golive.db"
-    ready = asyncio.Event()
-    sandbox = asyncio.create_task(run_sandbox(options, ready))
-    teams = f"http://127.0.0.1:{options.teams_port}"
+    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
+    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
     try:
-        await asyncio.wait_for(ready.wait(), 30)
+        teams = (await asyncio.wait_for(ready, 30)).teams
         async with aiohttp.ClientSession() as http:
 
             async def open_channel() -> str | None:

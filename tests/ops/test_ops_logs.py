@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from ops_support import STAFF, eventually, free_port
+from ops_support import STAFF, eventually
 from pydantic import ValidationError
 
 from bot.logs import JsonFormatter, LogFormat, TextFormatter, configure_logging
-from bot.sandbox import SandboxOptions, run_sandbox
+from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 from bot.settings import Settings
 
 TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO |WARNING|ERROR|CRITICAL) \S+  .*$")
@@ -105,17 +105,16 @@ async def test_the_sandbox_logs_an_inquiry_in_both_formats_without_its_text(tmp_
     json_handler.setFormatter(JsonFormatter())
     logging.getLogger().addHandler(json_handler)
     options = SandboxOptions(
-        port=free_port(),
-        servicenow_port=free_port(),
-        teams_port=free_port(),
+        port=0,
+        servicenow_port=0,
+        teams_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )
-    ready = asyncio.Event()
-    sandbox = asyncio.create_task(run_sandbox(options, ready))
-    teams = f"http://127.0.0.1:{options.teams_port}"
+    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
+    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
     try:
-        await asyncio.wait_for(ready.wait(), 30)
+        teams = (await asyncio.wait_for(ready, 30)).teams
         async with aiohttp.ClientSession() as http:
 
             async def open_channel() -> str | None:

@@ -139,3 +139,32 @@ async def test_empty_database_renders_without_data(tmp_path):
 )
 def test_first_response_buckets(seconds, bucket):
     assert response_bucket(seconds) == bucket
+
+
+async def test_changes_panel_shows_the_latest_audit_entries_newest_first(tmp_path, aiohttp_client):
+    url = await seeded_database(tmp_path)
+    app = create_app(
+        Settings(env="development", database_url=url, servicenow_url="http://127.0.0.1:9"),
+        Overrides(run_background=False, clock=FrozenClock(NOW)),
+    )
+    client = await aiohttp_client(app)
+    store = app[RUNTIME].store
+    async with store.write() as connection:
+        await records.audit(
+            connection, NOW, "Morgan Manager (m-1)", "site.pull", "pull 999 Pulled\nmore", ["999"]
+        )
+        await records.audit(
+            connection,
+            NOW.replace(hour=17),
+            "api:flow",
+            "plan.import",
+            "imported <b>x</b>.csv (merge)",
+            ["600"],
+        )
+    html = await (await client.get("/dashboard")).text()
+    changes = html.split('id="changes"')[1].split("</section>")[0]
+    assert changes.index("plan.import") < changes.index("site.pull")
+    assert "Morgan Manager (m-1)" in changes and "pull 999 Pulled (+1 more line)" in changes
+    assert "&lt;b&gt;x&lt;/b&gt;" in changes  # escaped, never markup
+    data = await (await client.get("/dashboard/data.json")).json()
+    assert [c["action"] for c in data["changes"]] == ["plan.import", "site.pull"]
