@@ -23,7 +23,7 @@ from aiohttp import web
 
 from bot.alerts import SOURCES
 from bot.bridge.alert_jobs import AlertJobs
-from bot.bridge.alerts import AlertService, AlertSettings, platforms_for
+from bot.bridge.alerts import AlertService, AlertSettings, AlertTextPurge, platforms_for
 from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
@@ -298,7 +298,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
-        retention=Retention(store, settings.retention_days),
+        retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
         alerts=alerts,
         leadership=leadership,
     )
