@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -43,6 +43,7 @@ from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.inbound import MAX_BODY_BYTES
+from bot.leadership import LeaderStatus
 from bot.logs import quiet_payload_loggers
 from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
 from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
@@ -50,14 +51,17 @@ from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
 from bot.scheduling import (
+    EXACT_INSTANT_JOB,
     PeriodicJob,
     PostgresLeadership,
     ScheduleRunner,
+    SlotClaims,
     SqliteLeadership,
     replica_identity,
 )
 from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
+from bot.shared_clock import share_clock
 from bot.storage.database import create_engine, is_ready, migrate
 from bot.storage.store import Store
 from bot.teams.activity import Activity as TeamsActivity
@@ -67,6 +71,7 @@ from bot.teams.edge import EdgePolicy, make_messages_handler
 from bot.teams.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider, TokenProvider
 from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
+from bot.teams.openid import MICROSOFT_CHANNEL_METADATA_URL, KeyPolicy, OpenIdKeyRing, metadata_source
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
 from bot.teams.sso import (
@@ -87,6 +92,9 @@ from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 from servicenow.routing import load_routing_rules
 
 log = logging.getLogger(__name__)
+
+#: How far back a new leader looks for open/retire instants no replica ran (simulated time).
+EXACT_CATCH_UP = timedelta(days=7)
 
 
 @dataclass
@@ -125,6 +133,7 @@ class Runtime:
     dead_letters: DeadLetters
     retention: Retention
     alerts: AlertService
+    leadership: LeaderStatus
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -174,11 +183,12 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     clock = overrides.clock or _clock_for(settings)
     config = bridge_config(settings)
-    metrics = Metrics()
 
     # --- adapters ---------------------------------------------------------------------------------
     engine = create_engine(settings.database_url)
     store = Store(engine)
+    leadership = LeaderStatus(replica_identity(), store)
+    metrics = Metrics(leadership)
     places = TeamsPlaces(store)
     http = HttpSession()
     messenger = TeamsMessenger(
@@ -252,6 +262,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     )
 
     # --- the Teams edge -----------------------------------------------------------------------------
+    signing_keys = OpenIdKeyRing(
+        settings.openid_metadata_url or MICROSOFT_CHANNEL_METADATA_URL,
+        KeyPolicy(timeout_s=settings.openid_timeout_s),
+    )
     authentication = build_authentication(settings)
     teams_events = TeamsEvents(service, places, clock)
 
@@ -292,11 +306,20 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         dead_letters=DeadLetters(store, clock),
         retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
         alerts=alerts,
+        leadership=leadership,
     )
     app[RUNTIME] = runtime
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await migrate(engine)
+        if isinstance(clock, SimulatedClock):
+            await share_clock(store, clock)  # every replica on the stored clock; a restart never rewinds
+        # botbuilder's token checks take their keys from the ring: fetched off the event loop.
+        signing_keys.install()
+        level, text = metadata_source(settings.openid_metadata_url, production=not settings.development)
+        log.log(level, text)
+        if not settings.auth_disabled:
+            runtime.background.append(asyncio.create_task(_prewarm(signing_keys), name="openid-prewarm"))
         runner: ScheduleRunner | None = None
         if overrides.run_background:
             inbox.start()
@@ -318,11 +341,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             for task in runtime.background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if runner is not None:
+                await runner.close()
             await messenger.close()
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
             await authentication.close()
+            await signing_keys.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(lifetime)
@@ -347,7 +373,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         inbox.store,
         clock,
     )
-    install_pages(app, readiness=lambda: is_ready(engine))
+    install_pages(app, readiness=lambda: is_ready(engine), leadership=leadership)
     install_reporting(
         app,
         metrics,
@@ -361,6 +387,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             teams_js_url=settings.teams_js_url,
             first_response_s=settings.first_response_minutes * 60,
         ),
+        leadership,
     )
     install_plan_api(
         app,
@@ -412,6 +439,12 @@ def _clock_for(settings: Settings) -> Clock:
     return SystemClock()
 
 
+async def _prewarm(signing_keys: OpenIdKeyRing) -> None:
+    """Fetch the channel's signing keys in the background, so start-up never waits for them (a
+    failure is logged by the ring and retried by the first token check after its back-off)."""
+    await signing_keys.prewarm()
+
+
 class HttpSession:
     """The app's one aiohttp client session (Graph calls), opened on first use inside the event
     loop, as aiohttp requires, and closed at shutdown."""
@@ -448,12 +481,13 @@ def _graph_factory(settings: Settings, http: HttpSession) -> GraphFactory:
 
 def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     store, clock, lifecycle = runtime.store, runtime.clock, runtime.lifecycle
-    identity = replica_identity()
+    identity = runtime.leadership.identity
     leadership: SqliteLeadership | PostgresLeadership
     if store.dialect == "sqlite":
         leadership = SqliteLeadership(store, identity)
     else:
-        leadership = PostgresLeadership(settings.database_url, identity)
+        leadership = PostgresLeadership(settings.database_url, identity, store)
+    claims = SlotClaims(store, identity)
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
@@ -469,16 +503,23 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
 
     async def exact_instants() -> list[tuple[str, float]]:
-        """Open/retire instants of the next hours, keyed by the instant (not by when it runs)."""
+        """Open/retire instants of the next hours, keyed by the instant in UTC (not by when it runs),
+        and those since the last claimed one: the slots that came due while no replica led."""
         now = clock.now()
-        upcoming = await lifecycle.upcoming_instants(now, now + timedelta(hours=6))
-        return [(at.isoformat(), clock.real_delay_until(at)) for at in upcoming]
+        since = now - EXACT_CATCH_UP
+        last = await claims.last_slot(EXACT_INSTANT_JOB)
+        if last is not None:
+            since = max(since, datetime.fromisoformat(last))
+        upcoming = await lifecycle.upcoming_instants(since, now + timedelta(hours=6))
+        return [(at.astimezone(UTC).isoformat(), clock.real_delay_until(at)) for at in upcoming]
 
     return ScheduleRunner(
         leadership,
         jobs,
         exact_instants=exact_instants,
         on_exact=lifecycle.tick,
+        claims=claims,
+        status=runtime.leadership,
         refuse_if_taken=store.dialect == "sqlite",
     )
 

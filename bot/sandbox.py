@@ -35,6 +35,7 @@ from bot.app import Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
 from bot.settings import Environment, Settings
+from bot.shared_clock import share_clock_at
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
@@ -245,6 +246,8 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         state_dir=state / "teams",
     )
     settings = sandbox_settings(options, teams_config.team_id, teams_config.tenant_id)
+    # A restarted sandbox continues the stored clock (or moves it forward to a later --now).
+    await share_clock_at(settings.database_url, clock)
     roster = await seed_if_empty(settings, clock.now())
     people = sandbox_people(roster)
     teams_config = TeamsEmulatorConfig(

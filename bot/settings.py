@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     microsoft_app_type: AppType = AppType.SINGLE_TENANT
     # Where inbound Bot Framework tokens are validated (the Teams emulator serves its own).
     openid_metadata_url: str = ""
+    # Seconds one fetch of that metadata and its keys may take (off the event loop; then 401).
+    openid_timeout_s: float = Field(5.0, gt=0)
     allowed_service_url_prefixes: str = ""
     allowed_tenant_ids: str = ""
 

@@ -28,7 +28,7 @@ import logging
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +41,7 @@ from bot.bridge import records
 from bot.bridge.audit_trail import AuditQuery, read_audit
 from bot.bridge.deadletters import DeadLetters
 from bot.clock import Clock, SystemClock
+from bot.leadership import LeadershipReport, LeaderStatus
 from bot.reporting.alerts import AlertsReport, alerts_report, load_alert_rows
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
@@ -176,6 +177,8 @@ class DashboardData:
     # Monitoring alerts of the last 7 days, and the latest alert posts (groups with their own, storms).
     alerts: AlertsReport = field(default_factory=AlertsReport)
     latest_alerts: tuple[AlertLine, ...] = ()
+    #: Which replica leads the schedule, and whether it is the one serving this page.
+    leadership: LeadershipReport | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -626,11 +629,20 @@ TAB_SCRIPT = """// The dashboard tab: sign in through Teams, then show the dashb
 """
 
 
-def routes(store: Store, clock: Clock, window: WindowSettings, access: DashboardAccess) -> list[web.RouteDef]:
+def routes(
+    store: Store,
+    clock: Clock,
+    window: WindowSettings,
+    access: DashboardAccess,
+    leadership: LeaderStatus | None = None,
+) -> list[web.RouteDef]:
     """``/dashboard``, ``/dashboard/data.json`` and the Teams tab's ``/dashboard/tab`` pages."""
 
     async def load() -> DashboardData:
-        return await load_dashboard(store, clock.now(), window, access.first_response_s)
+        data = await load_dashboard(store, clock.now(), window, access.first_response_s)
+        if leadership is not None:
+            data = replace(data, leadership=await leadership.report())
+        return data
 
     async def page(request: web.Request) -> web.Response:
         if not await authorized(request, access):

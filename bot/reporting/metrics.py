@@ -5,6 +5,8 @@ Two kinds of figures:
 - **Calls** to ServiceNow and Teams, observed as they happen: the adapters (``ServiceNowTracker``,
   ``TeamsChat``) call :meth:`Metrics.observe_servicenow` and :meth:`Metrics.observe_teams` with each
   call's outcome: a latency histogram and an error counter, labelled by ``op`` and ``status``.
+- **Leadership** of this replica, read live: ``golive_scheduler_leader`` is 1 on the replica that
+  runs the schedule jobs and 0 on the others (``bot.leadership``).
 - **State** read from the database at scrape time (:meth:`Metrics.refresh`), so the figures survive a
   restart and agree across replicas: inquiries and incidents created (counters: the rows only grow),
   escalations and re-routes, open incidents, outbox depth by job kind and the age of its oldest job,
@@ -30,6 +32,7 @@ from sqlalchemy import case, func, select
 from bot.bridge.deadletters import DeadLetters
 from bot.bridge.outbox import outbox_depth
 from bot.clock import SystemClock
+from bot.leadership import LeaderStatus
 from bot.storage import tables
 from bot.storage.store import Store
 from servicenow.model import RESOLVED_STATES
@@ -131,6 +134,12 @@ class _StoreCollector(Collector):
         yield GaugeMetricFamily(
             "golive_outbox_oldest_age_seconds", "Age of the oldest outbox job not done", s.outbox_oldest_s
         )
+        leadership = self._metrics.leadership
+        yield GaugeMetricFamily(
+            "golive_scheduler_leader",
+            "1 when this replica leads the schedule (runs its jobs), else 0",
+            1 if leadership is not None and leadership.is_leader else 0,
+        )
         if s.sync_lag_s is not None:
             yield GaugeMetricFamily(
                 "golive_sync_lag_seconds",
@@ -142,9 +151,10 @@ class _StoreCollector(Collector):
 class Metrics:
     """The app's metrics; create one per app (``create_app``), never a module global."""
 
-    def __init__(self) -> None:
+    def __init__(self, leadership: LeaderStatus | None = None) -> None:
         self.registry = CollectorRegistry()
         self.snapshot = _Snapshot()
+        self.leadership = leadership
         self.servicenow_seconds = Histogram(
             "golive_servicenow_request_duration_seconds",
             "ServiceNow call latency by operation and status",
