@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
+from bot.bridge.followups import FollowUps, FollowUpSettings
 from bot.bridge.handoff import HandoffNotices
 from bot.bridge.incident_commands import IncidentCommands
 from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
@@ -34,12 +36,14 @@ from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
+from bot.bridge.roster_sync import RosterSync
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.inbound import MAX_BODY_BYTES
+from bot.integrations import followup_tracker, pagerduty_roster, tracker_name
 from bot.logs import quiet_payload_loggers
-from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
+from bot.ports import ChannelDirectory, ChatPlatform, FollowUpTracker, IncidentTracker, RosterSource
 from bot.reporting.dashboard import DashboardAccess
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
@@ -81,6 +85,8 @@ class Overrides:
     tracker: IncidentTracker | None = None
     teams: ChatPlatform | None = None
     directory: ChannelDirectory | None = None
+    roster_source: RosterSource | None = None
+    followups: FollowUpTracker | None = None
     run_background: bool = True
 
 
@@ -107,6 +113,8 @@ class Runtime:
     metrics: Metrics
     places: TeamsPlaces
     dead_letters: DeadLetters
+    roster_sync: RosterSync | None
+    followups: FollowUps
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -137,6 +145,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         delivery_lead=(settings.delivery_lead_aad_id, "Delivery lead")
         if settings.delivery_lead_aad_id
         else None,
+        followup_tracker="" if settings.followup_missing() else tracker_name(settings),
     )
 
 
@@ -156,6 +165,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     clock = overrides.clock or _clock_for(settings)
     config = bridge_config(settings)
+    roster_source = overrides.roster_source or pagerduty_roster(settings)
+    issues = overrides.followups or followup_tracker(settings)
+    if overrides.followups is not None:
+        config = dataclasses.replace(config, followup_tracker=tracker_name(settings))
     metrics = Metrics()
 
     # --- adapters ---------------------------------------------------------------------------------
@@ -202,13 +215,28 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
     ChannelNotices(store, chats).register(jobs)
+    followups = FollowUps(
+        store,
+        clock,
+        FollowUpSettings(config.followup_tracker, settings.followup_label_list, settings.team_id),
+        issues,
+        tracker,
+        chats,
+        worker.wake,
+    )
+    followups.register(jobs)
 
     # --- use cases ----------------------------------------------------------------------------------
     personal = PersonalCommands(store, clock, config)
     dispatcher = CommandDispatcher(
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake)
+    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, followups)
+    roster_sync = (
+        None
+        if roster_source is None
+        else RosterSync(store, clock, roster_source, _schedule_pair(settings.pagerduty_schedules))
+    )
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
     handoff = HandoffNotices(store, clock, wake)
@@ -264,6 +292,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
+        roster_sync=roster_sync,
+        followups=followups,
     )
     app[RUNTIME] = runtime
 
@@ -294,6 +324,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
+            for own, given in ((roster_source, overrides.roster_source), (issues, overrides.followups)):
+                if own is not None and given is None:
+                    await own.close()  # type: ignore[union-attr]  # the adapters built here
             await authentication.close()
             await engine.dispose()
 
@@ -351,6 +384,11 @@ class HttpSession:
             await self._session.close()
 
 
+def _schedule_pair(schedules: tuple[str, ...]) -> tuple[str, str]:
+    """(primary, backup) schedule ids; a test's fake source may run without the settings."""
+    return (schedules[0], schedules[1]) if len(schedules) == 2 else ("primary", "backup")
+
+
 def _graph_factory(settings: Settings, http: HttpSession) -> GraphFactory:
     tokens: TokenProvider
     if settings.development or not settings.microsoft_app_id:
@@ -384,6 +422,8 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
+    if runtime.roster_sync is not None:
+        jobs.append(PeriodicJob("roster-sync", settings.pagerduty_sync_interval_s, runtime.roster_sync.tick))
 
     async def exact_instants() -> list[tuple[str, float]]:
         """Open/retire instants of the next hours, keyed by the instant (not by when it runs)."""

@@ -21,9 +21,13 @@ VERB_ASSIGN_ME: Final = "assign_me"
 VERB_TRIAGE: Final = "triage"
 VERB_RESOLVE: Final = "resolve"
 VERB_ADD_WEEK: Final = "add_week"
+#: "Follow-up issue" (engineers only): one GitHub or Jira issue per incident, however often pressed.
+#: An incident card's button carries ``{"inquiry": key}``, an alert card's ``{"alert": key}``.
+VERB_FOLLOWUP: Final = "followup"
+FOLLOWUP_TITLE: Final = "Follow-up issue"
 #: Every verb a card button can send; the card-action use case handles exactly these.
 CARD_VERBS: Final[frozenset[str]] = frozenset(
-    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK}
+    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK, VERB_FOLLOWUP}
 )
 
 #: Keys of an action's ``data`` (the card's own) and of the inputs a platform merges into it.
@@ -56,6 +60,16 @@ class IncidentRef:
 
 
 @dataclass(frozen=True)
+class FollowUpRef:
+    """An incident's follow-up issue as a card shows it; ``key`` is None while it is being filed."""
+
+    tracker: str  # "GitHub" or "Jira"
+    key: str | None = None
+    url: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True)
 class IncidentCardView:
     """What the incident card shows for one inquiry. ``number``/``url`` are ``None`` until ServiceNow
     has answered (the card is posted at once and updated when the incident exists)."""
@@ -81,6 +95,9 @@ class IncidentCardView:
     resolved: bool = False
     close_code: str | None = None
     close_notes: str | None = None
+    # Where the "Follow-up issue" button files ("GitHub", "Jira"; None: no button), and the issue.
+    followup_tracker: str | None = None
+    followup: FollowUpRef | None = None
 
 
 @dataclass(frozen=True)

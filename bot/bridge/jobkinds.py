@@ -102,6 +102,15 @@ class ChannelStep:
     notice_posted: bool = False
 
 
+@dataclass(frozen=True)
+class FollowUpFiling:
+    """File the follow-up issue claimed for an incident (``followups`` row of ``correlation_id``);
+    ``subject`` is the card data key that named the incident (``inquiry``, ``alert``)."""
+
+    correlation_id: str
+    subject: str = "inquiry"
+
+
 CREATE_INCIDENT = JobKind("create_incident", Nothing)
 COMMENT = JobKind("comment", Note)
 WORK_NOTE = JobKind("work_note", Note)
@@ -119,6 +128,7 @@ CHANNEL_OPEN = JobKind("channel_open", ChannelStep)
 CHANNEL_RETIRE = JobKind("channel_retire", ChannelStep)
 CHANNEL_RENAME = JobKind("channel_rename", ChannelStep)
 CHANNEL_CANCEL = JobKind("channel_cancel", ChannelStep)
+FILE_FOLLOWUP = JobKind("file_followup", FollowUpFiling)
 
 ALL_KINDS: tuple[JobKind[object], ...] = (
     CREATE_INCIDENT,
@@ -138,4 +148,5 @@ ALL_KINDS: tuple[JobKind[object], ...] = (
     CHANNEL_RETIRE,
     CHANNEL_RENAME,
     CHANNEL_CANCEL,
+    FILE_FOLLOWUP,
 )

@@ -228,7 +228,11 @@ class InquiryJobs:
         if not row.card_activity_id:
             return
         duty = await self._duty(row.posted_at)
-        message = self._renderer.incident_message(row, duty, self._clock.now(), first_post=False)
+        async with self._store.read() as connection:
+            followup = await records.followup_for(connection, row.correlation_id)
+        message = self._renderer.incident_message(
+            row, duty, self._clock.now(), first_post=False, followup=followup
+        )
         await self._chats[row.platform].update_message(thread_of(row), row.card_activity_id, message)
 
     async def reply(self, job: Job[kinds.ThreadReply]) -> None:

@@ -128,3 +128,12 @@ async def audit(connection: AsyncConnection, at: datetime, actor: str, action: s
     await connection.execute(
         tables.audit_log.insert().values(at=at, actor=actor, action=action, detail=detail)
     )
+
+
+async def followup_for(connection: AsyncConnection, correlation_id: str):
+    """The follow-up issue asked for an incident (its ``followups`` row), if any."""
+    return (
+        await connection.execute(
+            select(tables.followups).where(tables.followups.c.correlation_id == correlation_id)
+        )
+    ).first()

@@ -56,7 +56,8 @@ class Renderer:
         suggestion = suggest_group(row.text, self._rules)
         return None if suggestion is None else suggestion.group
 
-    def incident_view(self, row, duty: Duty | None) -> views.IncidentCardView:
+    def incident_view(self, row, duty: Duty | None, followup=None) -> views.IncidentCardView:
+        """``followup``: the incident's ``followups`` row, if a follow-up issue was asked for."""
         first_response = None
         if row.first_response_at is not None:
             waited = (row.first_response_at - row.posted_at).total_seconds()
@@ -83,9 +84,13 @@ class Renderer:
             resolved=(row.state in RESOLVED_STATES),
             close_code=row.close_code or None,
             close_notes=row.close_notes or None,
+            followup_tracker=self._config.followup_tracker or None,
+            followup=followup_ref(followup, self._config.followup_tracker),
         )
 
-    def incident_message(self, row, duty: Duty | None, now: datetime, *, first_post: bool) -> Message:
+    def incident_message(
+        self, row, duty: Duty | None, now: datetime, *, first_post: bool, followup=None
+    ) -> Message:
         text = f"Logged as ServiceNow incident {row.number}." if row.number else None
         if first_post:
             notes = [text] if text else []
@@ -99,7 +104,8 @@ class Renderer:
                         f"{self._config.tier2_group} queue and someone will pick it up at {_when(pickup)}."
                     )
             text = " ".join(notes) if notes else None
-        return Message(text=text, view=self.incident_view(row, duty), key=f"card:{row.correlation_id}")
+        view = self.incident_view(row, duty, followup)
+        return Message(text=text, view=view, key=f"card:{row.correlation_id}")
 
     def duty_view(self, duty: Duty | None, now: datetime) -> views.DutyView:
         def person(engineer):
@@ -165,3 +171,11 @@ class Renderer:
             f"Incident {row.number}: {row.state_label or 'New'}, group {row.assignment_group}, "
             f"assigned to {assignee}."
         )
+
+
+def followup_ref(row, tracker: str) -> views.FollowUpRef | None:
+    """A ``followups`` row as the card shows it (None: no follow-up was asked for)."""
+    if row is None:
+        return None
+    name = {"github": "GitHub", "jira": "Jira"}.get(row.tracker, tracker or row.tracker)
+    return views.FollowUpRef(name, row.issue_key, row.issue_url, row.issue_state)

@@ -20,6 +20,7 @@ from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
+from bot.bridge.followups import FollowUpActions
 from bot.bridge.inquiries import InquiryService
 from bot.bridge.outbox import enqueue
 from bot.bridge.people import engineer_for
@@ -53,6 +54,7 @@ class BridgeService:
         dispatcher: CommandDispatcher,
         personal: PersonalCommands,
         wake_outbox: Callable[[], None],
+        followups: FollowUpActions | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -61,6 +63,7 @@ class BridgeService:
         self._dispatcher = dispatcher
         self._personal = personal
         self._wake = wake_outbox
+        self._followups = followups
         self.inquiries = InquiryService(store, clock, config, dispatcher)
 
     async def on_channel_post(self, post: ChannelPost) -> None:
@@ -163,6 +166,8 @@ class BridgeService:
         if action.verb == views.VERB_ADD_WEEK:
             status, message = await self._personal.on_add_week_card(action)
             return ActionOutcome(status, message)
+        if action.verb == views.VERB_FOLLOWUP and self._followups is not None:
+            return await self._followups.on_card_action(action)
         if action.verb not in views.CARD_VERBS:
             return ActionOutcome(400, f"Unknown action '{action.verb[:40]}'.")
         key = str(action.data.get(views.DATA_INQUIRY, ""))
@@ -206,6 +211,7 @@ class BridgeService:
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
             inquiry = await records.inquiry_by_key(connection, key)
+            followup = await records.followup_for(connection, key)
             duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
             if result.changed:
                 await enqueue(
@@ -214,7 +220,7 @@ class BridgeService:
         self._wake()
         if result.status != 200:
             return ActionOutcome(result.status, result.message)
-        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty))
+        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty, followup))
 
 
 def station_in_channel_name(name: str, template: str) -> str | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
+from bot.followups.body import carries_marker
 from bot.ports import (
     ChatChannel,
     FollowUp,
@@ -294,22 +295,37 @@ class FakeRosterSource:
 
 
 class FakeFollowUps:
-    """``FollowUpTracker``: issues by key, found by their marker."""
+    """``FollowUpTracker``: issues by key, found by their marker (a whole line of the body).
+
+    ``lose_next_replies(n)``: the next n creates land, then fail as if their answer was lost."""
 
     def __init__(self) -> None:
         self.issues: dict[str, tuple[FollowUpRequest, FollowUp]] = {}
         self.failures = Failures()
+        self.creates = 0
         self._numbers = itertools.count(1)
+        self._lost_replies = 0
+
+    def lose_next_replies(self, times: int = 1) -> None:
+        self._lost_replies += times
 
     async def find(self, marker: str) -> FollowUp | None:
         self.failures.check()
-        return next((issue for request, issue in self.issues.values() if marker in request.body), None)
+        return next(
+            (issue for request, issue in self.issues.values() if carries_marker(request.body, marker)), None
+        )
 
     async def create(self, request: FollowUpRequest) -> FollowUp:
         self.failures.check()
+        self.creates += 1
         number = next(self._numbers)
-        issue = FollowUp(f"#{number}", f"https://github.example/issues/{number}", "open")
+        issue = FollowUp(
+            f"#{number}", f"https://github.example/issues/{number}", "open", assignee=request.assignee
+        )
         self.issues[issue.key] = (request, issue)
+        if self._lost_replies:
+            self._lost_replies -= 1
+            raise Transient("GitHub could not be reached (the answer was lost)")
         return issue
 
     async def get(self, key: str) -> FollowUp:
