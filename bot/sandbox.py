@@ -1,6 +1,11 @@
 """``golive sandbox``: the bot, the Teams emulator and the ServiceNow emulator on loopback, with the
 sample rollout plan and roster loaded when the database is empty, and an optional simulated clock.
 
+The PagerDuty, GitHub and Jira emulators run beside them and the bot's settings point at them (a
+URL, token or other setting of theirs set in the environment wins, so a check can put its own
+server in place of one). At start the roster is synced from PagerDuty once (the leader repeats it
+hourly), and follow-up issues go to the GitHub emulator unless ``GOLIVE_FOLLOWUP_TRACKER=jira``.
+
 Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database).
 """
 
@@ -9,23 +14,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.app import Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
 from bot.settings import Environment, Settings
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
+from emulators import github, jira, pagerduty
+from emulators.pagerduty.config import BACKUP_SCHEDULE_ID, PRIMARY_SCHEDULE_ID
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
@@ -49,6 +58,11 @@ class SandboxOptions:
     now: datetime | None = None
     speed: float = 1.0
     host: str = "127.0.0.1"
+    # 0: a free port. ``golive sandbox`` passes 3983, 3984 and 3985 (its --pagerduty-port,
+    # --github-port and --jira-port); a caller that names only the ports above gets free ones here.
+    pagerduty_port: int = 0
+    github_port: int = 0
+    jira_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +72,9 @@ class SandboxUrls:
     bot: str
     teams: str
     servicenow: str
+    pagerduty: str = ""
+    github: str = ""
+    jira: str = ""
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -68,10 +85,36 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def integration_settings(options: SandboxOptions) -> dict[str, Any]:
+    """The PagerDuty, GitHub and Jira settings that point at the sandbox's emulators, less those
+    set in the environment (which win)."""
+    base = f"http://{_loopback(options.host)}"
+    defaults: dict[str, Any] = {
+        "pagerduty_api_url": f"{base}:{options.pagerduty_port}",
+        "pagerduty_token": pagerduty.DEFAULT_TOKEN,
+        "pagerduty_schedule_ids": f"{PRIMARY_SCHEDULE_ID},{BACKUP_SCHEDULE_ID}",
+        "followup_tracker": "github",
+        "followup_labels": "go-live,follow-up",
+        "github_api_url": f"{base}:{options.github_port}",
+        "github_token": github.DEFAULT_TOKEN,
+        "github_repo": github.DEFAULT_REPO,
+        "jira_url": f"{base}:{options.jira_port}",
+        "jira_project": jira.DEFAULT_PROJECT,
+        "jira_user": jira.BOT_EMAIL,
+        "jira_token": jira.DEFAULT_API_TOKEN,
+    }
+    return {key: value for key, value in defaults.items() if f"GOLIVE_{key.upper()}" not in os.environ}
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+
+
 def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
     return Settings(
+        **integration_settings(options),
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -121,11 +164,20 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             ("bot", options.port),
             ("servicenow", options.servicenow_port),
             ("teams", options.teams_port),
+            ("pagerduty", options.pagerduty_port),
+            ("github", options.github_port),
+            ("jira", options.jira_port),
         )
     }
     ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
     options = dataclasses.replace(
-        options, port=ports["bot"], servicenow_port=ports["servicenow"], teams_port=ports["teams"]
+        options,
+        port=ports["bot"],
+        servicenow_port=ports["servicenow"],
+        teams_port=ports["teams"],
+        pagerduty_port=ports["pagerduty"],
+        github_port=ports["github"],
+        jira_port=ports["jira"],
     )
     clock = SimulatedClock(options.now or datetime.now(UTC), options.speed)
     state = options.state_dir.resolve()
@@ -162,12 +214,17 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         clock=clock.now,
         public_base_url=f"{base}:{options.servicenow_port}",
     )
+    bot_app = create_app(settings, Overrides(clock=clock))
     runners: list[web.AppRunner] = []
     try:
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
             (create_teams_emulator(teams_config), sockets["teams"]),
-            (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
+            *(
+                (app, sockets[name])
+                for name, app in integration_emulators(settings, clock.now, state).items()
+            ),
+            (bot_app, sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -176,11 +233,17 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base}:{options.teams_port}/_emulator/install", json={}) as response:
                 await response.read()
+        roster_line = await first_roster_sync(bot_app)
+        followups = bot_app[RUNTIME].config.followup_tracker or "off"
         print(
             "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
             f"  Teams console:     {base}:{options.teams_port}/\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
             f"  Bot endpoint:      {base}:{options.port}/api/messages\n"
+            f"  PagerDuty:         {settings.pagerduty_api_url}  ({roster_line})\n"
+            f"  GitHub:            {base}:{options.github_port}/  (repository {settings.github_repo})\n"
+            f"  Jira:              {base}:{options.jira_port}/  (project {settings.jira_project})\n"
+            f"  Follow-up issues:  {followups}\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,
@@ -191,6 +254,9 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
                     bot=f"{base}:{options.port}",
                     teams=f"{base}:{options.teams_port}",
                     servicenow=f"{base}:{options.servicenow_port}",
+                    pagerduty=f"{base}:{options.pagerduty_port}",
+                    github=f"{base}:{options.github_port}",
+                    jira=f"{base}:{options.jira_port}",
                 )
             )
         await asyncio.Event().wait()
@@ -199,3 +265,45 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             await runner.cleanup()
         for sock in sockets.values():
             sock.close()
+
+
+def integration_emulators(
+    settings: Settings, now: Callable[[], datetime], state: Path
+) -> dict[str, web.Application]:
+    """The PagerDuty, GitHub and Jira emulators, accepting whatever credentials the bot uses."""
+    github_config = github.GitHubEmulatorConfig(
+        tokens={settings.github_token.get_secret_value() or github.DEFAULT_TOKEN: github.BOT_LOGIN},
+        repos=github.sample_repos(settings.github_repo or github.DEFAULT_REPO),
+        now=now,
+        state_dir=state / "github",
+    )
+    jira_config = dataclasses.replace(
+        jira.config_for_account(
+            settings.jira_user or jira.BOT_EMAIL,
+            settings.jira_token.get_secret_value() or jira.DEFAULT_API_TOKEN,
+            settings.jira_project or jira.DEFAULT_PROJECT,
+            state / "jira",
+        ),
+        now=now,
+    )
+    pagerduty_config = pagerduty.PagerDutyEmulatorConfig(
+        tokens=(settings.pagerduty_token.get_secret_value() or pagerduty.DEFAULT_TOKEN,),
+        now=now,
+        state_dir=state / "pagerduty",
+    )
+    return {
+        "pagerduty": pagerduty.create_pagerduty_emulator(pagerduty_config),
+        "github": github.create_github_emulator(github_config),
+        "jira": jira.create_jira_emulator(jira_config),
+    }
+
+
+async def first_roster_sync(app: web.Application) -> str:
+    """Sync the roster from PagerDuty once at start, so the demo's roster is PagerDuty's."""
+    sync = app[RUNTIME].roster_sync
+    if sync is None:
+        return "roster sync off"
+    result = await sync.run(actor="sandbox")
+    if not result.ok:
+        return f"roster sync failed: {result.reason[:120]}"
+    return f"roster synced, {len(result.changes)} week(s) changed"
