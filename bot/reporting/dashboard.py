@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from bot.bridge import records
 from bot.bridge.deadletters import DeadLetters
+from bot.bridge.roster_sync import ROSTER_SYNC_DOCUMENT, SyncStatus
 from bot.clock import Clock, SystemClock
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
@@ -115,6 +116,31 @@ class Count:
 
 
 @dataclass(frozen=True)
+class RosterSource:
+    """Where the roster's duty comes from: CSV imports, or PagerDuty with its last sync."""
+
+    source: str = "CSV import"
+    schedules: tuple[str, ...] = ()
+    last_sync_at: datetime | None = None
+    failing: bool = False
+    last_failure_at: datetime | None = None
+    last_failure: str = ""
+
+    @classmethod
+    def of(cls, status: SyncStatus | None) -> RosterSource:
+        if status is None:
+            return cls()
+        return cls(
+            source={"pagerduty": "PagerDuty"}.get(status.source, status.source),
+            schedules=status.schedules,
+            last_sync_at=status.last_success_at,
+            failing=status.failing,
+            last_failure_at=status.last_failure_at,
+            last_failure=status.last_failure,
+        )
+
+
+@dataclass(frozen=True)
 class DashboardData:
     now: datetime
     timeline: tuple[TimelineSite, ...]
@@ -128,6 +154,7 @@ class DashboardData:
     median_first_response_s: float | None
     inbox_backlog: int = 0
     dead_letters: int = 0
+    roster_source: RosterSource = field(default_factory=RosterSource)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -155,6 +182,7 @@ async def load_dashboard(store: Store, now: datetime, window: WindowSettings | N
     async with store.read() as connection:
         plan = await records.load_plan(connection)
         roster = await records.load_roster(store, connection)
+        roster_sync = SyncStatus.from_document(await store.get_document(connection, ROSTER_SYNC_DOCUMENT))
         channel_status = {
             row.station: row.status
             for row in (await connection.execute(select(tables.channels.c.station, tables.channels.c.status)))
@@ -245,6 +273,7 @@ async def load_dashboard(store: Store, now: datetime, window: WindowSettings | N
         median_first_response_s=round(statistics.median(times), 1) if times else None,
         inbox_backlog=inbox_backlog,
         dead_letters=dead_letters,
+        roster_source=RosterSource.of(roster_sync),
     )
 
 
