@@ -111,11 +111,11 @@ class PagerDutyRoster:
         if schedule_id not in self._config.schedule_ids:
             return None
         name, email = await self._person(user, users)
-        start = _instant(item.get("start")) or since
-        end = _instant(item.get("end")) or until
-        return OnCallEntry(
-            email=email, name=name, schedule_id=schedule_id, start=max(start, since), end=min(end, until)
-        )
+        start = max(_instant(item.get("start")) or since, since)
+        end = min(_instant(item.get("end")) or until, until)
+        if end <= start:
+            return None  # outside the window asked about
+        return OnCallEntry(email=email, name=name, schedule_id=schedule_id, start=start, end=end)
 
     async def _person(self, user: dict[str, Any], users: dict[str, tuple[str, str]]) -> tuple[str, str]:
         user_id = str(user.get("id", ""))
