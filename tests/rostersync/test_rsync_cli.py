@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -64,7 +65,7 @@ def set_oncalls(base: str, oncalls: list[dict]) -> None:
 def weekly(pairs: list[tuple[str, str]]) -> list[dict]:
     mondays = ["2022-05-02", "2022-05-09", "2022-05-16", "2022-05-23", "2022-05-30"]
     oncalls = []
-    for (start, end), pair in zip(zip(mondays, mondays[1:], strict=False), pairs, strict=False):
+    for (start, end), pair in zip(itertools.pairwise(mondays), pairs, strict=False):
         for schedule, email in zip(SCHEDULES, pair, strict=True):
             oncalls.append(
                 {
