@@ -55,21 +55,17 @@ class RestApi:
         service: str,
         url_setting: str,
         timeout_s: float = 15.0,
-        auth: aiohttp.BasicAuth | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._headers = dict(headers)
         self._service = service
         self._url_setting = url_setting
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._auth = auth
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers, auth=self._auth, timeout=self._timeout
-            )
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
         return self._session
 
     async def call(

@@ -61,12 +61,14 @@ class IncidentRef:
 
 @dataclass(frozen=True)
 class FollowUpRef:
-    """An incident's follow-up issue as a card shows it; ``key`` is None while it is being filed."""
+    """An incident's follow-up issue as a card shows it; ``key`` is None while it is being filed
+    (``failed``: the tracker refused it; the thread says why)."""
 
     tracker: str  # "GitHub" or "Jira"
     key: str | None = None
     url: str | None = None
     state: str | None = None
+    failed: bool = False
 
 
 @dataclass(frozen=True)

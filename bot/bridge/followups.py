@@ -5,7 +5,9 @@ The press (:meth:`FollowUps.on_card_action`), engineers only, claims the inciden
 ``file_followup`` job with it. A second press, a redelivered invoke or two presses at once find the
 row (the unique key makes the second insert a no-op, also on PostgreSQL), so they queue nothing.
 
-The job (:meth:`FollowUps.file`) does each step once, recording it before the next:
+The job (:meth:`FollowUps.file`) runs on its own, outside its inquiry's order (a tracker that is
+down never holds up the inquiry's ServiceNow work), and does each step once, recording it before
+the next:
 
 1. the issue: ``find`` by the marker line ``golive-followup: <incident number>`` first (a create
    whose answer was lost must not be repeated), else ``create``, titled ``<number>: <short
@@ -16,12 +18,14 @@ The job (:meth:`FollowUps.file`) does each step once, recording it before the ne
 4. the card refreshed, showing the issue and its state.
 
 An incident is named by a card's data: ``{"inquiry": correlation id}`` on an inquiry's card (more
-kinds plug in as :class:`SubjectKind`, e.g. an alert card's ``{"alert": ...}``). The job of an
-inquiry runs in its inquiry's order, so after the incident exists.
+kinds plug in as :class:`SubjectKind`, e.g. an alert card's ``{"alert": ...}``). A card is posted
+once its incident exists, so the job finds the incident's number (else it waits: ``RetryLater``).
 
-Errors: the tracker's ``Transient``/``Permanent`` pass to the outbox (retry / dead letter, the
-thread is told); a press answers 4xx with a friendly reason (403 not an engineer, 404 unknown
-incident, 400 follow-ups not configured).
+Errors: the tracker's ``Transient`` passes to the outbox (retried, honouring its delay); its
+``Permanent`` (a refused token, an unknown repository) is recorded on the row, told in the thread
+with the reason (which names the setting at fault) and ends the job as a dead letter an operator
+can retry (``golive inbox retry``). A press answers 4xx with a friendly reason (403 not an
+engineer, 404 unknown incident, 400 follow-ups not configured).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from bot.ports import (
     FollowUpTracker,
     IncidentTracker,
     Message,
+    Permanent,
     ThreadRef,
 )
 from bot.storage import tables
@@ -223,7 +228,6 @@ class FollowUps:
                     connection,
                     kinds.FILE_FOLLOWUP,
                     kinds.FollowUpFiling(subject.correlation_id, kind.data_key),
-                    inquiry_id=subject.inquiry_id,
                     dedupe_key=f"followup:{subject.correlation_id}",
                 )
                 await kind.refresh_card(self._store, connection, subject)
@@ -260,11 +264,15 @@ class FollowUps:
             raise RetryLater("the incident has no number yet")
         if not row.issue_key:
             request = self._request(subject, row)
-            issue = await self._tracker.find(request.marker)
-            if issue is None:
-                issue = await self._tracker.create(request)
-            else:
-                log.info("follow-up for %s found (an earlier create landed)", subject.number)
+            try:
+                issue = await self._tracker.find(request.marker)
+                if issue is None:
+                    issue = await self._tracker.create(request)
+                else:
+                    log.info("follow-up for %s found (an earlier create landed)", subject.number)
+            except Permanent as error:
+                await self._refused(job, kind, subject, error.reason)
+                raise GiveUp(error.reason) from None
             await self._save(
                 correlation_id,
                 issue_key=issue.key,
@@ -272,6 +280,7 @@ class FollowUps:
                 issue_state=issue.state,
                 filed_at=self._clock.now(),
                 assignee=issue.assignee,
+                last_error=None,
             )
             row = await self._reload(correlation_id)
         if not row.thread_message_id and subject.thread is not None:
@@ -291,6 +300,29 @@ class FollowUps:
             await kind.refresh_card(self._store, connection, subject)
         self._wake()
         log.info("follow-up %s filed for %s", row.issue_key, subject.number)
+
+    async def _refused(self, job: Job[Any], kind: SubjectKind, subject: FollowUpSubject, reason: str) -> None:
+        """The tracker refused the issue: the row, the card and the thread say so (once per job)."""
+        async with self._store.write() as connection:
+            await connection.execute(
+                update(tables.followups)
+                .where(tables.followups.c.correlation_id == subject.correlation_id)
+                .values(last_error=reason[:300], updated_at=self._clock.now())
+            )
+            if subject.thread is not None:
+                text = (
+                    f"The follow-up issue could not be filed in {self._settings.tracker}: {reason}. "
+                    f"It is kept for an operator as dead letter job-{job.id}."
+                )
+                await enqueue(
+                    self._store,
+                    connection,
+                    kinds.REPLY,
+                    kinds.ThreadReply(subject.thread, text),
+                    dedupe_key=f"followup-refused:{job.id}",
+                )
+            await kind.refresh_card(self._store, connection, subject)
+        self._wake()
 
     def _request(self, subject: FollowUpSubject, row: Any) -> FollowUpRequest:
         number = subject.number or subject.correlation_id

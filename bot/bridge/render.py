@@ -178,4 +178,4 @@ def followup_ref(row, tracker: str) -> views.FollowUpRef | None:
     if row is None:
         return None
     name = {"github": "GitHub", "jira": "Jira"}.get(row.tracker, tracker or row.tracker)
-    return views.FollowUpRef(name, row.issue_key, row.issue_url, row.issue_state)
+    return views.FollowUpRef(name, row.issue_key, row.issue_url, row.issue_state, bool(row.last_error))

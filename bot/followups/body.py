@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 
-def carries_marker(body: str | None, marker: str) -> bool:
-    """True when ``marker`` is one whole line of ``body`` (so ``INC001`` never matches ``INC0012``)."""
-    if not body or not marker:
+def carries_marker(body: object, marker: str) -> bool:
+    """True when ``marker`` is one whole line of ``body`` (so ``INC001`` never matches ``INC0012``);
+    False for anything that is not text (a tracker may answer with anything)."""
+    if not isinstance(body, str) or not body or not marker:
         return False
     wanted = marker.strip()
     return any(line.strip() == wanted for line in body.splitlines())

@@ -66,11 +66,13 @@ class JiraFollowUps:
         self._site = config.url.rstrip("/")
         self._api = RestApi(
             self._site,
-            {"Accept": "application/json"},
+            {
+                "Accept": "application/json",
+                "Authorization": aiohttp.encode_basic_auth(config.user, config.token),
+            },
             service="Jira",
             url_setting="GOLIVE_JIRA_URL",
             timeout_s=config.timeout_s,
-            auth=aiohttp.BasicAuth(config.user, config.token),
         )
 
     async def close(self) -> None:

@@ -283,5 +283,7 @@ followups = Table(
     _utc("filed_at", nullable=True),
     Column("thread_message_id", String(200), nullable=True),
     _utc("noted_at", nullable=True),
+    # Why the tracker refused the issue (a setting at fault, never message text); cleared once filed.
+    Column("last_error", String(300), nullable=True),
     _utc("updated_at", nullable=False),
 )

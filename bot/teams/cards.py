@@ -215,7 +215,11 @@ def followup_text(followup: FollowUpRef | None) -> str | None:
     if followup is None:
         return None
     if not followup.key:
-        return f"Filing in {followup.tracker}…"
+        return (
+            f"Not filed in {followup.tracker} (see the thread)"
+            if followup.failed
+            else f"Filing in {followup.tracker}…"
+        )
     state = f" ({followup.state})" if followup.state else ""
     return f"{_link(followup.key, followup.url)}{state}"
 

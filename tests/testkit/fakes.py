@@ -325,7 +325,7 @@ class FakeFollowUps:
         self.issues[issue.key] = (request, issue)
         if self._lost_replies:
             self._lost_replies -= 1
-            raise Transient("GitHub could not be reached (the answer was lost)")
+            raise Transient("GitHub could not be reached (the answer was lost)", retry_after=0)
         return issue
 
     async def get(self, key: str) -> FollowUp:

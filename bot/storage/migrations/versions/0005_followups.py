@@ -30,6 +30,7 @@ def upgrade() -> None:
         sa.Column("filed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("thread_message_id", sa.String(length=200), nullable=True),
         sa.Column("noted_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=300), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_followups"),
         sa.UniqueConstraint("correlation_id", name="uq_followups_correlation_id"),
