@@ -5,7 +5,7 @@ token is named (also by ``check``, what ``golive check`` prints)."""
 from __future__ import annotations
 
 import pytest
-from conftest import drive
+from fup_support import drive
 
 from bot.ports import FollowUpRequest, Permanent, Transient
 

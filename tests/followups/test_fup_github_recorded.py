@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import unused_port
-from conftest import REPO, answer, recorded
+from fup_support import REPO, answer, recorded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from conftest import answer, recorded
+from fup_support import answer, recorded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

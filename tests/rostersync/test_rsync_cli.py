@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from conftest import SCHEDULES, served_in_a_thread
+from rsync_support import SCHEDULES, served_in_a_thread
 from sqlalchemy import select
 
 from bot.cli import main

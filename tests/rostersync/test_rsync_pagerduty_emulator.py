@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import aiohttp
 import pytest
-from conftest import MONDAY, SCHEDULES
+from rsync_support import MONDAY, SCHEDULES
 
 from bot.ports import Permanent, Transient
 from schedule.sample import sample_roster

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import unused_port
-from conftest import answer, recorded
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from rsync_support import answer, recorded
 
 from bot.pagerduty import PagerDutyConfig, PagerDutyRoster
 from bot.ports import OnCallEntry, Permanent, PortError, Transient

@@ -7,10 +7,10 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import MONDAY, SCHEDULES, on_call
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
+from rsync_support import MONDAY, SCHEDULES, on_call
 from sqlalchemy import select
 from testkit.bridge import fake_bridge
 
