@@ -290,8 +290,13 @@ class FakeRosterSource:
         self.failures = Failures()
 
     async def on_call(self, since: datetime, until: datetime) -> list[OnCallEntry]:
+        """The entries overlapping ``[since, until)``, clamped to it (as PagerDuty's are)."""
         self.failures.check()
-        return [e for e in self.entries if e.end > since and e.start < until]
+        return [
+            replace(e, start=max(e.start, since), end=min(e.end, until))
+            for e in self.entries
+            if e.end > since and e.start < until
+        ]
 
 
 class FakeFollowUps:
