@@ -143,7 +143,8 @@ class JiraFollowUps:
         key = issue.get("key")
         if not isinstance(key, str):
             raise Permanent("Jira answered without an issue key")
-        fields = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+        raw = issue.get("fields")
+        fields: dict[str, Any] = raw if isinstance(raw, dict) else {}
         status = fields.get("status")
         assignee = fields.get("assignee")
         return FollowUp(
@@ -171,9 +172,8 @@ class JiraFollowUps:
         if status >= 500:
             return Transient(f"Jira is unavailable ({status})")
         errors = answer.body.get("errors") if isinstance(answer.body, dict) else None
-        settings = sorted(
-            {FIELD_SETTINGS.get(name, name) for name in errors} if isinstance(errors, dict) else set()
-        )
+        refused = errors if isinstance(errors, dict) else {}
+        settings = sorted({FIELD_SETTINGS[name] for name in refused if name in FIELD_SETTINGS})
         named = f" (check {', '.join(settings)})" if settings else ""
         return Permanent(f"Jira refused to {what} ({status}){said}{named}")
 
