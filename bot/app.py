@@ -424,6 +424,8 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
     if runtime.roster_sync is not None:
         jobs.append(PeriodicJob("roster-sync", settings.pagerduty_sync_interval_s, runtime.roster_sync.tick))
+    if runtime.followups.enabled:
+        jobs.append(PeriodicJob("followup-states", 900, runtime.followups.refresh_states))
 
     async def exact_instants() -> list[tuple[str, float]]:
         """Open/retire instants of the next hours, keyed by the instant (not by when it runs)."""

@@ -17,6 +17,10 @@ the next:
 3. a work note on the incident;
 4. the card refreshed, showing the issue and its state.
 
+The leader calls :meth:`FollowUps.refresh_states` every 15 minutes: the state of issues filed in the
+last 30 days is read again (oldest checked first, a bounded batch), and a card whose issue changed
+state (closed, moved in Jira) is refreshed.
+
 An incident is named by a card's data: ``{"inquiry": correlation id}`` on an inquiry's card (more
 kinds plug in as :class:`SubjectKind`, e.g. an alert card's ``{"alert": ...}``). A card is posted
 once its incident exists, so the job finds the incident's number (else it waits: ``RetryLater``).
@@ -33,10 +37,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import jobkinds as kinds
@@ -54,6 +59,7 @@ from bot.ports import (
     Message,
     Permanent,
     ThreadRef,
+    Transient,
 )
 from bot.storage import tables
 from bot.storage.store import Store
@@ -73,6 +79,8 @@ __all__ = [
 
 MARKER_PREFIX = "golive-followup:"
 TITLE_LIMIT = 250
+REFRESH_DAYS = 30
+REFRESH_BATCH = 50
 
 
 def followup_marker(incident_number: str) -> str:
@@ -323,6 +331,49 @@ class FollowUps:
                 )
             await kind.refresh_card(self._store, connection, subject)
         self._wake()
+
+    # -- the leader's state refresh ---------------------------------------------------------------
+
+    async def refresh_states(self) -> int:
+        """Read again the state of recently filed issues; returns how many changed."""
+        if self._tracker is None:
+            return 0
+        followups = tables.followups
+        since = self._clock.now() - timedelta(days=REFRESH_DAYS)
+        async with self._store.read() as connection:
+            rows = (
+                await connection.execute(
+                    select(followups)
+                    .where(followups.c.issue_key.is_not(None), followups.c.filed_at >= since)
+                    .order_by(followups.c.updated_at)
+                    .limit(REFRESH_BATCH)
+                )
+            ).all()
+        changed = 0
+        for row in rows:
+            try:
+                issue = await self._tracker.get(row.issue_key)
+            except Transient:
+                break  # the tracker is throttled or down: the next tick goes on
+            except Permanent as error:
+                log.warning("follow-up %s cannot be read: %s", row.issue_key, error.reason)
+                issue = None
+            kind = self._subjects.get(row.subject)
+            async with self._store.write() as connection:
+                state = issue.state if issue is not None else row.issue_state
+                await connection.execute(
+                    update(followups)
+                    .where(followups.c.id == row.id)
+                    .values(issue_state=state, updated_at=self._clock.now())
+                )
+                if issue is not None and issue.state != row.issue_state and kind is not None:
+                    subject = await kind.load(connection, row.correlation_id)
+                    if subject is not None:
+                        await kind.refresh_card(self._store, connection, subject)
+                    changed += 1
+        if changed:
+            self._wake()
+        return changed
 
     def _request(self, subject: FollowUpSubject, row: Any) -> FollowUpRequest:
         number = subject.number or subject.correlation_id

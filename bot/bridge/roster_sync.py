@@ -30,9 +30,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import records
 from bot.clock import Clock
@@ -49,6 +51,7 @@ __all__ = [
     "RosterSync",
     "SyncPlan",
     "SyncResult",
+    "SyncStatus",
     "SyncWindow",
     "SyncWindowError",
     "default_window",
@@ -354,7 +357,7 @@ class RosterSync:
         """The leader's hourly sync (its outcome is in the status document, never raised)."""
         await self.run(actor="roster-sync (hourly)")
 
-    async def _record(self, connection: Any, now: datetime, result: SyncResult) -> None:
+    async def _record(self, connection: AsyncConnection, now: datetime, result: SyncResult) -> None:
         status = dict(await self._store.get_document(connection, ROSTER_SYNC_DOCUMENT) or {})
         status.update(
             source=self._source_name, schedules=list(self._schedules), last_attempt_at=now.isoformat()
@@ -377,7 +380,6 @@ class SyncStatus:
     last_failure: str = ""
     failing: bool = False
     last_changes: int = 0
-    extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_document(cls, document: Any) -> SyncStatus | None:
@@ -397,9 +399,3 @@ class SyncStatus:
             failing=bool(document.get("failing")),
             last_changes=int(document.get("last_changes") or 0),
         )
-
-
-async def sync_status(store: Store) -> SyncStatus | None:
-    """The last recorded roster sync (None when no sync ever ran)."""
-    async with store.read() as connection:
-        return SyncStatus.from_document(await store.get_document(connection, ROSTER_SYNC_DOCUMENT))

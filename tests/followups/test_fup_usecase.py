@@ -249,3 +249,17 @@ def test_a_teams_thread_link_opens_the_root_message_of_the_channel():
     )
     assert unquote(link.split("/")[5]) == thread.channel_id
     assert thread_link(ThreadRef("slack", "C1", "1.2"), "team") is None
+
+
+async def test_the_leader_reads_issue_states_again_and_the_card_follows(bridge):
+    post, inquiry = await incident(bridge)
+    await press(bridge, inquiry)
+    await bridge.drain()
+    assert await bridge.runtime.followups.refresh_states() == 0
+    bridge.followups.set_state("#1", "closed")
+    assert await bridge.runtime.followups.refresh_states() == 1
+    await bridge.drain()
+    [card, _] = bridge.chat.in_thread(post.thread)
+    assert card.current.view.followup.state == "closed"
+    bridge.followups.failures.fail_next(Transient("GitHub rate limit reached (403)", retry_after=60))
+    assert await bridge.runtime.followups.refresh_states() == 0  # waits for the next tick

@@ -339,6 +339,11 @@ class FakeFollowUps:
             raise Permanent(f"follow-up {key} not found")
         return self.issues[key][1]
 
+    def set_state(self, key: str, state: str) -> None:
+        """As when someone closes the issue in the tracker."""
+        request, issue = self.issues[key]
+        self.issues[key] = (request, replace(issue, state=state))
+
 
 __all__ = [
     "Failures",
