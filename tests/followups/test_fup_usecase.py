@@ -7,12 +7,14 @@ import asyncio
 from urllib.parse import unquote
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 from testkit.bridge import ROSTER, STAFF, fake_bridge, person_of
 
 from bot import views
 from bot.bridge.followups import thread_link
-from bot.ports import Permanent, ThreadRef, Transient
+from bot.ports import CardAction, Permanent, ThreadRef, Transient
 from bot.storage import tables
 from bot.teams.cards import render_card
 
@@ -263,3 +265,31 @@ async def test_the_leader_reads_issue_states_again_and_the_card_follows(bridge):
     assert card.current.view.followup.state == "closed"
     bridge.followups.failures.fail_next(Transient("GitHub rate limit reached (403)", retry_after=60))
     assert await bridge.runtime.followups.refresh_states() == 0  # waits for the next tick
+
+
+_values = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.text(max_size=300), st.lists(st.text(max_size=5), max_size=3)
+)
+
+
+@settings(
+    derandomize=True,
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    data=st.dictionaries(st.sampled_from(["inquiry", "alert", "group", "x"]), _values, max_size=3),
+    who=st.sampled_from(["jane", "staff", "nobody"]),
+)
+async def test_any_press_data_gets_a_reason_and_never_a_second_follow_up(bridge, data, who):
+    if not hasattr(bridge, "known"):
+        _, bridge.known = await incident(bridge)
+    if data.get("inquiry") is True:
+        data["inquiry"] = bridge.known.correlation_id
+    actor = {"jane": JANE, "staff": STAFF, "nobody": None}[who]
+    outcome = await bridge.runtime.service.on_card_action(
+        CardAction("teams", "conversation", "card", views.VERB_FOLLOWUP, data, actor, bridge.clock.now())
+    )
+    assert outcome.status in {200, 400, 403, 404} and outcome.message
+    assert await count(bridge, tables.followups) <= 1
