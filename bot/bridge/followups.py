@@ -207,14 +207,15 @@ class FollowUps:
             roster = await records.load_roster(self._store, connection)
             engineer = engineer_for(roster, actor)
             if actor is None or engineer is None:
+                refusal = "Only engineers on the duty roster can file follow-up issues."
                 await records.audit(
                     connection,
                     now,
                     actor_label(actor),
                     "action.refused",
-                    f"follow-up issue for {_name(subject)}",
+                    f"{action.verb} on {_name(subject)} ({action.platform} card): {refusal}",
                 )
-                return ActionOutcome(403, "Only engineers on the duty roster can file follow-up issues.")
+                return ActionOutcome(403, refusal)
             claimed = await self._store.insert_if_absent(
                 connection,
                 tables.followups,

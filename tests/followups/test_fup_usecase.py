@@ -231,7 +231,7 @@ async def test_a_resolved_incident_still_offers_the_follow_up(bridge):
     )
     assert outcome.status == 200
     await bridge.drain()
-    [card] = bridge.chat.in_thread(post.thread)
+    card = bridge.chat.in_thread(post.thread)[0]
     rendered = render_card(card.current.view)
     assert card.current.view.resolved and "actions" not in rendered
     assert [e["actions"][0]["title"] for e in rendered["body"] if e.get("type") == "ActionSet"] == [
