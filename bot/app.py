@@ -165,8 +165,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     clock = overrides.clock or _clock_for(settings)
     config = bridge_config(settings)
-    roster_source = overrides.roster_source or pagerduty_roster(settings)
-    issues = overrides.followups or followup_tracker(settings)
+    # PagerDuty and the follow-up tracker, unless a test brings its own (those built here are closed here).
+    built_source = None if overrides.roster_source else pagerduty_roster(settings)
+    built_issues = None if overrides.followups else followup_tracker(settings)
+    roster_source = overrides.roster_source or built_source
+    issues = overrides.followups or built_issues
     if overrides.followups is not None:
         config = dataclasses.replace(config, followup_tracker=tracker_name(settings))
     metrics = Metrics()
@@ -324,9 +327,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
-            for own, given in ((roster_source, overrides.roster_source), (issues, overrides.followups)):
-                if own is not None and given is None:
-                    await own.close()  # type: ignore[union-attr]  # the adapters built here
+            for adapter in (built_source, built_issues):
+                if adapter is not None:
+                    await adapter.close()
             await authentication.close()
             await engine.dispose()
 
