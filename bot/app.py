@@ -22,6 +22,9 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from bot.alerts import SOURCES
+from bot.bridge.alert_jobs import AlertJobs
+from bot.bridge.alerts import AlertService, AlertSettings, platforms_for
 from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
@@ -35,7 +38,9 @@ from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
+from bot.bridge.plan_changes import PlanRules
 from bot.bridge.render import Renderer
+from bot.bridge.retention import Retention
 from bot.bridge.roster_sync import RosterSync
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
@@ -44,7 +49,7 @@ from bot.inbound import MAX_BODY_BYTES
 from bot.integrations import followup_tracker, pagerduty_roster, tracker_name
 from bot.logs import quiet_payload_loggers
 from bot.ports import ChannelDirectory, ChatPlatform, FollowUpTracker, IncidentTracker, RosterSource
-from bot.reporting.dashboard import DashboardAccess
+from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
@@ -68,7 +73,18 @@ from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
+from bot.teams.sso import (
+    TabKeysUnavailable,
+    TabSsoConfig,
+    TabTokenError,
+    TabTokenValidator,
+    TabUser,
+    tab_audiences,
+)
+from bot.web.alerts import install as install_alerts
 from bot.web.pages import install as install_pages
+from bot.web.plan_api import PlanApi
+from bot.web.plan_api import install as install_plan_api
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
@@ -113,6 +129,8 @@ class Runtime:
     metrics: Metrics
     places: TeamsPlaces
     dead_letters: DeadLetters
+    retention: Retention
+    alerts: AlertService
     roster_sync: RosterSync | None
     followups: FollowUps
     background: list[asyncio.Task[None]] = field(default_factory=list)
@@ -187,10 +205,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             development=settings.development,
         )
     )
-    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams)
-    directory = overrides.directory or TeamsChannelDirectory(
-        _graph_factory(settings, http), settings.team_id, places
-    )
+    graph_directory = TeamsChannelDirectory(_graph_factory(settings, http), settings.team_id, places)
+    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams, history=graph_directory)
+    directory = overrides.directory or graph_directory
     tracker = overrides.tracker or ServiceNowTracker(
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
@@ -218,10 +235,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
     ChannelNotices(store, chats).register(jobs)
+    alert_settings = alert_settings_of(settings)
+    alert_platforms = platforms_for(chats)
+    AlertJobs(store, clock, config, alert_settings, tracker, chats, directory, alert_platforms).register(jobs)
     followups = FollowUps(
         store,
         clock,
-        FollowUpSettings(config.followup_tracker, settings.followup_label_list, settings.team_id),
+        FollowUpSettings(config.followup_tracker, settings.followup_label_list),
         issues,
         tracker,
         chats,
@@ -234,7 +254,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     dispatcher = CommandDispatcher(
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, followups)
+    alerts = AlertService(store, clock, config, alert_settings, rules, alert_platforms, wake)
+    service = BridgeService(
+        store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts, followups=followups
+    )
     roster_sync = (
         None
         if roster_source is None
@@ -265,9 +288,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    processor = ActivityProcessor(
-        store, {"teams": run_stored_activity}, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy
-    )
+    turns = {"teams": run_stored_activity, **{source: alerts.receive for source in SOURCES}}
+    processor = ActivityProcessor(store, turns, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
@@ -295,6 +317,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
+        retention=Retention(store, settings.retention_days),
+        alerts=alerts,
         roster_sync=roster_sync,
         followups=followups,
     )
@@ -344,6 +368,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         if secret.strip()
     ]
     app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
+    install_alerts(
+        app,
+        {
+            "sentry": settings.sentry_client_secret.get_secret_value(),
+            "datadog": settings.datadog_webhook_token.get_secret_value(),
+            "pagerduty": settings.pagerduty_webhook_secret.get_secret_value(),
+            "bugsnag": settings.bugsnag_webhook_token.get_secret_value(),
+        },
+        inbox.store,
+        clock,
+    )
     install_pages(app, readiness=lambda: is_ready(engine))
     install_reporting(
         app,
@@ -351,7 +386,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         store,
         clock,
         config.window,
-        DashboardAccess(settings.development, settings.dashboard_token.get_secret_value()),
+        DashboardAccess(
+            settings.development,
+            settings.dashboard_token.get_secret_value(),
+            tab_sign_in=tab_sign_in_for(settings),
+            teams_js_url=settings.teams_js_url,
+            first_response_s=settings.first_response_minutes * 60,
+        ),
+    )
+    install_plan_api(
+        app,
+        PlanApi(store, clock, PlanRules(config.window, config.channel_template), settings.api_token_names),
     )
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
@@ -359,6 +404,35 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+def tab_sign_in_for(settings: Settings) -> TabSignIn | None:
+    """The dashboard tab's Teams sign-in check, when the tenant and an audience are known."""
+    audiences = tab_audiences(settings.microsoft_app_id, settings.public_url, settings.teams_sso_audiences)
+    if not settings.microsoft_app_tenant_id or not audiences:
+        return None
+    validator = TabTokenValidator(
+        TabSsoConfig(settings.microsoft_app_tenant_id, audiences, settings.teams_sso_authority)
+    )
+
+    async def sign_in(token: str) -> TabUser:
+        try:
+            return await validator.validate(token)
+        except TabKeysUnavailable as error:
+            raise TabRefused(503, error.reason) from None
+        except TabTokenError as error:
+            raise TabRefused(401, error.reason) from None
+
+    return sign_in
+
+
+def alert_settings_of(settings: Settings) -> AlertSettings:
+    return AlertSettings(
+        group=settings.alert_group or settings.product_group,
+        teams_channel=settings.teams_alert_channel,
+        slack_channel=settings.slack_alert_channel,
+        max_new_per_minute=settings.alert_max_new_per_minute,
+    )
 
 
 def _clock_for(settings: Settings) -> Clock:
@@ -420,8 +494,13 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
-        PeriodicJob("rotation-report", 600, runtime.reports.post_due),
+        # The report check follows the (possibly simulated) clock: a tick, not a wall-clock period.
+        PeriodicJob("rotation-report", settings.tick_seconds, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
+        PeriodicJob(
+            "retention-purge", 24 * 3600, lambda: runtime.retention.purge(clock.now(), actor="scheduler")
+        ),
+        PeriodicJob("alert-escalation", min(settings.tick_seconds, 10.0), runtime.alerts.tick),
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))

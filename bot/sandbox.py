@@ -6,7 +6,11 @@ URL, token or other setting of theirs set in the environment wins, so a check ca
 server in place of one). At start the roster is synced from PagerDuty once (the leader repeats it
 hourly), and follow-up issues go to the GitHub emulator unless ``GOLIVE_FOLLOWUP_TRACKER=jira``.
 
-Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database).
+Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database). It is
+complete for a delivery manager: the emulated tenant's ``manager`` (Morgan Manager) is a delivery
+manager (``GOLIVE_MANAGER_AAD_IDS``), the team has a "Go Live Management" channel
+(``GOLIVE_MANAGEMENT_CHANNEL_ID``) where the rotation report card is posted at the end of each
+simulated week, and the plan API answers the sandbox token (``GOLIVE_API_TOKENS``, unless set).
 """
 
 from __future__ import annotations
@@ -23,9 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import sqlalchemy
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from bot import sandbox_alerts
+from bot.alerts.development import DEVELOPMENT_SECRETS
+from bot.alerts_cli import secret_for
 from bot.app import RUNTIME, Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
@@ -41,12 +51,16 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
-from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
-from emulators.teams.config import sample_people
+from emulators.teams import EMULATOR, Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams.config import ANONYMOUS_BOT_ID, DEFAULT_TENANT_ID, sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
 from schedule.sample import sample_plan, sample_roster
 
 log = logging.getLogger(__name__)
+
+MANAGEMENT_CHANNEL = "Go Live Management"
+#: The plan API's token in the sandbox when GOLIVE_API_TOKENS is not set (loopback only).
+SANDBOX_API_TOKEN = "golive-sandbox-api-token"
 
 
 @dataclass(frozen=True)
@@ -110,10 +124,32 @@ def _loopback(host: str) -> str:
     return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
-def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
+def sandbox_alert_secrets() -> dict[str, str]:
+    """The development alert secrets, except where the environment sets its own (the environment wins)."""
+    names = {
+        "sentry": "sentry_client_secret",
+        "datadog": "datadog_webhook_token",
+        "pagerduty": "pagerduty_webhook_secret",
+        "bugsnag": "bugsnag_webhook_token",
+    }
+    return {
+        setting: DEVELOPMENT_SECRETS[source]  # type: ignore[index]
+        for source, setting in names.items()
+        if not os.environ.get(f"GOLIVE_{setting.upper()}")
+    }
+
+
+def tab_sso_resource(options: SandboxOptions) -> str:
+    """The sandbox app's API for the dashboard tab's sign-in (the ``aud`` of its tokens)."""
+    return f"api://{options.host}:{options.port}/{ANONYMOUS_BOT_ID}"
+
+
+def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEFAULT_TENANT_ID) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
+    teams = f"http://{options.host}:{options.teams_port}"
     return Settings(
+        **sandbox_alert_secrets(),
         **integration_settings(options),
         env=Environment.DEVELOPMENT,
         host=options.host,
@@ -127,13 +163,81 @@ def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
         graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
         team_id=team_id,
         tick_seconds=tick,
+        # The dashboard tab signs in through the emulated Teams: its SDK stand-in, its tenant's keys.
+        microsoft_app_tenant_id=tenant_id,
+        teams_js_url=f"{teams}/_emulator/teams-js/MicrosoftTeams.min.js",
+        teams_sso_authority=teams,
+        teams_sso_audiences=tab_sso_resource(options),
+    )
+
+
+def _email_for(name: str) -> str:
+    return ".".join(name.lower().split()) + "@example.org"
+
+
+def manager_settings(settings: Settings, people: tuple[Person, ...], management_channel_id: str) -> Settings:
+    """The sandbox's people with the ``manager`` role are delivery managers; the management channel
+    receives the report cards; the plan API answers the sandbox token unless tokens are set."""
+    managers = [settings.manager_aad_ids] + [p.aad_object_id for p in people if p.role == "manager"]
+    api_tokens = settings.api_tokens
+    if not api_tokens.get_secret_value():
+        api_tokens = SecretStr(f"sandbox:{SANDBOX_API_TOKEN}")
+    return settings.model_copy(
+        update={
+            "manager_aad_ids": ",".join(m for m in managers if m),
+            "management_channel_id": management_channel_id,
+            "api_tokens": api_tokens,
+        }
     )
 
 
 def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
-    staff = tuple(p for p in sample_people() if p.role != "engineer")
-    engineers = tuple(Person(e.name, e.aad_object_id, "engineer", e.email) for e in roster.engineers.values())
+    """Everyone of the emulated tenant, each with an e-mail: the sample site staff and manager, and
+    the roster's engineers. The same list seeds the ServiceNow emulator's ``sys_user`` table, so a
+    poster is found there as ServiceNow would find them (by e-mail)."""
+    staff = tuple(
+        dataclasses.replace(p, email=p.email or _email_for(p.name))
+        for p in sample_people()
+        if p.role != "engineer"
+    )
+    engineers = tuple(
+        Person(e.name, e.aad_object_id, "engineer", e.email or _email_for(e.name))
+        for e in roster.engineers.values()
+    )
     return staff + engineers
+
+
+def roster_reader(database_url: str, fallback: DutyRoster) -> Callable[[], DutyRoster]:
+    """A function that reads the roster in force from the bot's database now (so a ``swap`` or a
+    roster import shows at once in the Teams emulator's ``/_emulator/people``), or ``fallback`` when
+    the database cannot be read that way. It reads synchronously: the emulator asks from inside a
+    request handler, and one row of a local SQLite file is read in well under a millisecond."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return lambda: fallback
+    engine = sqlalchemy.create_engine(url.set(drivername="sqlite"), poolclass=sqlalchemy.pool.NullPool)
+    query = select(tables.documents.c.value).where(tables.documents.c.key == records.ROSTER_DOCUMENT)
+
+    def current() -> DutyRoster:
+        try:
+            with engine.connect() as connection:
+                value = connection.execute(query).scalar()
+        except sqlalchemy.exc.SQLAlchemyError:
+            return fallback
+        text = value.get("csv") if isinstance(value, dict) else None
+        return records.parsed_roster(text) if text else fallback
+
+    return current
+
+
+def duty_reader(database_url: str, fallback: DutyRoster) -> Callable[[str, datetime], str | None]:
+    """The Teams emulator's ``duty_for``: an engineer's role at an instant, from the current roster."""
+    current = roster_reader(database_url, fallback)
+
+    def duty_for(aad_object_id: str, at: datetime) -> str | None:
+        return role_of(current(), aad_object_id, at)
+
+    return duty_for
 
 
 async def seed_if_empty(settings: Settings, now: datetime) -> DutyRoster:
@@ -189,37 +293,46 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         now=clock.now,
         state_dir=state / "teams",
     )
-    settings = sandbox_settings(options, teams_config.team_id)
+    settings = sandbox_settings(options, teams_config.team_id, teams_config.tenant_id)
     roster = await seed_if_empty(settings, clock.now())
-
-    def duty_for(aad_object_id: str, at: datetime) -> str | None:
-        return role_of(roster, aad_object_id, at)
-
+    people = sandbox_people(roster)
     teams_config = TeamsEmulatorConfig(
         bot_url=teams_config.bot_url,
         public_url=teams_config.public_url,
         now=clock.now,
         state_dir=teams_config.state_dir,
-        people=sandbox_people(roster),
-        duty_for=duty_for,
+        people=people,
+        duty_for=duty_reader(settings.database_url, roster),
+        tab_sso_resource=tab_sso_resource(options),
+        channels=(MANAGEMENT_CHANNEL,),
     )
+    teams_app = create_teams_emulator(teams_config)
+    management = teams_app[EMULATOR].state.channel_named(MANAGEMENT_CHANNEL)
+    assert management is not None  # the emulator creates it at start
+    settings = manager_settings(settings, teams_config.people, management.id)
     servicenow_config = EmulatorConfig(
         engineers=tuple(
             (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
             for e in roster.engineers.values()
         ),
+        people=people,
         tier2_group=settings.tier2_group,
         product_group=settings.product_group,
         state_dir=state / "servicenow",
         clock=clock.now,
         public_base_url=f"{base}:{options.servicenow_port}",
     )
-    bot_app = create_app(settings, Overrides(clock=clock))
     runners: list[web.AppRunner] = []
+    bot_app = create_app(settings, Overrides(clock=clock))
+    sandbox_alerts.install(
+        bot_app,
+        f"{base}:{options.port}",
+        {source: secret_for(settings, source) for source in DEVELOPMENT_SECRETS},
+    )
     try:
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
-            (create_teams_emulator(teams_config), sockets["teams"]),
+            (teams_app, sockets["teams"]),
             *(
                 (app, sockets[name])
                 for name, app in integration_emulators(settings, clock.now, state).items()
@@ -235,6 +348,8 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
                 await response.read()
         roster_line = await first_roster_sync(bot_app)
         followups = bot_app[RUNTIME].config.followup_tracker or "off"
+        api_token = "from GOLIVE_API_TOKENS" if os.environ.get("GOLIVE_API_TOKENS") else SANDBOX_API_TOKEN
+        managers = ", ".join(p.name for p in teams_config.people if p.role == "manager")
         print(
             "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
             f"  Teams console:     {base}:{options.teams_port}/\n"
@@ -244,6 +359,11 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             f"  GitHub:            {base}:{options.github_port}/  (repository {settings.github_repo})\n"
             f"  Jira:              {base}:{options.jira_port}/  (project {settings.jira_project})\n"
             f"  Follow-up issues:  {followups}\n"
+            f"  Plan API:          {base}:{options.port}/api/plan  (bearer token: {api_token})\n"
+            f"  Delivery manager:  {managers} (personal chat in the console); rotation reports in "
+            f"the {MANAGEMENT_CHANNEL} channel\n"
+            f"  Sample alerts:     {base}:{options.port}/_sandbox/alerts  "
+            f"(or golive alerts send-sample sentry|datadog|pagerduty|bugsnag --url {base}:{options.port})\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,

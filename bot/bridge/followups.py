@@ -39,14 +39,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
-from urllib.parse import quote
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.jobs import Chats, short_description, thread_of
+from bot.bridge.jobs import Chats, post_once, short_description, thread_of
 from bot.bridge.outbox import GiveUp, Job, JobRegistry, RetryLater, enqueue
 from bot.bridge.people import actor_label, engineer_for
 from bot.clock import Clock
@@ -58,6 +57,7 @@ from bot.ports import (
     IncidentTracker,
     Message,
     Permanent,
+    PortError,
     ThreadRef,
     Transient,
 )
@@ -74,7 +74,6 @@ __all__ = [
     "FollowUps",
     "SubjectKind",
     "followup_marker",
-    "thread_link",
 ]
 
 MARKER_PREFIX = "golive-followup:"
@@ -90,11 +89,10 @@ def followup_marker(incident_number: str) -> str:
 
 @dataclass(frozen=True)
 class FollowUpSettings:
-    """``tracker``: "GitHub" or "Jira" ("" when follow-ups are off); ``team_id`` makes Teams links."""
+    """``tracker``: "GitHub" or "Jira" ("" when follow-ups are off)."""
 
     tracker: str
     labels: tuple[str, ...] = ()
-    team_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -109,6 +107,7 @@ class FollowUpSubject:
     short_description: str
     site: str = ""
     thread: ThreadRef | None = None
+    thread_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +133,7 @@ async def _inquiry_subject(connection: AsyncConnection, key: str) -> FollowUpSub
         short_description=short_description(row.text),
         site=f"{row.station or ''} {row.site_name or ''}".strip(),
         thread=thread_of(row),
+        thread_url=row.thread_url,
     )
 
 
@@ -148,16 +148,6 @@ class FollowUpActions(Protocol):
     """What the card-action entry point needs of this use case."""
 
     async def on_card_action(self, action: CardAction) -> ActionOutcome: ...
-
-
-def thread_link(thread: ThreadRef | None, team_id: str) -> str | None:
-    """A link that opens the thread (Teams' deep link to a channel message); None elsewhere."""
-    if thread is None or thread.platform != "teams":
-        return None
-    channel = quote(thread.channel_id, safe="")
-    root = quote(thread.root_id, safe="")
-    group = f"groupId={quote(team_id, safe='')}&" if team_id else ""
-    return f"https://teams.microsoft.com/l/message/{channel}/{root}?{group}parentMessageId={root}"
 
 
 class FollowUps:
@@ -272,7 +262,8 @@ class FollowUps:
         if not subject.number:
             raise RetryLater("the incident has no number yet")
         if not row.issue_key:
-            request = self._request(subject, row)
+            link = subject.thread_url or await self._thread_link(subject.thread)
+            request = self._request(subject, row, link)
             try:
                 issue = await self._tracker.find(request.marker)
                 if issue is None:
@@ -376,7 +367,16 @@ class FollowUps:
             self._wake()
         return changed
 
-    def _request(self, subject: FollowUpSubject, row: Any) -> FollowUpRequest:
+    async def _thread_link(self, thread: ThreadRef | None) -> str | None:
+        """The platform's link to the thread (None when it cannot say yet)."""
+        if thread is None:
+            return None
+        try:
+            return await self._chats[thread.platform].thread_link(thread)
+        except PortError:
+            return None
+
+    def _request(self, subject: FollowUpSubject, row: Any, link: str | None) -> FollowUpRequest:
         number = subject.number or subject.correlation_id
         title = f"{number}: {subject.short_description}"
         if len(title) > TITLE_LIMIT:
@@ -384,9 +384,8 @@ class FollowUps:
         lines = [f"Follow-up of ServiceNow incident {number}: {subject.incident_url or '(no link)'}"]
         if subject.site:
             lines.append(f"Site: {subject.site}")
-        link = thread_link(subject.thread, self._settings.team_id)
-        if link:
-            lines.append(f"Teams thread: {link}")
+        if link and subject.thread is not None:
+            lines.append(f"{subject.thread.platform.capitalize()} thread: {link}")
         elif subject.thread is not None:
             lines.append(f"{subject.thread.platform.capitalize()} thread: {subject.thread.key}")
         lines.append(f"Asked for by {row.requested_by} on {row.requested_at:%Y-%m-%d %H:%M} UTC.")
@@ -405,9 +404,7 @@ class FollowUps:
             text=f"Follow-up issue {row.issue_key} ({self._tracker_name(row)}{assigned}): {row.issue_url}",
             key=f"followup:{row.correlation_id}",
         )
-        chat = self._chats[thread.platform]
-        posted = None if job.first_start else await chat.find_posted(thread, message.key or "")
-        posted = posted or await chat.post_in_thread(thread, message) or "posted"
+        posted = await post_once(self._chats[thread.platform], job, thread, message) or "posted"
         await self._save(row.correlation_id, thread_message_id=posted[:200])
 
     def _tracker_name(self, row: Any) -> str:

@@ -4,7 +4,6 @@ often it is pressed or retried, engineers only, its link in the thread, a work n
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,8 +12,7 @@ from sqlalchemy import func, select
 from testkit.bridge import ROSTER, STAFF, fake_bridge, person_of
 
 from bot import views
-from bot.bridge.followups import thread_link
-from bot.ports import CardAction, Permanent, ThreadRef, Transient
+from bot.ports import CardAction, Permanent, Transient
 from bot.storage import tables
 from bot.teams.cards import render_card
 
@@ -82,7 +80,7 @@ async def test_the_issue_names_the_incident_links_it_and_the_thread_and_is_label
     lines = request.body.splitlines()
     assert lines[0] == f"Follow-up of ServiceNow incident {inquiry.number}: {inquiry.incident_url}"
     assert lines[1] == "Site: 508 Atlanta"
-    assert lines[2] == f"Teams thread: {thread_link(post.thread, 'team')}"
+    assert lines[2] == f"Teams thread: {inquiry.thread_url or await bridge.chat.thread_link(post.thread)}"
     assert lines[-1] == request.marker and lines[-2] == ""
     assert "since 9am" not in request.body  # the post itself stays out of the tracker
     assert request.labels == ("go-live", "follow-up")
@@ -240,17 +238,6 @@ async def test_a_resolved_incident_still_offers_the_follow_up(bridge):
     await press(bridge, inquiry)
     await bridge.drain()
     assert len(bridge.followups.issues) == 1
-
-
-def test_a_teams_thread_link_opens_the_root_message_of_the_channel():
-    thread = ThreadRef("teams", "19:abc@thread.tacv2", "1651590000000")
-    link = thread_link(thread, "4f0c-team")
-    assert link == (
-        "https://teams.microsoft.com/l/message/19%3Aabc%40thread.tacv2/1651590000000"
-        "?groupId=4f0c-team&parentMessageId=1651590000000"
-    )
-    assert unquote(link.split("/")[5]) == thread.channel_id
-    assert thread_link(ThreadRef("slack", "C1", "1.2"), "team") is None
 
 
 async def test_the_leader_reads_issue_states_again_and_the_card_follows(bridge):

@@ -31,6 +31,7 @@ from bot.ports import (
     MessageEdited,
     Person,
     PersonalMessage,
+    PersonContact,
     ThreadRef,
 )
 from bot.settings import Environment, Settings
@@ -155,7 +156,12 @@ async def fake_bridge(
 ) -> AsyncIterator[FakeBridge]:
     """The product on fakes with the sample plan (and roster), its channels opened at ``now``."""
     clock = FrozenClock(now)
-    chat, tracker, directory = FakeChat(), FakeTracker(), FakeDirectory()
+    chat, tracker, directory = FakeChat(), FakeTracker(now=clock.now), FakeDirectory()
+    # The people of the tenant, known to the chat platform and to the tracker as in the sandbox.
+    for person in (STAFF, *(person_of(e) for e in ROSTER.engineers.values())):
+        email = person.email or ".".join(person.name.lower().split()) + "@example.org"
+        chat.contacts[person.aad_object_id or person.id] = PersonContact(email, email)
+        tracker.add_user(email.partition("@")[0], person.name, email)
     roster_source, followups = FakeRosterSource(), FakeFollowUps()
     app = create_app(
         settings_for(tmp_path, **settings),
