@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
+from bot.bridge.followups import FollowUps, FollowUpSettings
 from bot.bridge.handoff import HandoffNotices
 from bot.bridge.incident_commands import IncidentCommands
 from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
@@ -39,13 +41,15 @@ from bot.bridge.personal import PersonalCommands
 from bot.bridge.plan_changes import PlanRules
 from bot.bridge.render import Renderer
 from bot.bridge.retention import Retention
+from bot.bridge.roster_sync import RosterSync
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.inbound import MAX_BODY_BYTES
+from bot.integrations import followup_tracker, pagerduty_roster, tracker_name
 from bot.leadership import LeaderStatus
 from bot.logs import quiet_payload_loggers
-from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
+from bot.ports import ChannelDirectory, ChatPlatform, FollowUpTracker, IncidentTracker, RosterSource
 from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
@@ -105,6 +109,8 @@ class Overrides:
     tracker: IncidentTracker | None = None
     teams: ChatPlatform | None = None
     directory: ChannelDirectory | None = None
+    roster_source: RosterSource | None = None
+    followups: FollowUpTracker | None = None
     run_background: bool = True
 
 
@@ -134,6 +140,8 @@ class Runtime:
     retention: Retention
     alerts: AlertService
     leadership: LeaderStatus
+    roster_sync: RosterSync | None
+    followups: FollowUps
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -164,6 +172,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         delivery_lead=(settings.delivery_lead_aad_id, "Delivery lead")
         if settings.delivery_lead_aad_id
         else None,
+        followup_tracker="" if settings.followup_missing() else tracker_name(settings),
     )
 
 
@@ -183,6 +192,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     clock = overrides.clock or _clock_for(settings)
     config = bridge_config(settings)
+    # PagerDuty and the follow-up tracker, unless a test brings its own (those built here are closed here).
+    built_source = None if overrides.roster_source else pagerduty_roster(settings)
+    built_issues = None if overrides.followups else followup_tracker(settings)
+    roster_source = overrides.roster_source or built_source
+    issues = overrides.followups or built_issues
+    if overrides.followups is not None:
+        config = dataclasses.replace(config, followup_tracker=tracker_name(settings))
 
     # --- adapters ---------------------------------------------------------------------------------
     engine = create_engine(settings.database_url)
@@ -235,6 +251,16 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     alert_settings = alert_settings_of(settings)
     alert_platforms = platforms_for(chats)
     AlertJobs(store, clock, config, alert_settings, tracker, chats, directory, alert_platforms).register(jobs)
+    followups = FollowUps(
+        store,
+        clock,
+        FollowUpSettings(config.followup_tracker, settings.followup_label_list),
+        issues,
+        tracker,
+        chats,
+        worker.wake,
+    )
+    followups.register(jobs)
 
     # --- use cases ----------------------------------------------------------------------------------
     personal = PersonalCommands(store, clock, config)
@@ -242,7 +268,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
     alerts = AlertService(store, clock, config, alert_settings, rules, alert_platforms, wake)
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts)
+    service = BridgeService(
+        store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts, followups=followups
+    )
+    roster_sync = (
+        None
+        if roster_source is None
+        else RosterSync(store, clock, roster_source, _schedule_pair(settings.pagerduty_schedules))
+    )
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
     handoff = HandoffNotices(store, clock, wake)
@@ -307,6 +340,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
         alerts=alerts,
         leadership=leadership,
+        roster_sync=roster_sync,
+        followups=followups,
     )
     app[RUNTIME] = runtime
 
@@ -347,6 +382,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
+            for adapter in (built_source, built_issues):
+                if adapter is not None:
+                    await adapter.close()
             await authentication.close()
             await signing_keys.close()
             await engine.dispose()
@@ -462,6 +500,11 @@ class HttpSession:
             await self._session.close()
 
 
+def _schedule_pair(schedules: tuple[str, ...]) -> tuple[str, str]:
+    """(primary, backup) schedule ids; a test's fake source may run without the settings."""
+    return (schedules[0], schedules[1]) if len(schedules) == 2 else ("primary", "backup")
+
+
 def _graph_factory(settings: Settings, http: HttpSession) -> GraphFactory:
     tokens: TokenProvider
     if settings.development or not settings.microsoft_app_id:
@@ -501,6 +544,10 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
+    if runtime.roster_sync is not None:
+        jobs.append(PeriodicJob("roster-sync", settings.pagerduty_sync_interval_s, runtime.roster_sync.tick))
+    if runtime.followups.enabled:
+        jobs.append(PeriodicJob("followup-states", 900, runtime.followups.refresh_states))
 
     async def exact_instants() -> list[tuple[str, float]]:
         """Open/retire instants of the next hours, keyed by the instant in UTC (not by when it runs),

@@ -21,6 +21,7 @@ class BridgeConfig:
     manager_ids: frozenset[str] = frozenset()
     integration_user: str = "golive.integration"
     delivery_lead: tuple[str, str] | None = None  # (Entra object id, name)
+    followup_tracker: str = ""  # "GitHub" or "Jira" when follow-up issues are on
 
     @property
     def correlation_display(self) -> str:

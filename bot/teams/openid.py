@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from botframework.connector.auth import (  # type: ignore[import-untyped]
+from botframework.connector.auth import (
     AuthenticationConstants,
     JwtTokenExtractor,
 )

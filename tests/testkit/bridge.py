@@ -39,7 +39,7 @@ from bot.storage import tables
 from schedule.plan import RolloutPlan
 from schedule.roster import export_roster_csv
 from schedule.sample import sample_plan, sample_roster
-from testkit.fakes import FakeChat, FakeDirectory, FakeTracker
+from testkit.fakes import FakeChat, FakeDirectory, FakeFollowUps, FakeRosterSource, FakeTracker
 from testkit.stack import SAMPLE_NOW
 
 STAFF = Person("29:pat", "Pat Frontdesk", "a1b2c3d4-0000-4000-8000-000000000001")
@@ -57,6 +57,8 @@ class FakeBridge:
     chat: FakeChat
     tracker: FakeTracker
     directory: FakeDirectory
+    roster_source: FakeRosterSource = field(default_factory=FakeRosterSource)
+    followups: FakeFollowUps = field(default_factory=FakeFollowUps)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> str:
@@ -136,6 +138,7 @@ def settings_for(tmp_path: Path, **extra: Any) -> Settings:
         microsoft_app_id="",
         servicenow_url="http://servicenow.invalid",
         team_id="team",
+        pagerduty_schedule_ids="PPRIMRY,PBACKUP",
     )
     values.update(extra)
     return Settings(**values)
@@ -159,9 +162,18 @@ async def fake_bridge(
         email = person.email or ".".join(person.name.lower().split()) + "@example.org"
         chat.contacts[person.aad_object_id or person.id] = PersonContact(email, email)
         tracker.add_user(email.partition("@")[0], person.name, email)
+    roster_source, followups = FakeRosterSource(), FakeFollowUps()
     app = create_app(
         settings_for(tmp_path, **settings),
-        Overrides(clock=clock, tracker=tracker, teams=chat, directory=directory, run_background=False),
+        Overrides(
+            clock=clock,
+            tracker=tracker,
+            teams=chat,
+            directory=directory,
+            roster_source=roster_source,
+            followups=followups,
+            run_background=False,
+        ),
     )
     runner = web.AppRunner(app)
     await runner.setup()
@@ -171,7 +183,7 @@ async def fake_bridge(
             await records.save_plan(connection, plan or sample_plan(), now)
             if roster:
                 await records.save_roster_csv(runtime.store, connection, export_roster_csv(ROSTER), now)
-        bridge = FakeBridge(runtime, clock, chat, tracker, directory)
+        bridge = FakeBridge(runtime, clock, chat, tracker, directory, roster_source, followups)
         if open_channels:
             await runtime.lifecycle.tick()
             await bridge.drain()
