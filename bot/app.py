@@ -369,7 +369,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             if runner is not None:
                 runner.stop_jobs()
             await inbox.close()
-            processor.stop()
+            await processor.stop()
             await worker.stop()
             for task in runtime.background:
                 task.cancel()

@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: the whole product on loopback (tests/testkit/stack.py)."""
+"""Fixtures shared by every test folder: the whole product on loopback (tests/testkit/stack.py)
+and databases (tests/testkit/databases.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,15 @@ async def database_url(request, tmp_path):
     if request.param == "sqlite":
         yield sqlite_url(tmp_path)
         return
+    if not await postgres_reachable():
+        pytest.skip("PostgreSQL is not reachable")
+    async for url in throwaway_postgres():
+        yield url
+
+
+@pytest.fixture
+async def postgres_url():
+    """A throwaway PostgreSQL database, for what only PostgreSQL has (skipped when none answers)."""
     if not await postgres_reachable():
         pytest.skip("PostgreSQL is not reachable")
     async for url in throwaway_postgres():

@@ -189,11 +189,35 @@ class ActivityProcessor:
         self._poll = poll_interval_s
         self._wake = asyncio.Event()
         self._stopping = False
+        self._running: asyncio.Task[Any] | None = None
 
     def wake(self) -> None:
         self._wake.set()
 
+    async def release_orphaned_leases(self) -> int:
+        """SQLite means one serving process: at start-up every lease belongs to a process that died,
+        so its events are taken back now instead of when the lease runs out. Events waiting out a
+        failed attempt's back-off (also a lease) are tried again at once; their attempts still count."""
+        if self._store.dialect != "sqlite":
+            return 0
+        received = tables.received_activities
+        async with self._store.write() as connection:
+            result = await connection.execute(
+                update(received)
+                .where(
+                    received.c.processed_at.is_(None),
+                    received.c.dead_at.is_(None),
+                    received.c.lease_until.is_not(None),
+                )
+                .values(lease_until=None)
+            )
+        return result.rowcount
+
     async def run(self) -> None:
+        self._running = asyncio.current_task()
+        released = await self.release_orphaned_leases()
+        if released:
+            log.info("took back %d events leased by a process that stopped", released)
         while not self._stopping:
             processed = await self.drain()
             if processed:
@@ -204,9 +228,13 @@ class ActivityProcessor:
             except TimeoutError:
                 pass
 
-    def stop(self) -> None:
+    async def stop(self, grace_s: float = 10.0) -> None:
+        """Stop taking events; the one being processed may finish within ``grace_s`` (a turn cut
+        short keeps its lease, and its event waits for the lease to run out on PostgreSQL)."""
         self._stopping = True
         self._wake.set()
+        if self._running is not None and not self._running.done():
+            await asyncio.wait([self._running], timeout=grace_s)
 
     async def drain(self, limit: int = 64) -> int:
         """Process every stored activity that is due, in order; returns how many were handled."""
@@ -215,7 +243,10 @@ class ActivityProcessor:
             rows = await self._claim(limit)
             if not rows:
                 return handled
-            for row in rows:
+            for index, row in enumerate(rows):
+                if self._stopping:
+                    await self._unclaim(rows[index:])
+                    return handled
                 await self._give_way()
                 await self._process(row)
                 handled += 1
@@ -258,6 +289,16 @@ class ActivityProcessor:
                 )
             ).all()
         return sorted(claimed, key=lambda row: row.id)
+
+    async def _unclaim(self, rows: list[Any]) -> None:
+        """Give back events claimed and not started (stopping), so any replica takes them at once."""
+        received = tables.received_activities
+        async with self._store.write() as connection:
+            await connection.execute(
+                update(received)
+                .where(received.c.id.in_([row.id for row in rows]), received.c.processed_at.is_(None))
+                .values(lease_until=None, attempts=received.c.attempts - 1)
+            )
 
     async def _process(self, row: Any) -> None:
         received = tables.received_activities

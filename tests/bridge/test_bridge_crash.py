@@ -31,7 +31,9 @@ async def test_sigkill_at_random_moments_loses_and_doubles_nothing(tmp_path):
     rng = random.Random(20221129)
     try:
         channel = await stack.channel_of("508")
+        await stack.settled()
         await stack.stop_bot()
+        stack.release_bot_port()
         process = await start_serve(stack)
         async with stack.http.post(
             f"{stack.teams}/_emulator/faults", json={"connector_latency_ms": 800}

@@ -1,5 +1,6 @@
-"""Helpers for the operator tests (tests/ops): throwaway PostgreSQL databases, free loopback ports,
-waiting for a condition with a timeout, and the repository's root."""
+"""Helpers for the operator tests (tests/ops): a free port for a ``golive serve`` that binds it
+itself, waiting for a condition with a timeout, and the repository's root. Databases come from
+the shared fixtures (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,9 @@ import asyncio
 import os
 import socket
 import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
-
-import asyncpg
-import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PG_ADMIN_DSN = os.environ.get("GOLIVE_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -24,6 +20,8 @@ T = TypeVar("T")
 
 
 def free_port() -> int:
+    """A port free now, for a child process that binds it itself (``golive serve --port``): released
+    before the child binds it, unlike ``testkit.stack.reserve_port`` for servers in the test."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -37,33 +35,3 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 30.0) -
         if value or time.monotonic() > deadline:
             return value
         await asyncio.sleep(0.1)
-
-
-async def _postgres_reachable() -> bool:
-    try:
-        connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    await connection.close()
-    return True
-
-
-@asynccontextmanager
-async def throwaway_postgres() -> AsyncIterator[str]:
-    """A fresh, empty PostgreSQL database, dropped afterwards (skipped when none answers)."""
-    if not await _postgres_reachable():
-        pytest.skip("PostgreSQL is not reachable")
-    name = f"golive_ops_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        admin = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()

@@ -4,11 +4,13 @@ inquiry; two posts racing into one new thread make one inquiry and one follow-up
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import RUNTIME, Overrides, create_app
+from bot.bridge.ingest import ActivityProcessor
 from bot.settings import Environment, Settings
 from bot.storage import tables
 
@@ -94,3 +96,60 @@ async def test_two_posts_racing_into_one_new_thread_make_one_inquiry(client):
     responses = await asyncio.gather(*(client.post("/api/messages", json=b) for b in (first, second)))
     assert all(200 <= response.status < 300 for response in responses)
     assert len(await inquiries(client)) == 1
+
+
+async def test_an_event_claimed_by_a_process_that_died_is_taken_back_at_start_on_sqlite(client, database_url):
+    """A SIGKILL between claiming an event and finishing it leaves a 60 s lease. SQLite runs one
+    serving process, so the next start takes the event back at once; PostgreSQL replicas may still
+    be working on theirs, so there the lease runs out instead."""
+    runtime = client.app[RUNTIME]
+    response = await client.post(
+        "/api/messages", json=activity("1651590000500", "1651590000500", "Claimed then killed")
+    )
+    assert response.status == 201
+    async with runtime.store.write() as connection:  # what the killed process's claim left behind
+        await connection.execute(
+            tables.received_activities.update().values(
+                lease_until=datetime.now(UTC) + timedelta(seconds=60), attempts=1
+            )
+        )
+
+    released = await runtime.processor.release_orphaned_leases()
+    await runtime.processor.drain()
+
+    if runtime.store.dialect == "sqlite":
+        assert released == 1
+        assert [row.text for row in await inquiries(client)] == ["Claimed then killed"]
+    else:
+        assert released == 0
+        assert await inquiries(client) == []
+
+
+async def test_stopping_finishes_the_event_in_hand_and_gives_back_the_rest_of_its_claim(client):
+    runtime = client.app[RUNTIME]
+    for index in range(3):
+        body = activity(f"165159000060{index}", f"165159000060{index}", f"Stop {index}")
+        assert (await client.post("/api/messages", json=body)).status == 201
+    started, finish = asyncio.Event(), asyncio.Event()
+    seen: list[str] = []
+
+    async def slow_turn(payload: dict) -> None:
+        seen.append(payload["text"])
+        started.set()
+        await finish.wait()
+
+    processor = ActivityProcessor(runtime.store, {"teams": slow_turn})
+    running = asyncio.create_task(processor.run())
+    await asyncio.wait_for(started.wait(), 10)
+    stopping = asyncio.create_task(processor.stop(grace_s=10))
+    finish.set()
+    await asyncio.wait_for(stopping, 15)
+    await asyncio.wait_for(running, 5)
+
+    assert seen == ["Stop 0"]
+    rows = {row.id: row for row in await received(client)}
+    first, *rest = sorted(rows)
+    assert rows[first].processed_at is not None
+    assert [(rows[i].processed_at, rows[i].lease_until, rows[i].attempts) for i in rest] == [
+        (None, None, 0)
+    ] * 2

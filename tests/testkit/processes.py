@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
+
+from sqlalchemy import make_url
 
 from testkit.stack import SAMPLE_NOW, Stack, wait_for
 
@@ -32,13 +35,17 @@ def serve_env(stack: Stack, **extra: str) -> dict[str, str]:
 
 
 async def start_serve(stack: Stack, **extra: str) -> subprocess.Popen[bytes]:
-    """Start ``golive serve`` on the stack's bot port; return once it answers /readyz."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve", "--port", str(stack.bot_port)],
-        env=serve_env(stack, **extra),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Start ``golive serve`` on the stack's bot port (released by the stack first:
+    ``stack.release_bot_port()``); return once it answers /readyz. Its log goes to ``serve.log``
+    beside the stack's database, appended across restarts."""
+    log_path = Path(make_url(stack.settings.database_url).database or ".").parent / "serve.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve", "--port", str(stack.bot_port)],
+            env=serve_env(stack, **extra),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
 
     async def up() -> bool:
         try:
@@ -47,7 +54,11 @@ async def start_serve(stack: Stack, **extra: str) -> subprocess.Popen[bytes]:
         except OSError:
             return False
 
-    await wait_for(up, timeout=60)
+    try:
+        await wait_for(up, timeout=60)
+    except AssertionError:
+        tail = log_path.read_text(errors="replace")[-3000:]
+        raise AssertionError(f"golive serve did not become ready; the end of {log_path}:\n{tail}") from None
     return process
 
 
