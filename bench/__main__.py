@@ -89,9 +89,10 @@ class BotDatabase:
 
 
 class Bench:
-    def __init__(self, sizes: Sizes, workdir: Path) -> None:
+    def __init__(self, sizes: Sizes, workdir: Path, *, profile: bool = False) -> None:
         self.sizes = sizes
         self.workdir = workdir
+        self.profile = profile  # the bots run under cProfile; stats in the work directory
         self.ports = {
             name: free_port()
             for name in ("servicenow", "teams-a", "teams-b", "proxy", "bot-a", "bot-b", "echo", "connector")
@@ -136,6 +137,7 @@ class Bench:
             "--db", str(db),
             "--servicenow-url", self.url("servicenow"),
             "--graph-url", self.url(teams, "/v1.0"),
+            *(["--profile", str(self.workdir / f"{name}.prof")] if self.profile else []),
         )  # fmt: skip
         return server, BotDatabase(db)
 
@@ -378,7 +380,7 @@ class Bench:
         await self.run_backlog(channel, db)
         bot.stop()
 
-    async def run(self) -> None:
+    async def run(self, parts: tuple[str, ...] = ("ingest", "bridge")) -> None:
         self.start(
             "emulators",
             "emulators",
@@ -387,8 +389,10 @@ class Bench:
         )  # fmt: skip
         async with aiohttp.ClientSession() as self.session:
             await self.servers[0].wait_ready(self.url("teams-b", "/_emulator/channels"))
-            await self.run_ingest()
-            await self.run_bridge()
+            if "ingest" in parts:
+                await self.run_ingest()
+            if "bridge" in parts:
+                await self.run_bridge()
 
     def stop(self) -> None:
         for server in reversed(self.servers):
@@ -427,23 +431,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--echo", type=int, default=Sizes.echo, help="timed posts to the echo sample")
     parser.add_argument("--memory-inquiries", type=int, default=Sizes.memory_inquiries)
     parser.add_argument("--no-alerts", action="store_true", help="skip the alert storm (bench/alerts.py)")
+    parser.add_argument(
+        "--profile", action="store_true", help="run the bots under cProfile (implies --keep; slower)"
+    )
+    parser.add_argument(
+        "--only",
+        choices=("ingest", "bridge", "alerts"),
+        help="run one part: ingest (with memory), bridge (end to end and backlog) or the alert storm",
+    )
     args = parser.parse_args(argv)
     sizes = Sizes(ingest=args.ingest, echo=args.echo, memory_inquiries=args.memory_inquiries)
     workdir = Path(tempfile.mkdtemp(prefix="golive-bench-"))
     started = time.monotonic()
     print(f"Go Live Bridge bench, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {machine()}", flush=True)
     print(f"work directory {workdir}", flush=True)
-    bench = Bench(sizes, workdir)
+    bench = Bench(sizes, workdir, profile=args.profile)
     try:
-        asyncio.run(bench.run())
-        if not args.no_alerts:
+        if args.only != "alerts":
+            asyncio.run(bench.run(parts=(args.only,) if args.only else ("ingest", "bridge")))
+        if not args.no_alerts and args.only in (None, "alerts"):
             from bench import alerts
 
             (workdir / "alerts").mkdir()
             bench.lines += asyncio.run(alerts.run(workdir / "alerts"))
     finally:
         bench.stop()
-        if not args.keep:
+        if not (args.keep or args.profile):
             shutil.rmtree(workdir, ignore_errors=True)
     print(f"\nfigures ({time.monotonic() - started:.0f} s, {machine()}):")
     for line in bench.lines:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -82,10 +83,23 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    engine = create_async_engine(async_url(url), echo=echo, pool_pre_ping=True)
+    sqlite = make_url(url).get_backend_name() == "sqlite"
+    engine = create_async_engine(
+        async_url(url),
+        echo=echo,
+        # A server connection can drop between uses; a SQLite file cannot (one round trip less).
+        pool_pre_ping=not sqlite,
+        # JSON columns (activities, job payloads) with msgspec: the same text, several times faster.
+        json_serializer=_json_text,
+        json_deserializer=msgspec.json.decode,
+    )
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
