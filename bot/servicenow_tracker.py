@@ -10,6 +10,7 @@ timed for ``/metrics`` by operation and outcome.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -75,6 +76,15 @@ class ServiceNowTracker:
         return result
 
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
+        if draft.caller_email and not draft.caller_sys_id:
+            # The poster's sys_user by e-mail (Slack gives one); none found leaves caller_id empty.
+            email = draft.caller_email
+            try:
+                caller = await self._call("find_user", lambda g: g.find_user(email=email))
+            except Permanent:  # an address that cannot be queried safely: no caller, still an incident
+                caller = None
+            if caller is not None:
+                draft = replace(draft, caller_sys_id=caller.sys_id)
         return await self._call("create_incident", lambda g: g.create_incident(draft, known_new=known_new))
 
     async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:

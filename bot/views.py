@@ -21,14 +21,17 @@ VERB_ASSIGN_ME: Final = "assign_me"
 VERB_TRIAGE: Final = "triage"
 VERB_RESOLVE: Final = "resolve"
 VERB_ADD_WEEK: Final = "add_week"
+#: Choose the site of an inquiry posted where the channel does not say (a watched Slack channel).
+VERB_SET_SITE: Final = "set_site"
 #: Every verb a card button can send; the card-action use case handles exactly these.
 CARD_VERBS: Final[frozenset[str]] = frozenset(
-    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK}
+    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK, VERB_SET_SITE}
 )
 
 #: Keys of an action's ``data`` (the card's own) and of the inputs a platform merges into it.
 DATA_INQUIRY: Final = "inquiry"
 DATA_GROUP: Final = "group"
+DATA_STATION: Final = "station"
 TRIAGE_INPUT: Final = "category"
 CLOSE_CODE_INPUT: Final = "close_code"
 CLOSE_NOTES_INPUT: Final = "close_notes"
@@ -53,6 +56,14 @@ DEFAULT_POSTING_TIPS: Final[tuple[str, ...]] = (
 class IncidentRef:
     number: str
     url: str
+
+
+@dataclass(frozen=True)
+class SiteChoice:
+    """A site offered by the site picker (``VERB_SET_SITE`` with ``{"station": ...}``)."""
+
+    station: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,8 @@ class IncidentCardView:
     resolved: bool = False
     close_code: str | None = None
     close_notes: str | None = None
+    #: The open sites to choose from, when the inquiry's site is not known (else empty).
+    site_choices: tuple[SiteChoice, ...] = ()
 
 
 @dataclass(frozen=True)

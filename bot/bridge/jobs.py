@@ -32,7 +32,7 @@ from bot.ports import (
 )
 from bot.storage import tables
 from bot.storage.store import Store
-from bot.views import AddWeekFormView
+from bot.views import AddWeekFormView, SiteChoice
 from schedule.roster import Duty, duty_at, pick_assignee
 from servicenow.model import STATE_IN_PROGRESS, STATE_NEW
 
@@ -142,6 +142,13 @@ class InquiryJobs:
             roster = await records.load_roster(self._store, connection)
         return None if roster is None else duty_at(roster, at)
 
+    async def _site_choices(self, row: Any, now: datetime) -> tuple[SiteChoice, ...]:
+        """The site picker's choices, for an inquiry whose site its channel did not tell."""
+        if row.station:
+            return ()
+        async with self._store.read() as connection:
+            return await records.site_choices(connection, self._config.window, now)
+
     async def create_incident(self, job: Job[kinds.Nothing]) -> None:
         row = await self._inquiry(job)
         duty = await self._duty(row.posted_at)
@@ -157,6 +164,7 @@ class InquiryJobs:
                 assignment_group=self._config.tier2_group,
                 correlation_display=self._config.correlation_display,
                 assigned_to=assignee.servicenow_user if assignee else None,
+                caller_email=row.author_email or "",
             )
             # On a job's first start nothing can have been created yet: skip the lookup round trip.
             record = await self._tracker.create_incident(draft, known_new=job.first_start)
@@ -164,7 +172,10 @@ class InquiryJobs:
             log.info("inquiry %s -> incident %s", row.id, record.number)
             row = await self._inquiry(job)
         if row.card_activity_id is None:
-            message = self._renderer.incident_message(row, duty, self._clock.now(), first_post=True)
+            now = self._clock.now()
+            message = self._renderer.incident_message(
+                row, duty, now, first_post=True, sites=await self._site_choices(row, now)
+            )
             chat = self._chats[row.platform]
             thread = thread_of(row)
             posted = None
@@ -228,7 +239,10 @@ class InquiryJobs:
         if not row.card_activity_id:
             return
         duty = await self._duty(row.posted_at)
-        message = self._renderer.incident_message(row, duty, self._clock.now(), first_post=False)
+        now = self._clock.now()
+        message = self._renderer.incident_message(
+            row, duty, now, first_post=False, sites=await self._site_choices(row, now)
+        )
         await self._chats[row.platform].update_message(thread_of(row), row.card_activity_id, message)
 
     async def reply(self, job: Job[kinds.ThreadReply]) -> None:

@@ -180,7 +180,9 @@ class PersonalCommands:
             "roster.swap",
             f"{incoming.name} covers {day.isoformat()} instead of {lead.name}",
         )
-        await announce_handoff(self._store, connection, now, duty, duty_at(swapped, now))
+        await announce_handoff(
+            self._store, connection, now, duty, duty_at(swapped, now), watched=self._config.watched_channels
+        )
         return Answer(
             text=f"Done: {incoming.name} is first on duty today ({day:%A %d %B}); the open go-live channels are told."
         )

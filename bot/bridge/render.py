@@ -35,17 +35,26 @@ class Renderer:
         self._rules = rules
 
     def incident_description(self, row) -> str:
+        if row.platform == "slack":
+            poster = f"Posted in Slack by {row.author_name} ({row.author_email or 'e-mail unknown'})"
+            thread = f"Slack thread: channel {row.channel_id}, message {row.root_message_id}"
+        else:
+            poster = (
+                f"Posted in Microsoft Teams by {row.author_name} "
+                f"(Entra object id {row.author_aad_id or 'unknown'})"
+            )
+            thread = f"Teams thread: {row.conversation_id}"
         lines = [
             row.text,
             "",
             "--",
-            f"Posted in Microsoft Teams by {row.author_name} (Entra object id {row.author_aad_id or 'unknown'})",
+            poster,
             f"Site: {row.station or 'unknown'} {row.site_name or ''}".rstrip(),
         ]
         if row.go_live_day:
             lines.append(f"Go-live day: {row.go_live_day}")
         lines.append(f"Posted at: {row.posted_at.isoformat()}")
-        lines.append(f"Teams thread: {row.conversation_id}")
+        lines.append(thread)
         if row.late:
             lines.append("Posted after the site's go-live channel was retired.")
         return "\n".join(lines)
@@ -56,7 +65,9 @@ class Renderer:
         suggestion = suggest_group(row.text, self._rules)
         return None if suggestion is None else suggestion.group
 
-    def incident_view(self, row, duty: Duty | None) -> views.IncidentCardView:
+    def incident_view(
+        self, row, duty: Duty | None, sites: tuple[views.SiteChoice, ...] = ()
+    ) -> views.IncidentCardView:
         first_response = None
         if row.first_response_at is not None:
             waited = (row.first_response_at - row.posted_at).total_seconds()
@@ -83,9 +94,18 @@ class Renderer:
             resolved=(row.state in RESOLVED_STATES),
             close_code=row.close_code or None,
             close_notes=row.close_notes or None,
+            site_choices=() if row.station else sites,
         )
 
-    def incident_message(self, row, duty: Duty | None, now: datetime, *, first_post: bool) -> Message:
+    def incident_message(
+        self,
+        row,
+        duty: Duty | None,
+        now: datetime,
+        *,
+        first_post: bool,
+        sites: tuple[views.SiteChoice, ...] = (),
+    ) -> Message:
         text = f"Logged as ServiceNow incident {row.number}." if row.number else None
         if first_post:
             notes = [text] if text else []
@@ -98,8 +118,11 @@ class Renderer:
                         "No engineer is working right now; the incident stays in the "
                         f"{self._config.tier2_group} queue and someone will pick it up at {_when(pickup)}."
                     )
+            if sites and not row.station:
+                notes.append("Which site is this about? Pick it below (the incident is logged either way).")
             text = " ".join(notes) if notes else None
-        return Message(text=text, view=self.incident_view(row, duty), key=f"card:{row.correlation_id}")
+        view = self.incident_view(row, duty, sites)
+        return Message(text=text, view=view, key=f"card:{row.correlation_id}")
 
     def duty_view(self, duty: Duty | None, now: datetime) -> views.DutyView:
         def person(engineer):

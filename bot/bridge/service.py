@@ -183,9 +183,12 @@ class BridgeService:
                 "invoke",
                 now,
             )
+            # Anyone may say which site an inquiry is about (the poster knows best); the rest is
+            # the engineers' work.
+            engineers_only = action.verb != views.VERB_SET_SITE
             if not first_sight:
                 result = ActionResult(200, "Already done.")
-            elif actor is None or (engineer is None and roster is not None):
+            elif actor is None or (engineers_only and engineer is None and roster is not None):
                 result = ActionResult(403, "Only engineers on the duty roster can change incidents.")
             else:
                 try:
@@ -202,11 +205,15 @@ class BridgeService:
                         at=action.at or now,
                         source="card",
                         where=action.platform.capitalize(),
+                        window=self._config.window,
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
             inquiry = await records.inquiry_by_key(connection, key)
             duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
+            sites = (
+                () if inquiry.station else await records.site_choices(connection, self._config.window, now)
+            )
             if result.changed:
                 await enqueue(
                     self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id
@@ -214,7 +221,7 @@ class BridgeService:
         self._wake()
         if result.status != 200:
             return ActionOutcome(result.status, result.message)
-        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty))
+        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty, sites))
 
 
 def station_in_channel_name(name: str, template: str) -> str | None:

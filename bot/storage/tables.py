@@ -167,6 +167,8 @@ inquiries = Table(
     Column("site_name", String(200), nullable=True),
     Column("author_name", String(200), nullable=False),
     Column("author_aad_id", String(80), nullable=True),
+    # The poster's e-mail where the platform gives one (Slack): the incident's caller is found by it.
+    Column("author_email", String(320), nullable=True),
     Column("text", Text, nullable=False),
     _utc("posted_at", nullable=False),
     _utc("received_at", nullable=False),
