@@ -1,6 +1,6 @@
 """The composition root: ``create_app(settings)`` builds everything, in one typed pass, and wires it.
 
-Adapters first (storage, ServiceNow, Teams), then the outbox's job registry and worker, then the
+Adapters first (storage, ServiceNow, Teams, Slack when configured), then the outbox's job registry and worker, then the
 use cases that queue work for it, then the edges that call the use cases. Nothing is bound late:
 every collaborator arrives by constructor. Start-up and tear-down pair up in ``cleanup_ctx``
 (migrations, background tasks, leadership); the app's state is one typed :class:`Runtime` under
@@ -27,7 +27,7 @@ from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
 from bot.bridge.handoff import HandoffNotices
 from bot.bridge.incident_commands import IncidentCommands
-from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
+from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals, TurnRunner
 from bot.bridge.jobs import Chats, InquiryJobs
 from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.bridge.notices import ChannelNotices
@@ -53,6 +53,12 @@ from bot.scheduling import (
 )
 from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
+from bot.slack.api import SlackApi
+from bot.slack.edge import make_events_handler as make_slack_events_handler
+from bot.slack.platform import SlackChat
+from bot.slack.router import SlackEvents
+from bot.slack.signature import SignatureVerifier
+from bot.slack.workspace import SlackWorkspace
 from bot.storage.database import create_engine, is_ready, migrate
 from bot.storage.store import Store
 from bot.teams.activity import Activity as TeamsActivity
@@ -80,6 +86,7 @@ class Overrides:
     clock: Clock | None = None
     tracker: IncidentTracker | None = None
     teams: ChatPlatform | None = None
+    slack: ChatPlatform | None = None
     directory: ChannelDirectory | None = None
     run_background: bool = True
 
@@ -107,6 +114,7 @@ class Runtime:
     metrics: Metrics
     places: TeamsPlaces
     dead_letters: DeadLetters
+    slack_api: SlackApi | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -137,6 +145,9 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         delivery_lead=(settings.delivery_lead_aad_id, "Delivery lead")
         if settings.delivery_lead_aad_id
         else None,
+        watched_channels=tuple(("slack", name) for name in settings.slack_watched_channels)
+        if settings.slack_enabled
+        else (),
     )
 
 
@@ -179,7 +190,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
     )
-    chats = Chats({"teams": teams})
+    slack_api, slack_workspace, slack = _slack(settings, metrics)
+    slack = overrides.slack or slack
+    chats = Chats({"teams": teams, **({"slack": slack} if slack is not None else {})})
     rules = load_routing_rules(
         settings.routing_rules_file or None,
         tier2_group=settings.tier2_group,
@@ -211,7 +224,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake)
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
-    handoff = HandoffNotices(store, clock, wake)
+    handoff = HandoffNotices(store, clock, wake, config.watched_channels)
     sync = SyncBack(
         store,
         clock,
@@ -234,9 +247,13 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    processor = ActivityProcessor(
-        store, {"teams": run_stored_activity}, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy
-    )
+    turns: dict[str, TurnRunner] = {"teams": run_stored_activity}
+    if slack_api is not None and slack_workspace is not None:
+        slack_events = SlackEvents(
+            service, slack_workspace, slack_api, settings.slack_watched_channels, clock
+        )
+        turns["slack"] = slack_events.handle
+    processor = ActivityProcessor(store, turns, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
         development=settings.development,
@@ -264,6 +281,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
+        slack_api=slack_api,
     )
     app[RUNTIME] = runtime
 
@@ -291,6 +309,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await messenger.close()
+            if slack_api is not None:
+                await slack_api.close()
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
@@ -307,6 +327,15 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         for secret in settings.servicenow_callback_secret.get_secret_value().split(",")
         if secret.strip()
     ]
+    if slack_api is not None:
+
+        async def store_slack(payload: dict[str, Any], key: str) -> None:
+            await inbox.store(payload, source="slack", key=key)
+
+        verifier = SignatureVerifier(
+            tuple(s.strip() for s in settings.slack_signing_secret.get_secret_value().split(",") if s.strip())
+        )
+        app.router.add_post("/slack/events", make_slack_events_handler(verifier, store_slack))
     app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
     install_pages(app, readiness=lambda: is_ready(engine))
     install_reporting(
@@ -323,6 +352,19 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+def _slack(
+    settings: Settings, metrics: Metrics
+) -> tuple[SlackApi | None, SlackWorkspace | None, SlackChat | None]:
+    """The Slack adapter when Slack is on (bot token and signing secret set)."""
+    if not settings.slack_enabled:
+        return None, None, None
+    api = SlackApi(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observe=metrics.observe_slack
+    )
+    workspace = SlackWorkspace(api)
+    return api, workspace, SlackChat(api, workspace)
 
 
 def _clock_for(settings: Settings) -> Clock:

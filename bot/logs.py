@@ -48,6 +48,7 @@ PAYLOAD_LOGGERS = (
     "pysnow",
     "msal",
     "alembic",
+    "slack_sdk",
 )
 
 

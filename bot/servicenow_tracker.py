@@ -10,8 +10,8 @@ timed for ``/metrics`` by operation and outcome.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
