@@ -79,6 +79,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         port=args.port,
         servicenow_port=args.servicenow_port,
         teams_port=args.teams_port,
+        slack_port=args.slack_port,
         state_dir=Path(args.state_dir),
         now=args.now,
         speed=args.speed,
@@ -259,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=3978)
     sandbox.add_argument("--servicenow-port", type=int, default=3979)
     sandbox.add_argument("--teams-port", type=int, default=3980)
+    sandbox.add_argument("--slack-port", type=int, default=3981)
     sandbox.add_argument("--state-dir", default=".sandbox")
     sandbox.add_argument(
         "--now", type=_instant, default=None, help="start the simulated clock at this instant"

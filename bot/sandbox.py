@@ -1,7 +1,11 @@
-"""``golive sandbox``: the bot, the Teams emulator and the ServiceNow emulator on loopback, with the
-sample rollout plan and roster loaded when the database is empty, and an optional simulated clock.
+"""``golive sandbox``: the bot, the Teams emulator, the ServiceNow emulator and the Slack emulator on
+loopback, with the sample rollout plan and roster loaded when the database is empty, and an optional
+simulated clock.
 
-Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database).
+Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database). An
+integration's URL or secret set in the environment wins over the sandbox's own
+(``GOLIVE_SLACK_API_URL``, ``GOLIVE_SLACK_SIGNING_SECRET``, ``GOLIVE_SLACK_BOT_TOKEN``...), so a check
+can put its own server or secret in place of an emulator.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +37,9 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.slack import DEV_BOT_TOKEN, DEV_SIGNING_SECRET, SlackEmulatorConfig, create_slack_emulator
+from emulators.slack import Person as SlackPerson
+from emulators.slack.config import sample_people as slack_sample_people
 from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
@@ -45,6 +53,7 @@ class SandboxOptions:
     port: int = 3978
     servicenow_port: int = 3979
     teams_port: int = 3980
+    slack_port: int = 3981
     state_dir: Path = Path(".sandbox")
     now: datetime | None = None
     speed: float = 1.0
@@ -58,6 +67,7 @@ class SandboxUrls:
     bot: str
     teams: str
     servicenow: str
+    slack: str = ""
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -84,7 +94,36 @@ def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
         graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
         team_id=team_id,
         tick_seconds=tick,
+        **slack_settings(options),
     )
+
+
+def _from_environment(name: str, default: str) -> str:
+    """The environment's value when set (it wins over the sandbox's own), else ``default``."""
+    return os.environ.get(name) or default
+
+
+def slack_settings(options: SandboxOptions) -> dict[str, str]:
+    """The bot's Slack settings: the Slack emulator's, unless the environment names others."""
+    return {
+        "slack_bot_token": _from_environment("GOLIVE_SLACK_BOT_TOKEN", DEV_BOT_TOKEN),
+        "slack_signing_secret": _from_environment("GOLIVE_SLACK_SIGNING_SECRET", DEV_SIGNING_SECRET),
+        "slack_api_url": _from_environment(
+            "GOLIVE_SLACK_API_URL", f"http://{options.host}:{options.slack_port}/api/"
+        ),
+    }
+
+
+def slack_people(roster: DutyRoster) -> tuple[SlackPerson, ...]:
+    """The Slack workspace's people: the sample site staff and manager, and the roster's engineers
+    (by their e-mail, with their Slack id when the roster has one)."""
+    staff = tuple(p for p in slack_sample_people() if p.role != "engineer")
+    engineers = tuple(
+        SlackPerson(e.name, e.email, "engineer", user_id=e.slack_user_id)
+        for e in roster.engineers.values()
+        if e.email
+    )
+    return staff + engineers
 
 
 def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
@@ -121,11 +160,16 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             ("bot", options.port),
             ("servicenow", options.servicenow_port),
             ("teams", options.teams_port),
+            ("slack", options.slack_port),
         )
     }
     ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
     options = dataclasses.replace(
-        options, port=ports["bot"], servicenow_port=ports["servicenow"], teams_port=ports["teams"]
+        options,
+        port=ports["bot"],
+        servicenow_port=ports["servicenow"],
+        teams_port=ports["teams"],
+        slack_port=ports["slack"],
     )
     clock = SimulatedClock(options.now or datetime.now(UTC), options.speed)
     state = options.state_dir.resolve()
@@ -143,6 +187,10 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
     def duty_for(aad_object_id: str, at: datetime) -> str | None:
         return role_of(roster, aad_object_id, at)
 
+    def duty_by_email(email: str, at: datetime) -> str | None:
+        engineer = roster.engineer_by_email(email)
+        return role_of(roster, engineer.aad_object_id, at) if engineer is not None else None
+
     teams_config = TeamsEmulatorConfig(
         bot_url=teams_config.bot_url,
         public_url=teams_config.public_url,
@@ -151,11 +199,24 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         people=sandbox_people(roster),
         duty_for=duty_for,
     )
+    people = slack_people(roster)
+    slack_config = SlackEmulatorConfig(
+        bot_url=f"{base}:{options.port}/slack/events",
+        public_url=f"{base}:{options.slack_port}/",
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        bot_token=_from_environment("GOLIVE_SLACK_BOT_TOKEN", DEV_BOT_TOKEN),
+        people=people,
+        duty_for=duty_by_email,
+        now=clock.now,
+        state_dir=state / "slack",
+    )
     servicenow_config = EmulatorConfig(
         engineers=tuple(
             (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
             for e in roster.engineers.values()
         ),
+        # Everyone else the Slack workspace knows, so a Slack poster is found as the caller by e-mail.
+        people=tuple(p for p in people if p.role != "engineer"),
         tier2_group=settings.tier2_group,
         product_group=settings.product_group,
         state_dir=state / "servicenow",
@@ -167,6 +228,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
             (create_teams_emulator(teams_config), sockets["teams"]),
+            (create_slack_emulator(slack_config), sockets["slack"]),
             (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
@@ -179,8 +241,9 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         print(
             "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
             f"  Teams console:     {base}:{options.teams_port}/\n"
+            f"  Slack console:     {base}:{options.slack_port}/  (#{', #'.join(slack_config.channels)})\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
-            f"  Bot endpoint:      {base}:{options.port}/api/messages\n"
+            f"  Bot endpoint:      {base}:{options.port}/api/messages (Slack: /slack/events)\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,
@@ -191,6 +254,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
                     bot=f"{base}:{options.port}",
                     teams=f"{base}:{options.teams_port}",
                     servicenow=f"{base}:{options.servicenow_port}",
+                    slack=f"{base}:{options.slack_port}",
                 )
             )
         await asyncio.Event().wait()
