@@ -158,6 +158,7 @@ class SlackApi:
         self.pacer.check_hold(hold_key)
         if pace:
             await self.pacer.turn(pace)
+            self.pacer.check_hold(hold_key)  # a 429 may have come while this post waited its turn
         started = time.perf_counter()
         try:
             if read:

@@ -81,7 +81,8 @@ def events_request(body: bytes) -> Accepted:
     callback = convert(payload, model.EventCallback)
     if not _EVENT_ID.match(callback.event_id):
         raise BodyRejected("event_id is not a Slack event id")
-    if callback.event.get("type") not in model.HANDLED_EVENTS:
+    event_type = callback.event.get("type")
+    if not isinstance(event_type, str) or event_type not in model.HANDLED_EVENTS:
         return Accepted()
     event = convert(callback.event, model.MessageEvent)
     if not model.is_handled(event):

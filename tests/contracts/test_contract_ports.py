@@ -13,6 +13,9 @@ from testkit.stack import reserve_port, serve
 
 from bot.ports import ChatPlatform, IncidentDraft, IncidentTracker, Mention, Message, Permanent, ThreadRef
 from bot.servicenow_tracker import ServiceNowTracker
+from bot.slack.api import Pacer, SlackApi
+from bot.slack.platform import SlackChat
+from bot.slack.workspace import SlackWorkspace
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
 from bot.teams.messenger import Credentials, TeamsMessenger
@@ -25,6 +28,8 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.slack import SlackEmulatorConfig, create_slack_emulator
+from emulators.slack.config import sample_people as slack_sample_people
 from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
@@ -103,11 +108,33 @@ async def test_tracker_unknown_incident_is_permanent(tracker: IncidentTracker):
         await tracker.get_incident("0" * 32)
 
 
-@pytest.fixture(params=["fake", "teams"])
-async def chat(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ChatPlatform, str]]:
-    """A chat platform and a channel of it to post in."""
+TEAMS_PERSON = sample_people()[0]
+SLACK_PERSON = slack_sample_people()[0]
+
+
+@pytest.fixture(params=["fake", "teams", "fake-slack", "slack"])
+async def chat(
+    request: Any, tmp_path: Any, aiohttp_server: Any
+) -> AsyncIterator[tuple[ChatPlatform, str, Mention]]:
+    """A chat platform, a channel of it to post in, and a person of it to message directly."""
     if request.param == "fake":
-        yield FakeChat(), "19:contract@thread.tacv2"
+        yield FakeChat(), "19:contract@thread.tacv2", Mention(TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id)
+        return
+    if request.param == "fake-slack":
+        yield FakeChat("slack"), "C0CONTRACT", Mention(SLACK_PERSON.name, email=SLACK_PERSON.email)
+        return
+    if request.param == "slack":
+        config = SlackEmulatorConfig(bot_token="xoxb-contract", now=lambda: NOW)
+        server = await aiohttp_server(create_slack_emulator(config))
+        api = SlackApi("xoxb-contract", str(server.make_url("/api/")), pacer=Pacer(interval_s=0.01))
+        try:
+            yield (
+                SlackChat(api, SlackWorkspace(api)),
+                config.channel_id("check-in-go-live"),
+                Mention(SLACK_PERSON.name, email=SLACK_PERSON.email),
+            )
+        finally:
+            await api.close()
         return
     sock = reserve_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
@@ -130,15 +157,15 @@ async def chat(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ChatPlatform,
         ) as response:
             channel = (await response.json())["id"]
     try:
-        yield TeamsChat(messenger, places), channel
+        yield TeamsChat(messenger, places), channel, Mention(TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id)
     finally:
         await messenger.close()
         await runner.cleanup()
         await engine.dispose()
 
 
-async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str]):
-    platform, channel = chat
+async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str, Mention]):
+    platform, channel, _ = chat
     thread = await platform.start_thread(channel, Message(text="A notice"))
     assert isinstance(thread, ThreadRef) and thread.channel_id == channel and thread.root_id
     view = DutyView("Tue 03 May", DutyPerson("Jane Doe"), DutyPerson("Marcus Lee"))
@@ -154,16 +181,34 @@ async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str]):
     await platform.update_message(thread, reply_id, Message(view=DutyView("Tue 03 May", None, None)))
 
 
-async def test_chat_direct_message_reaches_a_person_of_the_tenant(chat: tuple[ChatPlatform, str]):
-    platform, _ = chat
-    person = sample_people()[0]
-    await platform.send_direct(Mention(person.name, person.aad_object_id), Message(text="hello"))
+async def test_chat_direct_message_reaches_a_person_of_the_tenant(chat: tuple[ChatPlatform, str, Mention]):
+    platform, _, person = chat
+    await platform.send_direct(person, Message(text="hello"))
     with pytest.raises(Permanent):
         await platform.send_direct(Mention("Nobody"), Message(text="hello"))
 
 
-async def test_chat_updating_an_unknown_message_is_permanent(chat: tuple[ChatPlatform, str]):
-    platform, channel = chat
+async def test_chat_updating_an_unknown_message_is_permanent(chat: tuple[ChatPlatform, str, Mention]):
+    platform, channel, _ = chat
     thread = await platform.start_thread(channel, Message(text="A notice"))
     with pytest.raises(Permanent):
         await platform.update_message(thread, "no-such-message", Message(text="x"))
+
+
+async def test_chat_finds_an_earlier_post_in_a_thread_by_its_key(chat: tuple[ChatPlatform, str, Mention]):
+    platform, channel, _ = chat
+    if platform.platform == "teams":
+        pytest.skip("Teams cannot list a thread's replies to look for the bot's post")
+    thread = await platform.start_thread(channel, Message(text="An inquiry"))
+    reply_id = await platform.post_in_thread(
+        thread, Message(text="Logged", view=DutyView("Tue", None, None), key="k1")
+    )
+    await platform.post_in_thread(thread, Message(text="Something else"))
+    assert await platform.find_posted(thread, "k1") == reply_id
+    assert await platform.find_posted(thread, "k2") is None
+
+
+async def test_chat_a_start_thread_returns_a_thread_of_its_platform(chat: tuple[ChatPlatform, str, Mention]):
+    platform, channel, _ = chat
+    thread = await platform.start_thread(channel, Message(text="A notice"))
+    assert thread.platform == platform.platform and thread.channel_id == channel

@@ -9,8 +9,8 @@ import time
 from urllib.parse import quote
 
 import pytest
-from slack_support import FORM, JSON, SECRET, SlackBot, fixture, message_event, signed, slack_signature
 from slack_sdk.signature import SignatureVerifier as SdkVerifier
+from slack_support import FORM, JSON, SECRET, SlackBot, fixture, message_event, signed, slack_signature
 
 from bot.slack.signature import SignatureRejected, SignatureVerifier, signature_of
 
