@@ -190,8 +190,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
     )
-    slack_api, slack_workspace, slack = _slack(settings, metrics)
-    slack = overrides.slack or slack
+    slack_api, slack_workspace, slack_chat = _slack(settings, metrics)
+    slack: ChatPlatform | None = overrides.slack or slack_chat
     chats = Chats({"teams": teams, **({"slack": slack} if slack is not None else {})})
     rules = load_routing_rules(
         settings.routing_rules_file or None,

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiohttp
 from aiohttp import web
+from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.app import Overrides, create_app
@@ -81,6 +82,7 @@ def _bind(host: str, port: int) -> socket.socket:
 def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
+    slack = slack_settings(options)
     return Settings(
         env=Environment.DEVELOPMENT,
         host=options.host,
@@ -94,7 +96,9 @@ def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
         graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
         team_id=team_id,
         tick_seconds=tick,
-        **slack_settings(options),
+        slack_bot_token=SecretStr(slack.bot_token),
+        slack_signing_secret=SecretStr(slack.signing_secret),
+        slack_api_url=slack.api_url,
     )
 
 
@@ -103,15 +107,20 @@ def _from_environment(name: str, default: str) -> str:
     return os.environ.get(name) or default
 
 
-def slack_settings(options: SandboxOptions) -> dict[str, str]:
+@dataclass(frozen=True)
+class SandboxSlack:
+    bot_token: str
+    signing_secret: str
+    api_url: str
+
+
+def slack_settings(options: SandboxOptions) -> SandboxSlack:
     """The bot's Slack settings: the Slack emulator's, unless the environment names others."""
-    return {
-        "slack_bot_token": _from_environment("GOLIVE_SLACK_BOT_TOKEN", DEV_BOT_TOKEN),
-        "slack_signing_secret": _from_environment("GOLIVE_SLACK_SIGNING_SECRET", DEV_SIGNING_SECRET),
-        "slack_api_url": _from_environment(
-            "GOLIVE_SLACK_API_URL", f"http://{options.host}:{options.slack_port}/api/"
-        ),
-    }
+    return SandboxSlack(
+        bot_token=_from_environment("GOLIVE_SLACK_BOT_TOKEN", DEV_BOT_TOKEN),
+        signing_secret=_from_environment("GOLIVE_SLACK_SIGNING_SECRET", DEV_SIGNING_SECRET),
+        api_url=_from_environment("GOLIVE_SLACK_API_URL", f"http://{options.host}:{options.slack_port}/api/"),
+    )
 
 
 def slack_people(roster: DutyRoster) -> tuple[SlackPerson, ...]:
@@ -204,7 +213,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         bot_url=f"{base}:{options.port}/slack/events",
         public_url=f"{base}:{options.slack_port}/",
         signing_secret=settings.slack_signing_secret.get_secret_value(),
-        bot_token=_from_environment("GOLIVE_SLACK_BOT_TOKEN", DEV_BOT_TOKEN),
+        bot_token=slack_settings(options).bot_token,
         people=people,
         duty_for=duty_by_email,
         now=clock.now,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.ports import Mention, Message, Permanent, ThreadRef
+from bot.ports import Mention, Message, Permanent, Platform, ThreadRef
 from bot.slack.api import SlackApi
 from bot.slack.blocks import key_block_id, message_blocks
 from bot.slack.text import to_mrkdwn
@@ -32,7 +32,7 @@ class SlackChat:
         self._workspace = workspace
 
     @property
-    def platform(self) -> str:
+    def platform(self) -> Platform:
         return "slack"
 
     async def _content(self, message: Message) -> dict[str, Any]:
@@ -119,7 +119,8 @@ class SlackChat:
             for reply in answer.get("messages") or []:
                 if not isinstance(reply, dict) or not reply.get("bot_id"):
                     continue
-                blocks = reply.get("blocks") if isinstance(reply.get("blocks"), list) else []
+                raw_blocks = reply.get("blocks")
+                blocks: list[Any] = raw_blocks if isinstance(raw_blocks, list) else []
                 if any(isinstance(b, dict) and b.get("block_id") == wanted for b in blocks):
                     return str(reply.get("ts") or "") or None
             cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "") or None

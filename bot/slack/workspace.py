@@ -149,7 +149,8 @@ class SlackWorkspace:
 
 def person_of(user: dict[str, Any], user_id: str) -> Person:
     """A ``users.info`` user as a :class:`Person` (e-mail from ``profile.email``)."""
-    profile = user.get("profile") if isinstance(user.get("profile"), dict) else {}
+    raw_profile = user.get("profile")
+    profile: dict[str, Any] = raw_profile if isinstance(raw_profile, dict) else {}
     name = (
         profile.get("real_name")
         or user.get("real_name")
@@ -157,7 +158,8 @@ def person_of(user: dict[str, Any], user_id: str) -> Person:
         or user.get("name")
         or user_id
     )
-    email = profile.get("email") if isinstance(profile.get("email"), str) else None
+    raw_email = profile.get("email")
+    email = raw_email if isinstance(raw_email, str) else None
     return Person(user_id, str(name)[:MAX_NAME], email=email or None, platform="slack")
 
 
