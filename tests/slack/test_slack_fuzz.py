@@ -55,8 +55,8 @@ scalars = st.one_of(
 )
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-    max_leaves=10,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
 )
 RAW_SNIPPETS = [b'{"type":"event_callback","event_id":"Ev1","event":{"type":"message","text":"\\ud800"}}',
                 b'{"type": "url_verification", "challenge": "\\udfff"}', b"[" * 70 + b"]" * 70, b"", b"{}",
