@@ -14,8 +14,9 @@ events and goes to one use case. It reads like a routing table on purpose; the w
   outbox (``chat.update``) once the use case has recorded the change.
 
 People are resolved through the workspace (``users.info``, cached) so that each has an e-mail and
-engineers are recognised by the roster. Failures are the ports' errors: a ``Transient`` one leaves
-the event stored for another attempt.
+engineers are recognised by the roster; when Slack cannot answer that right now, the person is known
+by id only rather than the inquiry waiting. Other failures are the ports' errors: a ``Transient``
+one (the bot's own identity, a channel's name) leaves the event stored for another attempt.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from bot.ports import (
     PersonalMessage,
     PortError,
     ThreadRef,
+    Transient,
 )
 from bot.slack import events as model
 from bot.slack.api import SlackApi
@@ -111,9 +113,16 @@ class SlackEvents:
             await self._post(event)
 
     async def _person(self, user_id: str | None) -> Person:
+        """The person behind a Slack user id. When Slack cannot say right now (throttled, down), the
+        event still goes ahead with the person known by id only: an inquiry is never held up by a
+        lookup (its caller and the engineer check then miss the e-mail)."""
         if not user_id:
             return Person("", "someone", platform="slack")
-        return await self._workspace.person(user_id)
+        try:
+            return await self._workspace.person(user_id)
+        except Transient as error:
+            log.warning("Slack user %s not looked up (%s): known by id only", user_id, error.reason)
+            return Person(user_id, user_id, platform="slack")
 
     async def _readable(self, text: str) -> tuple[str, bool]:
         """The text as a person reads it, and whether it mentioned the bot."""
@@ -121,7 +130,7 @@ class SlackEvents:
         names = {}
         for user in mentioned_user_ids(text)[:MAX_NAMED_MENTIONS]:
             if user != bot:
-                names[user] = (await self._workspace.person(user)).name
+                names[user] = (await self._person(user)).name
         return plain_text(text, names, bot)
 
     async def _is_watched(self, channel_id: str) -> bool:

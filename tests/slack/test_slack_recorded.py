@@ -9,6 +9,7 @@ import pytest
 from slack_support import FORM, SlackBot, fixture
 
 from bot import views
+from emulators.slack.config import sample_people as slack_sample_people
 
 TOP_LEVEL = fixture("event_message_channel.json")
 
@@ -140,3 +141,19 @@ async def test_a_slash_command_naming_a_command_runs_it(slack_bot: SlackBot):
     await deliver(slack_bot, body, FORM)
     [(_, answer)] = slack_bot.chat.direct
     assert "On duty now" in (answer.text or "")
+
+
+async def test_a_throttled_user_lookup_does_not_hold_up_the_inquiry(slack_bot: SlackBot, slack_emulator: Any):
+    pat, sam = slack_sample_people()[:2]
+    await deliver(slack_bot, with_event(TOP_LEVEL, "EvSAM", user=sam.user_id))
+    faults = {"rate_limit": {"limit": 0, "retry_after": 30, "methods": ["users.info"]}}
+    async with slack_bot.client.session.post(
+        slack_emulator.make_url("/_emulator/faults"), json=faults
+    ) as response:
+        assert response.status == 200
+    ts = "1651590000.000900"
+    await deliver(slack_bot, with_event(TOP_LEVEL, "EvPAT", user=pat.user_id, ts=ts, event_ts=ts))
+    by_sam, by_pat = await slack_bot.inquiries()
+    assert (by_sam.author_name, by_sam.author_email) == (sam.name, sam.email)  # looked up as usual
+    assert (by_pat.author_name, by_pat.author_email) == (pat.user_id, None)  # Slack said 429: id only
+    assert slack_bot.tracker.creates == 2
