@@ -10,11 +10,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from slack_stack import JANE, STAFF, SlackStack, start_slack_stack
+from slack_stack import JANE, PEOPLE, STAFF, SlackStack, start_slack_stack
 from testkit.fakes import FakeTracker
 from testkit.stack import basic, wait_for
 
+from bot.ports import Message
 from bot.slack.blocks import KEY_PREFIX
+from bot.views import HandoffView
 
 
 @pytest.fixture
@@ -187,3 +189,29 @@ async def test_the_journey_from_a_slack_post_to_an_acknowledged_incident_and_bac
         assert await comment_in_thread() == 1
     finally:
         await stack.close()
+
+
+async def test_a_notice_addressed_to_a_watched_channel_by_name_lands_there(slack_stack: SlackStack):
+    chat = slack_stack.runtime.chats["slack"]
+    thread = await chat.start_thread("check-in-go-live", Message(view=HandoffView("Jane Doe", "Marcus Lee")))
+    channel = await slack_stack.channel()
+    assert thread.channel_id == channel
+    [notice] = [m for m in await slack_stack.messages(channel) if m["ts"] == thread.root_id]
+    assert notice.get("bot_id") and "Jane Doe handed over to Marcus Lee" in notice["text"]
+
+
+async def test_an_escalation_mentions_the_backup_by_slack_id_and_tells_them_directly(slack_stack: SlackStack):
+    channel = await slack_stack.channel()
+    posted = await slack_stack.post(channel, "Kiosk at 508 shows error E42")
+    await slack_stack.drain()
+    slack_stack.clock.advance(minutes=6)
+    assert await slack_stack.runtime.escalation.tick() == 1
+    await slack_stack.drain()
+    thread = await slack_stack.thread(channel, posted["ts"])
+    marcus = next(p for p in PEOPLE if p.name == "Marcus Lee")  # the sample roster's backup this week
+    [escalation] = [r for r in bot_replies(thread) if "no response" in r["text"]]
+    assert escalation["text"].startswith(f"<@{marcus.user_id}>")
+    channels = (await slack_stack.driver("GET", "/_emulator/channels"))["channels"]
+    [direct] = [c for c in channels if c["is_im"]]
+    [told] = await slack_stack.messages(direct["id"])
+    assert "no response for 5 minutes" in told["text"]
