@@ -426,6 +426,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ingest", type=int, default=Sizes.ingest, help="timed posts per bot ingest run")
     parser.add_argument("--echo", type=int, default=Sizes.echo, help="timed posts to the echo sample")
     parser.add_argument("--memory-inquiries", type=int, default=Sizes.memory_inquiries)
+    parser.add_argument("--no-alerts", action="store_true", help="skip the alert storm (bench/alerts.py)")
     args = parser.parse_args(argv)
     sizes = Sizes(ingest=args.ingest, echo=args.echo, memory_inquiries=args.memory_inquiries)
     workdir = Path(tempfile.mkdtemp(prefix="golive-bench-"))
@@ -435,6 +436,11 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(sizes, workdir)
     try:
         asyncio.run(bench.run())
+        if not args.no_alerts:
+            from bench import alerts
+
+            (workdir / "alerts").mkdir()
+            bench.lines += asyncio.run(alerts.run(workdir / "alerts"))
     finally:
         bench.stop()
         if not args.keep:

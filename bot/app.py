@@ -21,6 +21,9 @@ import aiohttp
 import msgspec
 from aiohttp import web
 
+from bot.alerts import SOURCES
+from bot.bridge.alert_jobs import AlertJobs
+from bot.bridge.alerts import AlertService, AlertSettings, platforms_for
 from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
@@ -33,14 +36,16 @@ from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.bridge.notices import ChannelNotices
 from bot.bridge.outbox import JobRegistry, OutboxWorker
 from bot.bridge.personal import PersonalCommands
+from bot.bridge.plan_changes import PlanRules
 from bot.bridge.render import Renderer
+from bot.bridge.retention import Retention
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.inbound import MAX_BODY_BYTES
 from bot.logs import quiet_payload_loggers
 from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
-from bot.reporting.dashboard import DashboardAccess
+from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
@@ -70,7 +75,18 @@ from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
+from bot.teams.sso import (
+    TabKeysUnavailable,
+    TabSsoConfig,
+    TabTokenError,
+    TabTokenValidator,
+    TabUser,
+    tab_audiences,
+)
+from bot.web.alerts import install as install_alerts
 from bot.web.pages import install as install_pages
+from bot.web.plan_api import PlanApi
+from bot.web.plan_api import install as install_plan_api
 from bot.web.servicenow_events import make_servicenow_events_handler
 from schedule.plan import WindowSettings
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
@@ -114,6 +130,8 @@ class Runtime:
     metrics: Metrics
     places: TeamsPlaces
     dead_letters: DeadLetters
+    retention: Retention
+    alerts: AlertService
     slack_api: SlackApi | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -182,10 +200,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             development=settings.development,
         )
     )
-    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams)
-    directory = overrides.directory or TeamsChannelDirectory(
-        _graph_factory(settings, http), settings.team_id, places
-    )
+    graph_directory = TeamsChannelDirectory(_graph_factory(settings, http), settings.team_id, places)
+    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams, history=graph_directory)
+    directory = overrides.directory or graph_directory
     tracker = overrides.tracker or ServiceNowTracker(
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
@@ -215,13 +232,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     InquiryJobs(store, clock, config, tracker, chats, renderer).register(jobs)
     ChannelJobs(store, clock, config, chats, directory).register(jobs)
     ChannelNotices(store, chats).register(jobs)
+    alert_settings = alert_settings_of(settings)
+    alert_platforms = platforms_for(chats)
+    AlertJobs(store, clock, config, alert_settings, tracker, chats, directory, alert_platforms).register(jobs)
 
     # --- use cases ----------------------------------------------------------------------------------
     personal = PersonalCommands(store, clock, config)
     dispatcher = CommandDispatcher(
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake)
+    alerts = AlertService(store, clock, config, alert_settings, rules, alert_platforms, wake)
+    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts)
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
     handoff = HandoffNotices(store, clock, wake, config.watched_channels)
@@ -247,7 +268,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    turns: dict[str, TurnRunner] = {"teams": run_stored_activity}
+    turns: dict[str, TurnRunner] = {
+        "teams": run_stored_activity,
+        **{source: alerts.receive for source in SOURCES},
+    }
     if slack_api is not None and slack_workspace is not None:
         slack_events = SlackEvents(
             service, slack_workspace, slack_api, settings.slack_watched_channels, clock
@@ -281,6 +305,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
+        retention=Retention(store, settings.retention_days),
+        alerts=alerts,
         slack_api=slack_api,
     )
     app[RUNTIME] = runtime
@@ -337,6 +363,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         )
         app.router.add_post("/slack/events", make_slack_events_handler(verifier, store_slack))
     app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
+    install_alerts(
+        app,
+        {
+            "sentry": settings.sentry_client_secret.get_secret_value(),
+            "datadog": settings.datadog_webhook_token.get_secret_value(),
+            "pagerduty": settings.pagerduty_webhook_secret.get_secret_value(),
+            "bugsnag": settings.bugsnag_webhook_token.get_secret_value(),
+        },
+        inbox.store,
+        clock,
+    )
     install_pages(app, readiness=lambda: is_ready(engine))
     install_reporting(
         app,
@@ -344,7 +381,17 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         store,
         clock,
         config.window,
-        DashboardAccess(settings.development, settings.dashboard_token.get_secret_value()),
+        DashboardAccess(
+            settings.development,
+            settings.dashboard_token.get_secret_value(),
+            tab_sign_in=tab_sign_in_for(settings),
+            teams_js_url=settings.teams_js_url,
+            first_response_s=settings.first_response_minutes * 60,
+        ),
+    )
+    install_plan_api(
+        app,
+        PlanApi(store, clock, PlanRules(config.window, config.channel_template), settings.api_token_names),
     )
     if settings.development and settings.microsoft_app_id == "":
         log.warning(
@@ -352,6 +399,35 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             "Never expose this instance."
         )
     return app
+
+
+def tab_sign_in_for(settings: Settings) -> TabSignIn | None:
+    """The dashboard tab's Teams sign-in check, when the tenant and an audience are known."""
+    audiences = tab_audiences(settings.microsoft_app_id, settings.public_url, settings.teams_sso_audiences)
+    if not settings.microsoft_app_tenant_id or not audiences:
+        return None
+    validator = TabTokenValidator(
+        TabSsoConfig(settings.microsoft_app_tenant_id, audiences, settings.teams_sso_authority)
+    )
+
+    async def sign_in(token: str) -> TabUser:
+        try:
+            return await validator.validate(token)
+        except TabKeysUnavailable as error:
+            raise TabRefused(503, error.reason) from None
+        except TabTokenError as error:
+            raise TabRefused(401, error.reason) from None
+
+    return sign_in
+
+
+def alert_settings_of(settings: Settings) -> AlertSettings:
+    return AlertSettings(
+        group=settings.alert_group or settings.product_group,
+        teams_channel=settings.teams_alert_channel,
+        slack_channel=settings.slack_alert_channel,
+        max_new_per_minute=settings.alert_max_new_per_minute,
+    )
 
 
 def _slack(
@@ -421,8 +497,13 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
-        PeriodicJob("rotation-report", 600, runtime.reports.post_due),
+        # The report check follows the (possibly simulated) clock: a tick, not a wall-clock period.
+        PeriodicJob("rotation-report", settings.tick_seconds, runtime.reports.post_due),
         PeriodicJob("duty-handoff", settings.tick_seconds, runtime.handoff.tick),
+        PeriodicJob(
+            "retention-purge", 24 * 3600, lambda: runtime.retention.purge(clock.now(), actor="scheduler")
+        ),
+        PeriodicJob("alert-escalation", min(settings.tick_seconds, 10.0), runtime.alerts.tick),
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))

@@ -1,20 +1,29 @@
 """``golive``: the command line (DESIGN.md section 4 is its public contract).
 
-Exit codes: 0 success, 1 a check or import found problems, 2 bad usage or configuration.
+Exit codes: 0 success, 1 a check or import found problems, 2 bad usage or configuration, a
+refused backup or restore, or a database schema newer than this release (``SchemaTooNew``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from bot.logs import configure_logging
+from bot.logs import LogFormat, configure_logging
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+if TYPE_CHECKING:  # the settings module is imported lazily, so `golive --help` stays fast
+    from bot.settings import Settings
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -31,7 +40,7 @@ def _instant(value: str) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _settings(**overrides):
+def _settings(**overrides: Any) -> Settings:
     from pydantic import ValidationError
 
     from bot.settings import Settings
@@ -53,7 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from bot.settings import ConfigurationError
 
-    overrides = {}
+    overrides: dict[str, Any] = {}
     if args.port is not None:
         overrides["port"] = args.port
     if args.host is not None:
@@ -64,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except ConfigurationError as error:
         print(f"golive serve: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.effective_log_format)
     from bot.app import create_app
 
     web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None)
@@ -74,7 +83,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from bot.sandbox import SandboxOptions, run_sandbox
 
-    configure_logging("INFO")
+    # A person watches the sandbox's terminal: text lines unless GOLIVE_LOG_FORMAT says otherwise.
+    configure_logging("INFO", _settings().log_format or LogFormat.TEXT)
     options = SandboxOptions(
         port=args.port,
         servicenow_port=args.servicenow_port,
@@ -94,7 +104,7 @@ def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
     from emulators.servicenow.config import DEFAULT_LOGINS
 
     settings = _settings()
-    configure_logging("INFO")
+    configure_logging("INFO", settings.log_format or LogFormat.TEXT)
     logins = dict(DEFAULT_LOGINS)
     logins.pop("admin", None)
     logins[args.user] = args.password
@@ -108,6 +118,7 @@ def cmd_emulate_servicenow(args: argparse.Namespace) -> int:
         state_dir=Path(args.state_dir) if args.state_dir else None,
         integration_user=settings.servicenow_user,
         engineers=_roster_engineers(),
+        people=_tenant_people(),
     )
     print(
         f"ServiceNow emulator: http://{args.host}:{args.port}/ (Table API under /api/now/table/)", flush=True
@@ -120,14 +131,15 @@ def cmd_emulate_teams(args: argparse.Namespace) -> int:
     from emulators.teams import TeamsEmulatorConfig, run_teams_emulator
 
     settings = _settings()
-    configure_logging("INFO")
+    configure_logging("INFO", settings.log_format or LogFormat.TEXT)
     config = TeamsEmulatorConfig(
         bot_url=args.bot_url,
         public_url=f"http://{args.host}:{args.port}/",
         bot_app_id=settings.microsoft_app_id or None,
         state_dir=Path(args.state_dir) if args.state_dir else None,
-        **({"team_id": settings.team_id} if settings.team_id else {}),
     )
+    if settings.team_id:
+        config = dataclasses.replace(config, team_id=settings.team_id)
     print(
         f"Teams emulator: http://{args.host}:{args.port}/ (bot at {args.bot_url}); "
         f"Go Live team id {config.team_id} (GOLIVE_TEAM_ID)",
@@ -222,11 +234,65 @@ def _roster_engineers() -> tuple[tuple[str, str, str], ...]:
     )
 
 
-async def _serve_forever(awaitable) -> None:
+def _tenant_people() -> tuple[object, ...]:
+    """The people of the sandbox's Teams tenant (with e-mails), so a poster is a sys_user."""
+    from bot.sandbox import sandbox_people
+    from schedule.sample import sample_roster
+
+    return sandbox_people(sample_roster())
+
+
+async def _serve_forever(awaitable: Coroutine[Any, Any, object]) -> None:
     try:
         await awaitable
     except asyncio.CancelledError:
         pass
+
+
+# --- backup / restore ------------------------------------------------------------------------------
+
+
+def _sqlite_database(args: argparse.Namespace, command: str) -> Path:
+    """The SQLite file ``--state-dir DIR`` names (``DIR/golive.db``), else ``GOLIVE_DATABASE_URL``'s."""
+    if args.state_dir:
+        return Path(args.state_dir) / "golive.db"
+    from sqlalchemy.engine import make_url
+
+    url = make_url(_settings().database_url)
+    if url.get_backend_name() != "sqlite":
+        raise CliError(
+            f"golive {command} works on SQLite; GOLIVE_DATABASE_URL is {url.get_backend_name()}: "
+            "use pg_dump and pg_restore (README, Backup and restore)"
+        )
+    if not url.database or url.database == ":memory:":
+        raise CliError(f"golive {command}: GOLIVE_DATABASE_URL names no database file")
+    return Path(url.database).expanduser()
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup_database
+
+    database = _sqlite_database(args, "backup")
+    try:
+        copied = backup_database(database, Path(args.out))
+    except BackupError as error:
+        raise CliError(str(error)) from None
+    print(f"{database} backed up to {copied.path} (schema revision {copied.revision}, {copied.size} bytes)")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore_database
+    from bot.storage.database import head_revision
+
+    database = _sqlite_database(args, "restore")
+    try:
+        copied = restore_database(Path(args.file), database)
+    except BackupError as error:
+        raise CliError(str(error)) from None
+    later = "" if copied.revision == head_revision() else f"; migrated to {head_revision()} at the next start"
+    print(f"{database} restored from {args.file} (schema revision {copied.revision}{later})")
+    return 0
 
 
 # --- commands implemented in their own modules -----------------------------------------------------
@@ -236,7 +302,8 @@ def _delegate(module: str, function: str) -> Handler:
     def run(args: argparse.Namespace) -> int:
         import importlib
 
-        return getattr(importlib.import_module(module), function)(args)
+        handler: Handler = getattr(importlib.import_module(module), function)
+        return handler(args)
 
     return run
 
@@ -307,21 +374,34 @@ def build_parser() -> argparse.ArgumentParser:
         integration.add_argument("--state-dir", default=None)
         integration.set_defaults(handler=cmd_emulate_integration)
 
+    # The commands that read or change the product's database: --state-dir DIR reads DIR/golive.db.
+    state = argparse.ArgumentParser(add_help=False)
+    state.add_argument(
+        "--state-dir",
+        default=None,
+        metavar="DIR",
+        help="read DIR/golive.db (a sandbox's state) instead of GOLIVE_DATABASE_URL",
+    )
+
     schedule = sub.add_parser("schedule", help="the rollout plan")
     schedule_sub = schedule.add_subparsers(dest="action", metavar="ACTION")
     schedule_sub.required = True
-    imp = schedule_sub.add_parser("import", help="replace the plan with a rollout CSV (all or nothing)")
+    imp = schedule_sub.add_parser(
+        "import", parents=[state], help="merge a rollout CSV into the plan (all or nothing)"
+    )
     imp.add_argument("file")
-    imp.add_argument("--dry-run", action="store_true")
+    imp.add_argument("--dry-run", action="store_true", help="print one line per change, change nothing")
+    imp.add_argument("--replace", action="store_true", help="make the plan exactly the file")
+    imp.add_argument("--force", action="store_true", help="with --replace: pull sites whose channel is open")
     imp.add_argument("--actor", default="cli")
     imp.set_defaults(handler=_delegate("bot.plan_cli", "cmd_import"))
-    show = schedule_sub.add_parser("show", help="print the plan")
+    show = schedule_sub.add_parser("show", parents=[state], help="print the plan")
     show.add_argument("--format", choices=["table", "json", "csv"], default="table")
     show.set_defaults(handler=_delegate("bot.plan_cli", "cmd_show"))
-    export = schedule_sub.add_parser("export", help="write the plan as a rollout CSV")
+    export = schedule_sub.add_parser("export", parents=[state], help="write the plan as a rollout CSV")
     export.add_argument("--out", default="-")
     export.set_defaults(handler=_delegate("bot.plan_cli", "cmd_export"))
-    preview = schedule_sub.add_parser("preview", help="the channel actions the plan implies")
+    preview = schedule_sub.add_parser("preview", parents=[state], help="the channel actions the plan implies")
     preview.add_argument("--from", dest="start", type=_instant, required=True)
     preview.add_argument("--to", dest="end", type=_instant, required=True)
     preview.add_argument("--format", choices=["table", "json"], default="table")
@@ -330,14 +410,16 @@ def build_parser() -> argparse.ArgumentParser:
     roster = sub.add_parser("roster", help="the duty roster")
     roster_sub = roster.add_subparsers(dest="action", metavar="ACTION")
     roster_sub.required = True
-    rimp = roster_sub.add_parser("import", help="replace the roster with a roster CSV (all or nothing)")
+    rimp = roster_sub.add_parser(
+        "import", parents=[state], help="replace the roster with a roster CSV (all or nothing)"
+    )
     rimp.add_argument("file")
     rimp.add_argument("--dry-run", action="store_true")
     rimp.add_argument("--actor", default="cli")
     rimp.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_import"))
-    rshow = roster_sub.add_parser("show", help="print the roster")
+    rshow = roster_sub.add_parser("show", parents=[state], help="print the roster")
     rshow.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_show"))
-    rduty = roster_sub.add_parser("duty", help="who is on duty at an instant")
+    rduty = roster_sub.add_parser("duty", parents=[state], help="who is on duty at an instant")
     rduty.add_argument("--at", type=_instant, default=None)
     rduty.add_argument("--format", choices=["table", "json"], default="table")
     rduty.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_duty"))
@@ -345,10 +427,18 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="reports")
     report_sub = report.add_subparsers(dest="report", metavar="REPORT")
     report_sub.required = True
-    rotation = report_sub.add_parser("rotation", help="the rotation report of one week")
+    rotation = report_sub.add_parser("rotation", parents=[state], help="the rotation report of one week")
     rotation.add_argument("--week", required=True, help="the week's Monday, YYYY-MM-DD")
     rotation.add_argument("--format", choices=["md", "csv", "json"], default="md")
     rotation.set_defaults(handler=_delegate("bot.reporting.cli", "cmd_rotation"))
+
+    audit = sub.add_parser("audit", parents=[state], help="the audit trail: who changed what, newest first")
+    audit.add_argument("--since", type=_instant, default=None, help="only entries at or after this instant")
+    audit.add_argument("--action", default=None, help="an action (site.pull) or a family (site.*)")
+    audit.add_argument("--site", default=None, help="only entries about this station")
+    audit.add_argument("--limit", type=int, default=None)
+    audit.add_argument("--format", choices=["table", "json"], default="table")
+    audit.set_defaults(handler=_delegate("bot.audit_cli", "cmd_audit"))
 
     manifest = sub.add_parser("manifest", help="the Teams app package")
     manifest_sub = manifest.add_subparsers(dest="action", metavar="ACTION")
@@ -374,17 +464,56 @@ def build_parser() -> argparse.ArgumentParser:
     drop.add_argument("--state-dir", default=None)
     drop.set_defaults(handler=_delegate("bot.inbox_cli", "cmd_drop"))
 
+    backup = sub.add_parser("backup", help="copy the SQLite database consistently, even while the bot runs")
+    backup.add_argument("--out", required=True, help="the backup file to write")
+    backup.add_argument(
+        "--state-dir", default=None, help="the database DIR/golive.db (as the sandbox keeps it)"
+    )
+    backup.set_defaults(handler=cmd_backup)
+    restore = sub.add_parser(
+        "restore", help="replace the SQLite database with a backup (the bot must be stopped)"
+    )
+    restore.add_argument("file", help="a backup written by golive backup")
+    restore.add_argument(
+        "--state-dir", default=None, help="the database DIR/golive.db (as the sandbox keeps it)"
+    )
+    restore.set_defaults(handler=cmd_restore)
+
+    purge = sub.add_parser(
+        "purge", help="erase message text past GOLIVE_RETENTION_DAYS now (counts, never text)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="count what would be erased; change nothing")
+    purge.add_argument(
+        "--state-dir", default=None, help="the database DIR/golive.db (as the sandbox keeps it)"
+    )
+    purge.set_defaults(handler=_delegate("bot.retention_cli", "cmd_purge"))
+
+    from bot.alerts_cli import add_parser as add_alerts_parser
+
+    add_alerts_parser(sub, _delegate)
+
     check = sub.add_parser("check", help="check settings and connectivity")
     check.set_defaults(handler=_delegate("bot.check", "cmd_check"))
     return parser
+
+
+def _schema_too_new(error: BaseException) -> bool:
+    # Only a command that opened the database can raise it, so the module is loaded by then.
+    database = sys.modules.get("bot.storage.database")
+    return database is not None and isinstance(error, database.SchemaTooNew)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return args.handler(args)
+        return int(args.handler(args))
     except CliError as error:
+        print(f"golive: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:
+        if not _schema_too_new(error):
+            raise
         print(f"golive: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -395,7 +524,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
-def print_json(value) -> None:
+def print_json(value: object) -> None:
     json.dump(value, sys.stdout, indent=2, default=str)
     sys.stdout.write("\n")
 

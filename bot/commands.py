@@ -199,11 +199,18 @@ COMMANDS: Final[tuple[CommandSpec, ...]] = (
     ),
     CommandSpec(
         "site pull",
-        "site pull <station>",
+        "site pull <station> [force]",
         "Pull a site from the plan",
         _NOT_IN_THREAD,
         "manager",
         manifest_scopes=_PERSONAL,
+    ),
+    CommandSpec(
+        "audit",
+        "audit [action] [station]",
+        "Last 20 changes (managers)",
+        _NOT_IN_THREAD,
+        "manager",
     ),
 )
 

@@ -16,10 +16,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = _settings()
     public_url = settings.public_url.rstrip("/")
     try:
+        https = public_url.startswith("https://")
         config = ManifestConfig.for_public_url(
             settings.microsoft_app_id,
             public_url,
-            dashboard_url=f"{public_url}/dashboard" if public_url.startswith("https://") else None,
+            dashboard_url=f"{public_url}/dashboard" if https else None,
+            # Inside Teams the tab signs in through Teams (bot.reporting.dashboard).
+            dashboard_tab_url=f"{public_url}/dashboard/tab" if https else None,
         )
         path = build_package(config, COMMANDS, Path(args.out))
     except ManifestConfigError as error:

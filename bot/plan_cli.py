@@ -1,42 +1,55 @@
 """``golive schedule ...`` and ``golive roster ...``: the plan and the duty roster from the command line.
 
 Each ``cmd_*`` takes the argparse namespace built in ``bot.cli`` and returns the exit code:
-0 success, 1 the file has bad rows (or there is nothing to show), 2 bad usage or configuration
-(an unreadable file, an unsupported database URL). User errors are printed without a traceback.
+0 success, 1 the file has bad rows or the import was refused (or there is nothing to show), 2 bad
+usage or configuration (an unreadable file, an unsupported database URL). User errors are printed
+without a traceback.
 
-The database comes from ``Settings().database_url`` (``GOLIVE_DATABASE_URL``) and is created or
-migrated on first use. Imports are all-or-nothing: the file is parsed completely before the
-database is opened, so a file with any bad row changes nothing.
+The database comes from ``--state-dir DIR`` (``DIR/golive.db``) or ``GOLIVE_DATABASE_URL``
+(``bot.cli_database``: created or migrated on first use, with a warning when it is new or empty).
+Imports are all-or-nothing: the file is parsed completely before the database is opened, so a file
+with any bad row changes nothing.
 
-A rollout CSV replaces the plan; stations missing from the file are marked pulled (never deleted),
-so their channels can be cancelled, and the ``--dry-run`` diff says so.
+``schedule import`` merges by default: the file's sites are added or updated and the others stay as
+they are. ``--replace`` makes the plan exactly the file (stations missing from it are pulled, never
+deleted) and refuses, naming each site, when that would pull a site whose go-live channel is open,
+unless ``--force``. ``--dry-run`` prints one line per change and changes nothing. The rules live in
+``bot.bridge.plan_changes``, shared with the HTTP API and the chat commands.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import csv
 import io
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import cli_database
 from bot.bridge import records
+from bot.bridge.plan_changes import (
+    ImportMode,
+    ImportResult,
+    OpenSitesPulled,
+    PlanRules,
+    Proposal,
+    import_plan,
+    load_state,
+    plan_rows,
+)
 from bot.cli import CliError, _settings
 from bot.settings import Settings
-from bot.storage.database import DatabaseUrlError, create_engine, migrate
 from bot.storage.store import Store
 from schedule.csvio import export_rollout_csv, parse_rollout_csv
-from schedule.edits import diff
 from schedule.errors import CsvImportError
 from schedule.localtime import zone
-from schedule.plan import RolloutPlan, WindowSettings, window_for
+from schedule.plan import RolloutPlan, WindowSettings
 from schedule.preview import preview, preview_json
+from schedule.reconciler import ChannelState
 from schedule.roster import DutyRoster, duty_at, is_working, pick_assignee
 from schedule.roster_csv import export_roster_csv, format_work_days, parse_roster_csv
 
@@ -49,6 +62,7 @@ PLAN_COLUMNS = (
     "name",
     "time_zone",
     "go_live_date",
+    "status",
     "pulled",
     "opens_at",
     "retires_at",
@@ -66,21 +80,9 @@ def window_settings(settings: Settings) -> WindowSettings:
     )
 
 
-def _run(settings: Settings, work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open (and create or migrate) the database, run ``work`` with a store, close the engine."""
-
-    async def main() -> T:
-        try:
-            engine = create_engine(settings.database_url)
-        except DatabaseUrlError as error:
-            raise CliError(f"GOLIVE_DATABASE_URL: {error}") from None
-        try:
-            await migrate(engine)
-            return await work(Store(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
+def _run(args: argparse.Namespace, work: Callable[[Store], Awaitable[T]]) -> T:
+    """Open the command's database (``--state-dir`` or ``GOLIVE_DATABASE_URL``), run ``work``, close."""
+    return cli_database.run(_settings(), getattr(args, "state_dir", None), work)
 
 
 def _read_file(path: str) -> bytes:
@@ -112,18 +114,6 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def effective_import(stored: RolloutPlan, imported: RolloutPlan) -> RolloutPlan:
-    """The plan an import leaves behind: the file's sites, plus stored stations it lacks, pulled
-    (``records.save_plan`` never deletes a site, so its channel can still be cancelled)."""
-    kept = imported.by_station()
-    missing = [
-        entry if entry.pulled else replace(entry, pulled=True)
-        for station, entry in stored.by_station().items()
-        if station not in kept
-    ]
-    return RolloutPlan((*imported.entries, *missing))
-
-
 # --- schedule --------------------------------------------------------------------------------------
 
 
@@ -135,36 +125,61 @@ def cmd_import(args: argparse.Namespace) -> int:
     except CsvImportError as error:
         _print_line_errors(args.file, error)
         return 1
-    actor = args.actor or "cli"
+    mode: ImportMode = "replace" if args.replace else "merge"
+    if args.force and not args.replace:
+        print("golive: --force only matters with --replace (a merge never pulls a site)", file=sys.stderr)
 
-    async def work(store: Store) -> tuple[RolloutPlan, list[str]]:
-        async with store.write() as connection:
-            stored = await records.load_plan(connection)
-            new = effective_import(stored, imported)
-            changes = diff(stored, new)
-            if not args.dry_run:
-                now = datetime.now(UTC)
-                await records.save_plan(connection, new, now)
-                summary = f"imported {args.file}: {len(imported)} sites in {len(imported.weeks())} weeks"
-                detail = "\n".join([summary, *changes]) if changes else f"{summary} (no changes)"
-                await records.audit(connection, now, actor, "plan.import", detail)
-            return new, changes
+    async def work(store: Store) -> ImportResult:
+        return await import_plan(
+            store,
+            imported,
+            mode=mode,
+            force=args.force,
+            dry_run=args.dry_run,
+            actor=args.actor or "cli",
+            source=Path(args.file).name,
+            now=datetime.now(UTC),
+            rules=PlanRules(window_settings(settings), settings.channel_name_template),
+        )
 
-    new, changes = _run(settings, work)
+    try:
+        result = _run(args, work)
+    except OpenSitesPulled as refusal:
+        if args.dry_run:
+            _print_changes(refusal.proposal, dry_run=True)
+        sites = refusal.sites
+        print(
+            f"{args.file}: --replace would pull {len(sites)} site(s) whose go-live channel is open; "
+            "nothing was changed:",
+            file=sys.stderr,
+        )
+        for site in sites:
+            print(f"  {site}", file=sys.stderr)
+        print("Use --force to pull them anyway (their channels will be archived).", file=sys.stderr)
+        return 1
+    proposal = result.proposal
     if args.dry_run:
-        print(f"Dry run of {args.file}: nothing was changed.")
+        print(f"Dry run of {args.file} ({mode}): nothing was changed.")
     else:
         print(
-            f"Imported {args.file}: {len(imported)} sites in {len(imported.weeks())} weeks "
-            f"({len(new.active())} sites planned in all)."
+            f"Imported {args.file} ({mode}): {len(imported)} sites in the file; "
+            f"{len(proposal.new.active())} sites planned in all."
         )
-    if changes:
-        print(f"{len(changes)} change(s){' would be made' if args.dry_run else ''}:")
-        for change in changes:
-            print(f"  {change}")
-    else:
-        print("No changes to the stored plan.")
+    _print_changes(proposal, dry_run=args.dry_run)
     return 0
+
+
+def _print_changes(proposal: Proposal, *, dry_run: bool) -> None:
+    if not proposal.changes:
+        print("No changes to the stored plan.")
+        return
+    print(f"{len(proposal.changes)} change(s){' would be made' if dry_run else ''}:")
+    for line in proposal.lines:
+        print(f"  {line}")
+    if proposal.channel_lines:
+        print("Go-live channels:")
+        for line in proposal.channel_lines:
+            print(f"  {line}")
 
 
 async def _load_plan(store: Store) -> RolloutPlan:
@@ -172,30 +187,15 @@ async def _load_plan(store: Store) -> RolloutPlan:
         return await records.load_plan(connection)
 
 
-def plan_rows(plan: RolloutPlan, window: WindowSettings) -> list[dict[str, Any]]:
-    """One dict per entry (pulled ones included), the shape of ``schedule show --format json``."""
-    rows = []
-    for entry in plan.entries:
-        opened = None if entry.pulled else window_for(entry, window)
-        rows.append(
-            {
-                "week_start": entry.week_start.isoformat(),
-                "station": entry.station,
-                "name": entry.name,
-                "time_zone": entry.time_zone,
-                "go_live_date": entry.go_live_date.isoformat(),
-                "pulled": entry.pulled,
-                "opens_at": _iso(opened.opens_at) if opened else None,
-                "retires_at": _iso(opened.retires_at) if opened else None,
-            }
-        )
-    return rows
+async def _load_plan_and_channels(store: Store) -> tuple[RolloutPlan, dict[str, ChannelState]]:
+    async with store.read() as connection:
+        return await load_state(connection)
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     settings = _settings()
-    plan = _run(settings, _load_plan)
-    rows = plan_rows(plan, window_settings(settings))
+    plan, states = _run(args, _load_plan_and_channels)
+    rows = plan_rows(plan, window_settings(settings), states)
     if args.format == "json":
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
@@ -217,13 +217,13 @@ def cmd_show(args: argparse.Namespace) -> int:
             row["name"],
             row["time_zone"],
             row["go_live_date"],
-            "yes" if row["pulled"] else "",
+            row["status"],
             row["opens_at"] or "",
             row["retires_at"] or "",
         ]
         for row in rows
     ]
-    headers = ["week", "station", "name", "time zone", "go-live", "pulled", "opens (UTC)", "retires (UTC)"]
+    headers = ["week", "station", "name", "time zone", "go-live", "status", "opens (UTC)", "retires (UTC)"]
     print(_table(headers, table))
     active = plan.active()
     print(f"\n{len(active)} sites planned in {len(plan.weeks())} weeks; {len(plan) - len(active)} pulled.")
@@ -231,8 +231,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    settings = _settings()
-    text = export_rollout_csv(_run(settings, _load_plan))
+    text = export_rollout_csv(_run(args, _load_plan))
     if args.out in (None, "-"):
         sys.stdout.write(text)
         return 0
@@ -246,7 +245,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_preview(args: argparse.Namespace) -> int:
     settings = _settings()
-    plan = _run(settings, _load_plan)
+    plan = _run(args, _load_plan)
     actions = preview(plan, window_settings(settings), args.start, args.end)
     if args.format == "json":
         print(preview_json(actions))
@@ -303,7 +302,6 @@ def roster_changes(old: DutyRoster | None, new: DutyRoster) -> list[str]:
 
 
 def cmd_roster_import(args: argparse.Namespace) -> int:
-    settings = _settings()
     data = _read_file(args.file)
     try:
         roster = parse_roster_csv(data)
@@ -326,7 +324,7 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
                 await records.audit(connection, now, actor, "roster.import", detail)
             return changes
 
-    changes = _run(settings, work)
+    changes = _run(args, work)
     if args.dry_run:
         print(f"Dry run of {args.file}: nothing was changed.")
     else:
@@ -346,7 +344,7 @@ def _no_roster() -> int:
 
 
 def cmd_roster_show(args: argparse.Namespace) -> int:
-    roster = _run(_settings(), _load_roster)
+    roster = _run(args, _load_roster)
     if roster is None:
         return _no_roster()
     engineers = [
@@ -408,7 +406,7 @@ def duty_json(roster: DutyRoster, at: datetime) -> dict[str, Any]:
 
 
 def cmd_roster_duty(args: argparse.Namespace) -> int:
-    roster = _run(_settings(), _load_roster)
+    roster = _run(args, _load_roster)
     if roster is None:
         return _no_roster()
     at = args.at or datetime.now(UTC)

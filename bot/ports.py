@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, Protocol
 
-from servicenow.model import IncidentDraft, IncidentRecord, JournalEntry
+from servicenow.model import IncidentDraft, IncidentRecord, JournalEntry, UserRef
 
 __all__ = [
     "ActionOutcome",
@@ -51,6 +51,7 @@ __all__ = [
     "OnCallEntry",
     "Permanent",
     "Person",
+    "PersonContact",
     "PersonalMessage",
     "Platform",
     "PortError",
@@ -146,6 +147,15 @@ class Message:
     view: Any = None
     mentions: tuple[Mention, ...] = ()
     key: str | None = None
+
+
+@dataclass(frozen=True)
+class PersonContact:
+    """How a person of a chat platform is known elsewhere (Teams: the member's ``email`` and
+    ``userPrincipalName``), to find them in the incident tracker. Kept out of ``repr``."""
+
+    email: str = field(default="", repr=False)
+    user_principal_name: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -275,8 +285,20 @@ class ChatPlatform(Protocol):
         """Answer in a direct conversation the person started."""
         ...
 
-    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
-        """The id of an earlier bot post in ``thread`` carrying ``key``, if one landed."""
+    async def find_posted(self, channel_id: str, thread_root: str | None, message: Message) -> str | None:
+        """The id of an earlier bot post of ``message`` (its ``key``) among a channel's top-level
+        posts (``thread_root`` None) or a thread's replies, if one landed: asked after an attempt
+        whose outcome is unknown (a crash between posting and recording), before posting again."""
+        ...
+
+    async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
+        """A link that opens ``thread`` in the platform's client (Teams: a ``/l/message`` deep link
+        with the tenant and team ids), or None while the platform cannot say yet."""
+        ...
+
+    async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
+        """The e-mail and sign-in name of someone who posted in ``thread`` (Teams: the member's
+        account), or None when the platform does not know them."""
         ...
 
 
@@ -294,18 +316,10 @@ class ChannelDirectory(Protocol):
     async def archive_channel(self, channel_id: str) -> None: ...
 
 
-@dataclass(frozen=True)
-class UserRef:
-    """A person in the incident tracker (ServiceNow ``sys_user``)."""
-
-    sys_id: str
-    user_name: str
-    name: str
-
-
 class IncidentTracker(Protocol):
     """The incident system (ServiceNow). Creates are idempotent by ``correlation_id``; writes return
-    the incident as the tracker holds it after the write."""
+    the incident as the tracker holds it after the write (people as user names and display names).
+    ``actor``/``resolved_by`` are the acting engineer's user name in the tracker."""
 
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord: ...
 
@@ -317,13 +331,40 @@ class IncidentTracker(Protocol):
 
     async def add_work_note(self, sys_id: str, text: str) -> None: ...
 
-    async def set_assignment_group(self, sys_id: str, group_name: str) -> IncidentRecord: ...
+    async def set_assignment_group(
+        self, sys_id: str, group_name: str, *, actor: str | None = None
+    ) -> IncidentRecord: ...
 
-    async def assign_to(self, sys_id: str, user_name: str | None) -> IncidentRecord: ...
+    async def assign_to(
+        self, sys_id: str, user_name: str | None, *, actor: str | None = None
+    ) -> IncidentRecord:
+        """Assign to ``user_name`` (None: nobody); ``refused_fields`` holds ``assigned_to`` when the
+        tracker would not take it."""
+        ...
 
-    async def set_state(self, sys_id: str, state: int, hold_reason: str = "") -> IncidentRecord: ...
+    async def set_state(
+        self, sys_id: str, state: int, hold_reason: str = "", *, actor: str | None = None
+    ) -> IncidentRecord:
+        """``actor`` (the acting engineer's user name) becomes ``resolved_by`` when the state is
+        Resolved; elsewhere the caller names the actor in its work note."""
+        ...
 
-    async def resolve(self, sys_id: str, close_code: str, close_notes: str) -> IncidentRecord: ...
+    async def resolve(
+        self, sys_id: str, close_code: str, close_notes: str, *, resolved_by: str | None = None
+    ) -> IncidentRecord:
+        """Resolve; ``resolved_by`` (a user name) is recorded where the tracker accepts it, else the
+        record's ``refused_fields`` holds ``resolved_by``."""
+        ...
+
+    async def update_description(
+        self, sys_id: str, short_description: str, description: str
+    ) -> IncidentRecord:
+        """Replace the incident's text (an edited post); the old text is not copied anywhere."""
+        ...
+
+    async def find_user(self, email: str | None = None, user_name: str | None = None) -> UserRef | None:
+        """The tracker's user with this e-mail, else this user name; None when neither is known."""
+        ...
 
     async def incidents_updated_since(
         self, since: datetime, correlation_display: str

@@ -2,8 +2,12 @@
 loopback, with the sample rollout plan and roster loaded when the database is empty, and an optional
 simulated clock.
 
-Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database). An
-integration's URL or secret set in the environment wins over the sandbox's own
+Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database). It is
+complete for a delivery manager: the emulated tenant's ``manager`` (Morgan Manager) is a delivery
+manager (``GOLIVE_MANAGER_AAD_IDS``), the team has a "Go Live Management" channel
+(``GOLIVE_MANAGEMENT_CHANNEL_ID``) where the rotation report card is posted at the end of each
+simulated week, and the plan API answers the sandbox token (``GOLIVE_API_TOKENS``, unless set).
+An integration's URL or secret set in the environment wins over the sandbox's own
 (``GOLIVE_SLACK_API_URL``, ``GOLIVE_SLACK_SIGNING_SECRET``, ``GOLIVE_SLACK_BOT_TOKEN``...), so a check
 can put its own server or secret in place of an emulator.
 """
@@ -21,10 +25,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import sqlalchemy
 from aiohttp import web
 from pydantic import SecretStr
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 
+from bot import sandbox_alerts
+from bot.alerts.development import DEVELOPMENT_SECRETS
+from bot.alerts_cli import secret_for
 from bot.app import Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
@@ -41,12 +50,16 @@ from emulators.servicenow import (
 from emulators.slack import DEV_BOT_TOKEN, DEV_SIGNING_SECRET, SlackEmulatorConfig, create_slack_emulator
 from emulators.slack import Person as SlackPerson
 from emulators.slack.config import sample_people as slack_sample_people
-from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
-from emulators.teams.config import sample_people
+from emulators.teams import EMULATOR, Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams.config import ANONYMOUS_BOT_ID, DEFAULT_TENANT_ID, sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
 from schedule.sample import sample_plan, sample_roster
 
 log = logging.getLogger(__name__)
+
+MANAGEMENT_CHANNEL = "Go Live Management"
+#: The plan API's token in the sandbox when GOLIVE_API_TOKENS is not set (loopback only).
+SANDBOX_API_TOKEN = "golive-sandbox-api-token"
 
 
 @dataclass(frozen=True)
@@ -79,11 +92,33 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
+def sandbox_alert_secrets() -> dict[str, str]:
+    """The development alert secrets, except where the environment sets its own (the environment wins)."""
+    names = {
+        "sentry": "sentry_client_secret",
+        "datadog": "datadog_webhook_token",
+        "pagerduty": "pagerduty_webhook_secret",
+        "bugsnag": "bugsnag_webhook_token",
+    }
+    return {
+        setting: DEVELOPMENT_SECRETS[source]  # type: ignore[index]
+        for source, setting in names.items()
+        if not os.environ.get(f"GOLIVE_{setting.upper()}")
+    }
+
+
+def tab_sso_resource(options: SandboxOptions) -> str:
+    """The sandbox app's API for the dashboard tab's sign-in (the ``aud`` of its tokens)."""
+    return f"api://{options.host}:{options.port}/{ANONYMOUS_BOT_ID}"
+
+
+def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEFAULT_TENANT_ID) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
     slack = slack_settings(options)
+    teams = f"http://{options.host}:{options.teams_port}"
     return Settings(
+        **sandbox_alert_secrets(),
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -99,6 +134,31 @@ def sandbox_settings(options: SandboxOptions, team_id: str) -> Settings:
         slack_bot_token=SecretStr(slack.bot_token),
         slack_signing_secret=SecretStr(slack.signing_secret),
         slack_api_url=slack.api_url,
+        # The dashboard tab signs in through the emulated Teams: its SDK stand-in, its tenant's keys.
+        microsoft_app_tenant_id=tenant_id,
+        teams_js_url=f"{teams}/_emulator/teams-js/MicrosoftTeams.min.js",
+        teams_sso_authority=teams,
+        teams_sso_audiences=tab_sso_resource(options),
+    )
+
+
+def _email_for(name: str) -> str:
+    return ".".join(name.lower().split()) + "@example.org"
+
+
+def manager_settings(settings: Settings, people: tuple[Person, ...], management_channel_id: str) -> Settings:
+    """The sandbox's people with the ``manager`` role are delivery managers; the management channel
+    receives the report cards; the plan API answers the sandbox token unless tokens are set."""
+    managers = [settings.manager_aad_ids] + [p.aad_object_id for p in people if p.role == "manager"]
+    api_tokens = settings.api_tokens
+    if not api_tokens.get_secret_value():
+        api_tokens = SecretStr(f"sandbox:{SANDBOX_API_TOKEN}")
+    return settings.model_copy(
+        update={
+            "manager_aad_ids": ",".join(m for m in managers if m),
+            "management_channel_id": management_channel_id,
+            "api_tokens": api_tokens,
+        }
     )
 
 
@@ -136,9 +196,64 @@ def slack_people(roster: DutyRoster) -> tuple[SlackPerson, ...]:
 
 
 def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
-    staff = tuple(p for p in sample_people() if p.role != "engineer")
-    engineers = tuple(Person(e.name, e.aad_object_id, "engineer", e.email) for e in roster.engineers.values())
+    """Everyone of the emulated tenant, each with an e-mail: the sample site staff and manager, and
+    the roster's engineers. The same list seeds the ServiceNow emulator's ``sys_user`` table, so a
+    poster is found there as ServiceNow would find them (by e-mail)."""
+    staff = tuple(
+        dataclasses.replace(p, email=p.email or _email_for(p.name))
+        for p in sample_people()
+        if p.role != "engineer"
+    )
+    engineers = tuple(
+        Person(e.name, e.aad_object_id, "engineer", e.email or _email_for(e.name))
+        for e in roster.engineers.values()
+    )
     return staff + engineers
+
+
+def roster_reader(database_url: str, fallback: DutyRoster) -> Callable[[], DutyRoster]:
+    """A function that reads the roster in force from the bot's database now (so a ``swap`` or a
+    roster import shows at once in the Teams emulator's ``/_emulator/people``), or ``fallback`` when
+    the database cannot be read that way. It reads synchronously: the emulator asks from inside a
+    request handler, and one row of a local SQLite file is read in well under a millisecond."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return lambda: fallback
+    engine = sqlalchemy.create_engine(url.set(drivername="sqlite"), poolclass=sqlalchemy.pool.NullPool)
+    query = select(tables.documents.c.value).where(tables.documents.c.key == records.ROSTER_DOCUMENT)
+
+    def current() -> DutyRoster:
+        try:
+            with engine.connect() as connection:
+                value = connection.execute(query).scalar()
+        except sqlalchemy.exc.SQLAlchemyError:
+            return fallback
+        text = value.get("csv") if isinstance(value, dict) else None
+        return records.parsed_roster(text) if text else fallback
+
+    return current
+
+
+def duty_reader(database_url: str, fallback: DutyRoster) -> Callable[[str, datetime], str | None]:
+    """The Teams emulator's ``duty_for``: an engineer's role at an instant, from the current roster."""
+    current = roster_reader(database_url, fallback)
+
+    def duty_for(aad_object_id: str, at: datetime) -> str | None:
+        return role_of(current(), aad_object_id, at)
+
+    return duty_for
+
+
+def slack_duty_reader(database_url: str, fallback: DutyRoster) -> Callable[[str, datetime], str | None]:
+    """The Slack emulator's ``duty_for``: an engineer's role at an instant, by their e-mail."""
+    current = roster_reader(database_url, fallback)
+
+    def duty_for(email: str, at: datetime) -> str | None:
+        roster = current()
+        engineer = roster.engineer_by_email(email)
+        return role_of(roster, engineer.aad_object_id, at) if engineer is not None else None
+
+    return duty_for
 
 
 async def seed_if_empty(settings: Settings, now: datetime) -> DutyRoster:
@@ -190,42 +305,39 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         now=clock.now,
         state_dir=state / "teams",
     )
-    settings = sandbox_settings(options, teams_config.team_id)
+    settings = sandbox_settings(options, teams_config.team_id, teams_config.tenant_id)
     roster = await seed_if_empty(settings, clock.now())
-
-    def duty_for(aad_object_id: str, at: datetime) -> str | None:
-        return role_of(roster, aad_object_id, at)
-
-    def duty_by_email(email: str, at: datetime) -> str | None:
-        engineer = roster.engineer_by_email(email)
-        return role_of(roster, engineer.aad_object_id, at) if engineer is not None else None
-
+    people = sandbox_people(roster)
     teams_config = TeamsEmulatorConfig(
         bot_url=teams_config.bot_url,
         public_url=teams_config.public_url,
         now=clock.now,
         state_dir=teams_config.state_dir,
-        people=sandbox_people(roster),
-        duty_for=duty_for,
+        people=people,
+        duty_for=duty_reader(settings.database_url, roster),
+        tab_sso_resource=tab_sso_resource(options),
+        channels=(MANAGEMENT_CHANNEL,),
     )
-    people = slack_people(roster)
     slack_config = SlackEmulatorConfig(
         bot_url=f"{base}:{options.port}/slack/events",
         public_url=f"{base}:{options.slack_port}/",
         signing_secret=settings.slack_signing_secret.get_secret_value(),
         bot_token=slack_settings(options).bot_token,
-        people=people,
-        duty_for=duty_by_email,
+        people=slack_people(roster),
+        duty_for=slack_duty_reader(settings.database_url, roster),
         now=clock.now,
         state_dir=state / "slack",
     )
+    teams_app = create_teams_emulator(teams_config)
+    management = teams_app[EMULATOR].state.channel_named(MANAGEMENT_CHANNEL)
+    assert management is not None  # the emulator creates it at start
+    settings = manager_settings(settings, teams_config.people, management.id)
     servicenow_config = EmulatorConfig(
         engineers=tuple(
             (e.servicenow_user, e.name, e.email or f"{e.servicenow_user}@example.va.gov")
             for e in roster.engineers.values()
         ),
-        # Everyone else the Slack workspace knows, so a Slack poster is found as the caller by e-mail.
-        people=tuple(p for p in people if p.role != "engineer"),
+        people=people,
         tier2_group=settings.tier2_group,
         product_group=settings.product_group,
         state_dir=state / "servicenow",
@@ -233,12 +345,18 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         public_base_url=f"{base}:{options.servicenow_port}",
     )
     runners: list[web.AppRunner] = []
+    bot_app = create_app(settings, Overrides(clock=clock))
+    sandbox_alerts.install(
+        bot_app,
+        f"{base}:{options.port}",
+        {source: secret_for(settings, source) for source in DEVELOPMENT_SECRETS},
+    )
     try:
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
-            (create_teams_emulator(teams_config), sockets["teams"]),
+            (teams_app, sockets["teams"]),
             (create_slack_emulator(slack_config), sockets["slack"]),
-            (create_app(settings, Overrides(clock=clock)), sockets["bot"]),
+            (bot_app, sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
             await runner.setup()
@@ -247,12 +365,19 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base}:{options.teams_port}/_emulator/install", json={}) as response:
                 await response.read()
+        api_token = "from GOLIVE_API_TOKENS" if os.environ.get("GOLIVE_API_TOKENS") else SANDBOX_API_TOKEN
+        managers = ", ".join(p.name for p in teams_config.people if p.role == "manager")
         print(
             "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
             f"  Teams console:     {base}:{options.teams_port}/\n"
             f"  Slack console:     {base}:{options.slack_port}/  (#{', #'.join(slack_config.channels)})\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
             f"  Bot endpoint:      {base}:{options.port}/api/messages (Slack: /slack/events)\n"
+            f"  Plan API:          {base}:{options.port}/api/plan  (bearer token: {api_token})\n"
+            f"  Delivery manager:  {managers} (personal chat in the console); rotation reports in "
+            f"the {MANAGEMENT_CHANNEL} channel\n"
+            f"  Sample alerts:     {base}:{options.port}/_sandbox/alerts  "
+            f"(or golive alerts send-sample sentry|datadog|pagerduty|bugsnag --url {base}:{options.port})\n"
             f"  Simulated clock:   {clock.now():%Y-%m-%d %H:%M:%S} UTC at {options.speed:g}x\n"
             f"  State:             {state}\n",
             flush=True,

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -101,8 +102,7 @@ class SqliteLeadership:
         async with self._store.write() as connection:
             current = await self._store.get_document(connection, LEADER_DOCUMENT)
             if current and current.get("owner") not in (None, self._identity):
-                beat = datetime.fromisoformat(current["heartbeat"])
-                if now - beat < HEARTBEAT_STALE and _owner_alive(current["owner"]):
+                if leader_is_live(current, now):
                     return False
             await self._store.put_document(
                 connection, LEADER_DOCUMENT, {"owner": self._identity, "heartbeat": now.isoformat()}, now
@@ -122,6 +122,17 @@ class SqliteLeadership:
                     {"owner": None, "heartbeat": "1970-01-01T00:00:00+00:00"},
                     datetime.now(UTC),
                 )
+
+
+def leader_is_live(document: dict[str, Any], now: datetime) -> bool:
+    """Whether a SQLite leader document names a scheduler that is running: its heartbeat is fresh
+    and its process, when on this host, still exists (also how ``golive restore`` tells a database
+    in use)."""
+    owner = document.get("owner")
+    if not owner:
+        return False
+    beat = datetime.fromisoformat(document["heartbeat"])
+    return now - beat < HEARTBEAT_STALE and _owner_alive(owner)
 
 
 def _owner_alive(owner: str) -> bool:

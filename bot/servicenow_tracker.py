@@ -3,19 +3,19 @@
 
 Two things happen here and nowhere else: the gateway's error tree is translated once into the
 ports' ``Transient`` (unavailable, throttled: retry, honouring Retry-After) and ``Permanent``
-(rejected, not found, a value that cannot be queried safely: end the job visibly); and every call is
-timed for ``/metrics`` by operation and outcome.
+(rejected, not found, a value that cannot be queried safely, a failure the gateway has no
+translation for: end the job visibly), by each error's ``transient`` mark; and every call is timed
+for ``/metrics`` by operation and outcome.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
 from datetime import datetime
 from typing import TypeVar
 
-from bot.ports import IncidentDraft, IncidentRecord, JournalEntry, Permanent, Transient
+from bot.ports import IncidentDraft, IncidentRecord, JournalEntry, Permanent, Transient, UserRef
 from bot.reporting.metrics import status_of
 from servicenow.errors import (
     IncidentNotFound,
@@ -37,18 +37,20 @@ def _no_observer(op: str, status: str, seconds: float) -> None:
 
 
 def translate(error: Exception) -> Exception:
-    """The gateway's errors as the ports' (anything else, a bug, passes through unchanged)."""
-    if isinstance(error, ServiceNowUnavailable):
-        return Transient(f"ServiceNow unavailable: {type(error).__name__}", error.retry_after)
+    """The gateway's errors as the ports', by their ``transient`` mark (anything that is not a
+    ServiceNow error, a bug, passes through unchanged)."""
+    if not isinstance(error, ServiceNowError):
+        return error
+    if error.transient:
+        retry_after = error.retry_after if isinstance(error, ServiceNowUnavailable) else None
+        return Transient(f"ServiceNow unavailable: {type(error).__name__}", retry_after)
     if isinstance(error, IncidentNotFound):
         return Permanent("incident not found in ServiceNow")
     if isinstance(error, ServiceNowRejected):
         return Permanent(f"ServiceNow rejected the request (status {error.status})")
     if isinstance(error, UnsafeQueryValue):
         return Permanent("a value cannot be used in a ServiceNow query safely")
-    if isinstance(error, ServiceNowError):
-        return Transient(f"ServiceNow error: {type(error).__name__}")
-    return error
+    return Permanent(f"ServiceNow call failed: {type(error).__name__}")
 
 
 class ServiceNowTracker:
@@ -76,15 +78,6 @@ class ServiceNowTracker:
         return result
 
     async def create_incident(self, draft: IncidentDraft, *, known_new: bool = False) -> IncidentRecord:
-        if draft.caller_email and not draft.caller_sys_id:
-            # The poster's sys_user by e-mail (Slack gives one); none found leaves caller_id empty.
-            email = draft.caller_email
-            try:
-                caller = await self._call("find_user", lambda g: g.find_user(email=email))
-            except Permanent:  # an address that cannot be queried safely: no caller, still an incident
-                caller = None
-            if caller is not None:
-                draft = replace(draft, caller_sys_id=caller.sys_id)
         return await self._call("create_incident", lambda g: g.create_incident(draft, known_new=known_new))
 
     async def find_by_correlation_id(self, correlation_id: str) -> IncidentRecord | None:
@@ -99,17 +92,39 @@ class ServiceNowTracker:
     async def add_work_note(self, sys_id: str, text: str) -> None:
         await self._call("add_work_note", lambda g: g.add_work_note(sys_id, text))
 
-    async def set_assignment_group(self, sys_id: str, group_name: str) -> IncidentRecord:
-        return await self._call("set_assignment_group", lambda g: g.set_assignment_group(sys_id, group_name))
+    async def set_assignment_group(
+        self, sys_id: str, group_name: str, *, actor: str | None = None
+    ) -> IncidentRecord:
+        return await self._call(
+            "set_assignment_group", lambda g: g.set_assignment_group(sys_id, group_name, actor=actor)
+        )
 
-    async def assign_to(self, sys_id: str, user_name: str | None) -> IncidentRecord:
-        return await self._call("assign_to", lambda g: g.assign_to(sys_id, user_name))
+    async def assign_to(
+        self, sys_id: str, user_name: str | None, *, actor: str | None = None
+    ) -> IncidentRecord:
+        return await self._call("assign_to", lambda g: g.assign_to(sys_id, user_name, actor=actor))
 
-    async def set_state(self, sys_id: str, state: int, hold_reason: str = "") -> IncidentRecord:
-        return await self._call("set_state", lambda g: g.set_state(sys_id, state, hold_reason))
+    async def set_state(
+        self, sys_id: str, state: int, hold_reason: str = "", *, actor: str | None = None
+    ) -> IncidentRecord:
+        return await self._call("set_state", lambda g: g.set_state(sys_id, state, hold_reason, actor=actor))
 
-    async def resolve(self, sys_id: str, close_code: str, close_notes: str) -> IncidentRecord:
-        return await self._call("resolve", lambda g: g.resolve(sys_id, close_code, close_notes))
+    async def resolve(
+        self, sys_id: str, close_code: str, close_notes: str, *, resolved_by: str | None = None
+    ) -> IncidentRecord:
+        return await self._call(
+            "resolve", lambda g: g.resolve(sys_id, close_code, close_notes, resolved_by=resolved_by)
+        )
+
+    async def update_description(
+        self, sys_id: str, short_description: str, description: str
+    ) -> IncidentRecord:
+        return await self._call(
+            "update_description", lambda g: g.update_description(sys_id, short_description, description)
+        )
+
+    async def find_user(self, email: str | None = None, user_name: str | None = None) -> UserRef | None:
+        return await self._call("find_user", lambda g: g.find_user(email=email, user_name=user_name))
 
     async def incidents_updated_since(
         self, since: datetime, correlation_display: str

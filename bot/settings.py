@@ -6,12 +6,15 @@ Every variable is documented in `.env.example`. Secrets are ``SecretStr`` so the
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.logs import LogFormat
 
 DEFAULT_SQLITE_FILE = "golive.db"
 
@@ -32,8 +35,13 @@ class ConfigurationError(RuntimeError):
 
 
 class Settings(BaseSettings):
+    # hide_input_in_errors: a refused value may be a secret (GOLIVE_API_TOKENS); errors never echo it.
     model_config = SettingsConfigDict(
-        env_prefix="GOLIVE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="GOLIVE_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
     )
 
     env: Environment = Environment.PRODUCTION
@@ -72,7 +80,6 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr = SecretStr("")
     slack_api_url: str = "https://slack.com/api/"
     slack_channels: str = "check-in-go-live"
-    slack_alert_channel: str = "check-in-experience-apm"
 
     window_open_hour: int = Field(7, ge=0, le=23)
     window_days: int = Field(7, ge=1, le=60)
@@ -88,12 +95,35 @@ class Settings(BaseSettings):
     simulated_now: datetime | None = None
     simulated_speed: float = Field(1.0, gt=0)
 
+    # Days message text is kept after its incident was resolved and its channel retired (0: at once).
+    retention_days: int = Field(30, ge=0, le=3650)
     # Attempts before an event or job that keeps failing unexpectedly becomes a dead letter.
     max_attempts: int = Field(8, ge=1, le=100)
     outbox_workers: int = 8
     tick_seconds: float = Field(15.0, gt=0)
     dashboard_token: SecretStr = SecretStr("")
+    # Teams tab sign-in for the dashboard tab: the Teams JS SDK the tab page loads, the authority
+    # whose {tenant}/v2.0 OpenID metadata publishes the signing keys, and extra accepted audiences
+    # (always accepted: api://{public host}/{app id} and the app id).
+    teams_js_url: str = "https://res.cdn.office.net/teams-js/2.34.0/js/MicrosoftTeams.min.js"
+    teams_sso_authority: str = "https://login.microsoftonline.com"
+    teams_sso_audiences: str = ""
+    # Bearer tokens of the plan API, each named for the audit trail: "name:token,name2:token2".
+    api_tokens: SecretStr = SecretStr("")
     log_level: str = "INFO"
+    # text | json; unset: json in production, text in development (``effective_log_format``).
+    log_format: LogFormat | None = None
+
+    # Monitoring alerts (POST /alerts/{sentry,datadog,pagerduty,bugsnag}); an empty secret refuses
+    # every delivery of that source with 401.
+    sentry_client_secret: SecretStr = SecretStr("")
+    datadog_webhook_token: SecretStr = SecretStr("")
+    pagerduty_webhook_secret: SecretStr = SecretStr("")
+    bugsnag_webhook_token: SecretStr = SecretStr("")
+    alert_group: str = ""  # empty: the product group
+    teams_alert_channel: str = "APM Alerts"
+    slack_alert_channel: str = "check-in-experience-apm"
+    alert_max_new_per_minute: int = Field(10, ge=0, le=10_000)
 
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
@@ -103,6 +133,30 @@ class Settings(BaseSettings):
                 if member.value.lower() == value.strip().lower():
                     return member
         return value
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format_empty_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip().lower() or None
+        return value
+
+    @property
+    def effective_log_format(self) -> LogFormat:
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.TEXT if self.development else LogFormat.JSON
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _api_tokens_well_formed(cls, value: SecretStr) -> SecretStr:
+        parse_api_tokens(value.get_secret_value())
+        return value
+
+    @property
+    def api_token_names(self) -> dict[str, str]:
+        """The plan API's tokens -> the name each is audited under."""
+        return parse_api_tokens(self.api_tokens.get_secret_value())
 
     @property
     def development(self) -> bool:
@@ -174,3 +228,29 @@ class Settings(BaseSettings):
 
 def _split(value: str) -> frozenset[str]:
     return frozenset(part.strip() for part in value.split(",") if part.strip())
+
+
+API_TOKEN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,39}")
+MIN_API_TOKEN_LENGTH = 16
+
+
+def parse_api_tokens(value: str) -> dict[str, str]:
+    """``name:token,name2:token2`` -> {token: name}; ``ValueError`` names the entry (never a token)."""
+    tokens: dict[str, str] = {}
+    for number, entry in enumerate((part.strip() for part in value.split(",")), start=1):
+        if not entry:
+            continue
+        name, sep, token = entry.partition(":")
+        name, token = name.strip(), token.strip()
+        if not sep or not API_TOKEN_NAME.fullmatch(name):
+            raise ValueError(f"entry {number} must be name:token with a name of letters, digits, . _ -")
+        if len(token) < MIN_API_TOKEN_LENGTH or any(c.isspace() for c in token):
+            raise ValueError(
+                f"the token of {name!r} must be at least {MIN_API_TOKEN_LENGTH} characters, without spaces"
+            )
+        if name in tokens.values():
+            raise ValueError(f"the name {name!r} is given twice")
+        if token in tokens:
+            raise ValueError(f"the token of {name!r} is also another entry's")
+        tokens[token] = name
+    return tokens

@@ -23,15 +23,32 @@ VERB_RESOLVE: Final = "resolve"
 VERB_ADD_WEEK: Final = "add_week"
 #: Choose the site of an inquiry posted where the channel does not say (a watched Slack channel).
 VERB_SET_SITE: Final = "set_site"
+VERB_PLAN_CONFIRM: Final = "plan_confirm"
+VERB_PLAN_CANCEL: Final = "plan_cancel"
 #: Every verb a card button can send; the card-action use case handles exactly these.
 CARD_VERBS: Final[frozenset[str]] = frozenset(
-    {VERB_ACKNOWLEDGE, VERB_ROUTE, VERB_ASSIGN_ME, VERB_TRIAGE, VERB_RESOLVE, VERB_ADD_WEEK, VERB_SET_SITE}
+    {
+        VERB_ACKNOWLEDGE,
+        VERB_ROUTE,
+        VERB_ASSIGN_ME,
+        VERB_TRIAGE,
+        VERB_RESOLVE,
+        VERB_ADD_WEEK,
+        VERB_PLAN_CONFIRM,
+        VERB_PLAN_CANCEL,
+        VERB_SET_SITE,
+    }
 )
+#: The verbs of a plan-change preview card (``PlanChangeView``); their data carries ``DATA_PROPOSAL``.
+PLAN_VERBS: Final[frozenset[str]] = frozenset({VERB_PLAN_CONFIRM, VERB_PLAN_CANCEL})
 
 #: Keys of an action's ``data`` (the card's own) and of the inputs a platform merges into it.
 DATA_INQUIRY: Final = "inquiry"
+#: An alert card's buttons carry the alert's correlation id under this key (instead of ``inquiry``).
+DATA_ALERT: Final = "alert"
 DATA_GROUP: Final = "group"
 DATA_STATION: Final = "station"
+DATA_PROPOSAL: Final = "proposal"
 TRIAGE_INPUT: Final = "category"
 CLOSE_CODE_INPUT: Final = "close_code"
 CLOSE_NOTES_INPUT: Final = "close_notes"
@@ -69,7 +86,8 @@ class SiteChoice:
 @dataclass(frozen=True)
 class IncidentCardView:
     """What the incident card shows for one inquiry. ``number``/``url`` are ``None`` until ServiceNow
-    has answered (the card is posted at once and updated when the incident exists)."""
+    has answered (the card is posted at once and updated when the incident exists). People are
+    display names (``assignee``, ``resolved_by``); ``posted_at_text`` is in the site's time zone."""
 
     inquiry_key: str
     number: str | None
@@ -92,6 +110,9 @@ class IncidentCardView:
     resolved: bool = False
     close_code: str | None = None
     close_notes: str | None = None
+    #: What the support handbook says to do for the chosen triage category.
+    triage_guidance: str | None = None
+    resolved_by: str | None = None
     #: The open sites to choose from, when the inquiry's site is not known (else empty).
     site_choices: tuple[SiteChoice, ...] = ()
 
@@ -162,6 +183,20 @@ class AddWeekFormView:
 
 
 @dataclass(frozen=True)
+class PlanChangeView:
+    """A plan change shown before it is made: its changes, the go-live channels that would open,
+    close or move, and (while ``state`` is ``pending``) Confirm and Cancel for the person who asked."""
+
+    proposal_id: str
+    title: str
+    requester: str
+    changes: tuple[str, ...]
+    channels: tuple[str, ...] = ()
+    state: str = "pending"  # pending | applied | cancelled | stale
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class SiteCount:
     station: str
     name: str
@@ -189,6 +224,8 @@ class RotationReportView:
     re_routes: int
     open_at_retirement: int
     open_incidents: tuple[IncidentRef, ...] = ()
+    #: (triage category, inquiries), in the support handbook's order.
+    by_triage: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_report(cls, report: Mapping[str, Any]) -> RotationReportView:
@@ -232,7 +269,60 @@ class RotationReportView:
             re_routes=int(report.get("re_routes", 0)),
             open_at_retirement=open_count,
             open_incidents=open_refs,
+            by_triage=tuple(
+                (str(item.get("category", "")), int(item.get("inquiries", 0)))
+                for item in report.get("by_triage", ())
+                if isinstance(item, Mapping)
+            ),
         )
+
+
+@dataclass(frozen=True)
+class AlertLink:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True)
+class StormMember:
+    """One alert group of a storm as its post lists it."""
+
+    source: str
+    title: str
+    count: int
+    state: str
+
+
+@dataclass(frozen=True)
+class AlertCardView:
+    """The post of one alert group (or one alert storm) in the alert channel, updated in place.
+
+    ``alert_key`` is the correlation id (``{source}:{group}``, ``storm:{start}``) the buttons carry
+    under ``DATA_ALERT``; ``number``/``url`` are None until ServiceNow has answered. ``recovered``
+    marks a group its sender reports healthy again (or resolved); the incident stays open for an
+    engineer, so the buttons stay. A storm lists its groups (``members``, ``more_members`` beyond).
+    """
+
+    alert_key: str
+    source: str
+    title: str
+    level: str
+    state: str
+    count: int
+    first_seen_text: str
+    last_seen_text: str
+    number: str | None
+    url: str | None
+    group: str
+    links: tuple[AlertLink, ...] = ()
+    details: tuple[tuple[str, str], ...] = ()
+    acknowledged_text: str | None = None
+    recovered: bool = False
+    storm: bool = False
+    members: tuple[StormMember, ...] = ()
+    more_members: int = 0
+    tier2_group: str = "Scheduling Support"
+    product_group: str = "eCheck-in Vet Facing Apps"
 
 
 # --------------------------------------------------------------------------------------------------

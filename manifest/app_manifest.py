@@ -87,6 +87,10 @@ class ManifestConfig:
     dashboard_url: str | None = None
     accent_color: str = ACCENT_COLOR
     extra_rsc_permissions: tuple[str, ...] = ()
+    # The tab's page inside Teams (it signs in through Teams); the dashboard_url opens in a browser.
+    dashboard_tab_url: str | None = None
+    # The app's API for Teams single sign-on (``api://{host}/{app id}``), webApplicationInfo.resource.
+    sso_resource: str | None = None
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -103,6 +107,7 @@ class ManifestConfig:
         version: str = "1.0.0",
         dashboard_url: str | None = None,
         developer_name: str = "Go Live Bridge team",
+        dashboard_tab_url: str | None = None,
     ) -> ManifestConfig:
         """The product's default texts, with the support, privacy and terms pages under ``public_url``.
 
@@ -131,6 +136,11 @@ class ManifestConfig:
             terms_url=f"{base}/terms",
             version=version,
             dashboard_url=dashboard_url,
+            dashboard_tab_url=dashboard_tab_url,
+            # Teams SSO needs the Application ID URI of the app's API on the tab's own host.
+            sso_resource=f"api://{urlsplit(dashboard_tab_url).netloc}/{app_id}"
+            if dashboard_tab_url
+            else None,
         )
 
     def problems(self) -> list[str]:
@@ -151,7 +161,7 @@ class ManifestConfig:
                 problems.append(f"{field} is empty")
             elif len(value) > limit:
                 problems.append(f"{field} is {len(value)} characters; Teams allows {limit}")
-        for field in ("website_url", "privacy_url", "terms_url", "dashboard_url"):
+        for field in ("website_url", "privacy_url", "terms_url", "dashboard_url", "dashboard_tab_url"):
             value = getattr(self, field)
             if value is not None and not _is_https_url(value):
                 problems.append(f"{field} must be an https:// URL, not {value!r}")
@@ -194,8 +204,9 @@ def _command_lists(commands: Iterable[ManifestCommand]) -> list[dict[str, Any]]:
 def build_manifest(config: ManifestConfig, commands: Iterable[ManifestCommand]) -> dict[str, Any]:
     """The manifest.json content; the icons are referenced as ``color.png`` and ``outline.png``."""
     domains = list(config.valid_domains)
-    if config.dashboard_url:
-        domains.append(urlsplit(config.dashboard_url).netloc)
+    for url in (config.dashboard_url, config.dashboard_tab_url):
+        if url:
+            domains.append(urlsplit(url).netloc)
     bot: dict[str, Any] = {
         "botId": config.bot_id,
         "scopes": list(BOT_SCOPES),
@@ -222,8 +233,12 @@ def build_manifest(config: ManifestConfig, commands: Iterable[ManifestCommand]) 
         "accentColor": config.accent_color,
         "bots": [bot],
         "validDomains": list(dict.fromkeys(domains)),
-        # RSC needs the bot's Entra app id here; "resource" is unused by RSC but Teams expects a value.
-        "webApplicationInfo": {"id": config.bot_id, "resource": "https://RscPermission"},
+        # RSC needs the bot's Entra app id here; "resource" is unused by RSC but Teams expects a value,
+        # and the tab's single sign-on gets tokens for it (the app's api://{host}/{app id}).
+        "webApplicationInfo": {
+            "id": config.bot_id,
+            "resource": config.sso_resource or "https://RscPermission",
+        },
         "authorization": {
             "permissions": {
                 "resourceSpecific": [
@@ -240,7 +255,7 @@ def build_manifest(config: ManifestConfig, commands: Iterable[ManifestCommand]) 
             {
                 "entityId": DASHBOARD_ENTITY_ID,
                 "name": "Dashboard",
-                "contentUrl": config.dashboard_url,
+                "contentUrl": config.dashboard_tab_url or config.dashboard_url,
                 "websiteUrl": config.dashboard_url,
                 "scopes": ["personal"],
             }

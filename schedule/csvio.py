@@ -19,7 +19,8 @@ The import is all-or-nothing: ``parse_rollout_csv`` either returns the whole pla
 ``PlanImportError`` listing every problem as ``line N: reason`` (the header is line 1). A row is bad
 when a required field is empty, a date is not YYYY-MM-DD or does not exist, ``week_start`` is not a
 Monday, ``go_live_date`` is outside that week, ``time_zone`` is not an IANA zone, or its station
-appeared on an earlier row.
+appeared on an earlier row (and, because the product stores them, when a station is not letters and
+digits or longer than 20 characters, or a name longer than 200 characters).
 
 The CSV helpers here (decoding, numbered records, dates, one site's fields) are shared with the
 roster CSV and the add-week form (``schedule.week_addition``).
@@ -50,6 +51,10 @@ _DOTTED_DATE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
 _LOOSE_ISO_DATE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[T ].*)?")
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 EXAMPLE_DATE = "2022-05-09"
+#: What the product stores (and a go-live channel's name can carry) for a station and a site name.
+MAX_STATION = 20
+MAX_NAME = 200
+_STATION = re.compile(rf"[0-9A-Za-z]{{1,{MAX_STATION}}}")
 
 
 @dataclass(frozen=True)
@@ -199,6 +204,13 @@ def read_site_fields(
     leaves it empty (the caller defaults it to the Monday). Station numbers are upper-cased.
     """
     problems = [f"{column} is empty" for column in SITE_REQUIRED if not record.get(column)]
+    station, name = record.get("station"), record.get("name")
+    if station and not _STATION.fullmatch(station):
+        problems.append(
+            f"station {station[:30]!r} is not a station number (letters and digits, at most {MAX_STATION})"
+        )
+    if len(name) > MAX_NAME:
+        problems.append(f"name is longer than {MAX_NAME} characters")
     go_live = None
     if record.get("go_live_date"):
         go_live, problem = parse_iso_date("go_live_date", record.get("go_live_date"))

@@ -112,7 +112,7 @@ def verify_signature(
         if not sep:
             raise MalformedSignature("expected comma-separated key=value parts")
         if key == "t":
-            if timestamp is not None or not value.isdigit() or len(value) > 12:
+            if timestamp is not None or not (value.isascii() and value.isdigit()) or len(value) > 12:
                 raise MalformedSignature("bad or repeated t=")
             timestamp = int(value)
         elif key == "v1":

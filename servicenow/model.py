@@ -53,9 +53,6 @@ class IncidentDraft:
     # The poster's sys_user (see ServiceNowGateway.find_user); None leaves caller_id empty, and the
     # caller is then known only by the name the description carries.
     caller_sys_id: str | None = None
-    # The poster's e-mail, when the chat platform gives one (Slack): the caller is looked up by it
-    # when ``caller_sys_id`` is not known yet.
-    caller_email: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.caller_sys_id is not None and not _SYS_ID.match(self.caller_sys_id):

@@ -1,4 +1,4 @@
-"""Which assignment group an inquiry probably belongs to, and the support playbook's triage words.
+"""Which assignment group an inquiry probably belongs to, and the support handbook's triage guide.
 
 Rules live in ``routing_rules.toml`` (shipped with the package; another file can be given) so the
 support team can tune them without a code change. A suggestion is only a suggestion: the engineer
@@ -22,36 +22,89 @@ __all__ = [
     "TriageCategory",
     "load_routing_rules",
     "suggest_group",
+    "triage_category",
 ]
 
 
 @dataclass(frozen=True)
 class TriageCategory:
+    """One of the support handbook's triage categories: what the inquiry is (``meaning``) and what
+    the engineer on duty does about it (``guidance``, shown when the category is chosen)."""
+
     key: str
     label: str
     meaning: str
+    guidance: str
 
 
-# The support playbook's triage categories, in the order the playbook lists them.
+# The support handbook's triage guide, in the order the handbook lists it.
 TRIAGE_CATEGORIES: tuple[TriageCategory, ...] = (
-    TriageCategory("bug", "Bug", "The product does not behave as designed; needs a fix."),
     TriageCategory(
-        "error", "Error", "An error message or failure the user hit; may be transient or data-related."
-    ),
-    TriageCategory("quick_question", "Quick question", "A short how-to question answered in the thread."),
-    TriageCategory("training_need", "Training need", "The user needs training or a walkthrough."),
-    TriageCategory(
-        "documented_answer", "Documented answer", "The answer is in existing documentation; link it."
+        "bug",
+        "Bug",
+        "The product does not behave as designed; needs a fix.",
+        "Verify it (reproduce it, or find it in the logs), then file a follow-up issue and tell the "
+        "site the workaround and that a fix is tracked.",
     ),
     TriageCategory(
-        "not_our_system", "Not our system", "The problem belongs to another system or team; redirect."
+        "error",
+        "Error",
+        "An error message or failure the user hit; may be transient or data-related.",
+        "Say what causes the error (data, configuration, a transient outage) and what the user can do "
+        "about it now.",
     ),
-    TriageCategory("user_can_get_data", "Data the user can get", "The user can look the data up themselves."),
-    TriageCategory("admin_action", "Admin action", "Needs an administrator to change a setting or access."),
     TriageCategory(
-        "data_change_request", "Data change request", "Stored data must be corrected by the team."
+        "quick_question",
+        "Quick question",
+        "A short how-to question answered in the thread.",
+        "Answer it in the thread.",
+    ),
+    TriageCategory(
+        "training_need",
+        "Training need",
+        "The user needs training or a walkthrough.",
+        "Forward it to the site's trainer and tell the user who will follow up.",
+    ),
+    TriageCategory(
+        "documented_answer",
+        "Documented answer",
+        "The answer is in existing documentation; link it.",
+        "Link the documentation page that answers it (and the section).",
+    ),
+    TriageCategory(
+        "not_our_system",
+        "Not our system",
+        "The problem belongs to another system or team; redirect.",
+        "Redirect the user to the team that owns it (name the team and how to reach them).",
+    ),
+    TriageCategory(
+        "user_can_get_data",
+        "Data the user can get",
+        "The user can look the data up themselves.",
+        "Show them how to get it themselves (the screen or report, step by step).",
+    ),
+    TriageCategory(
+        "admin_action",
+        "Admin action",
+        "An operation the site's administrators can do in the admin panel.",
+        "Point them to the admin panel page that does it (and who at the site has access).",
+    ),
+    TriageCategory(
+        "data_change_request",
+        "Data change request",
+        "Stored data would have to be overridden by hand by the team.",
+        "Estimate the risk of the manual override before anything else, and err on refusing: offer "
+        "the supported way instead when there is one.",
     ),
 )
+
+
+def triage_category(value: str) -> TriageCategory | None:
+    """The category named by ``value`` (its key or label, any letter case), or None."""
+    wanted = value.strip().lower()
+    if not wanted:
+        return None
+    return next((c for c in TRIAGE_CATEGORIES if wanted in (c.key.lower(), c.label.lower())), None)
 
 
 class RoutingRuleError(ValueError):

@@ -1,6 +1,8 @@
 """Incident actions shared by card buttons and thread commands: acknowledge, route, assign, triage,
-resolve, and setting the site of an inquiry its channel did not tell. Each records the decision at
-once (so the card can show it) and queues the ServiceNow call.
+resolve, and setting the site of an inquiry its channel did not tell. Each records the decision at once (the first response, the re-route for the report) and
+queues the ServiceNow call; the job that makes the call shows the card from what ServiceNow answers,
+so no card is ever rendered from a change ServiceNow has not made yet. Triage lives only here, so it
+refreshes the card itself.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.outbox import enqueue
+from bot.bridge.people import actor_label
 from bot.commands import CLOSE_CODES, parse_group
 from bot.ports import Person
 from bot.storage import tables
 from bot.storage.store import Store
 from schedule.plan import WindowSettings, go_live_day
-from servicenow.routing import TRIAGE_CATEGORIES
+from servicenow.routing import TRIAGE_CATEGORIES, triage_category
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,49 @@ async def apply_action(
     where: str = "Teams",
     window: WindowSettings | None = None,
 ) -> ActionResult:
-    """Apply one action to an inquiry's incident inside the caller's transaction."""
+    """Apply one action to an inquiry's incident inside the caller's transaction; audited with the
+    actor's id and name."""
+    result = await _apply(
+        store,
+        connection,
+        inquiry,
+        verb,
+        data,
+        actor,
+        actor_servicenow_user=actor_servicenow_user,
+        groups=groups,
+        at=at,
+        source=source,
+        where=where,
+        window=window,
+    )
+    incident = inquiry.number or inquiry.correlation_id
+    if result.changed:
+        await records.audit(
+            connection, at, actor_label(actor), f"incident.{verb}", f"{incident}: {result.message}"
+        )
+    elif result.status in (401, 403):
+        await records.audit(
+            connection, at, actor_label(actor), "action.refused", f"{verb} on {incident}: {result.message}"
+        )
+    return result
+
+
+async def _apply(
+    store: Store,
+    connection: AsyncConnection,
+    inquiry: Any,
+    verb: str,
+    data: dict[str, Any],
+    actor: Person,
+    *,
+    actor_servicenow_user: str | None,
+    groups: tuple[str, str],
+    at: datetime,
+    source: str,
+    where: str,
+    window: WindowSettings | None = None,
+) -> ActionResult:
     inquiries = tables.inquiries
     this_inquiry = inquiries.c.id == inquiry.id
     if verb == "acknowledge":
@@ -65,7 +110,7 @@ async def apply_action(
             store,
             connection,
             kinds.ACKNOWLEDGE,
-            kinds.Acknowledgement(actor.name, where),
+            kinds.Acknowledgement(actor.name, where, actor_servicenow_user or ""),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Acknowledged by {actor.name}.", True)
@@ -75,10 +120,12 @@ async def apply_action(
             return ActionResult(400, f"Unknown group. Choose {groups[0]} or {groups[1]}.")
         if group == inquiry.assignment_group:
             return ActionResult(200, f"The incident is already with {group}.")
+        # The group is kept at once so the change feed does not report our own move back to us; the
+        # assignee stays whatever ServiceNow says (an instance may keep or clear it).
         await connection.execute(
             update(inquiries)
             .where(this_inquiry)
-            .values(assignment_group=group, assigned_to=None, re_routes=inquiries.c.re_routes + 1)
+            .values(assignment_group=group, re_routes=inquiries.c.re_routes + 1)
         )
         await connection.execute(
             tables.route_events.insert().values(
@@ -94,7 +141,7 @@ async def apply_action(
             store,
             connection,
             kinds.SET_GROUP,
-            kinds.GroupChange(group, actor.name, where),
+            kinds.GroupChange(group, actor.name, where, actor_servicenow_user or ""),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Routed to {group} by {actor.name}.", True)
@@ -102,28 +149,34 @@ async def apply_action(
         if not actor_servicenow_user:
             return ActionResult(403, "Only engineers on the duty roster can take incidents.")
         await connection.execute(
-            update(inquiries).where(this_inquiry).values(assigned_to=actor_servicenow_user)
+            update(inquiries)
+            .where(this_inquiry)
+            .values(assigned_to=actor_servicenow_user, assigned_to_name=actor.name)
         )
         await enqueue(
-            store, connection, kinds.ASSIGN, kinds.Assignment(actor_servicenow_user), inquiry_id=inquiry.id
+            store,
+            connection,
+            kinds.ASSIGN,
+            kinds.Assignment(actor_servicenow_user, actor.name, where),
+            inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Assigned to {actor.name}.", True)
     if verb == "triage":
-        category = str(data.get("category") or data.get("triage") or "").strip()
-        wanted = category.lower()
-        match = next((c.label for c in TRIAGE_CATEGORIES if wanted in (c.label.lower(), c.key.lower())), None)
-        if match is None:
+        category = triage_category(str(data.get("category") or data.get("triage") or ""))
+        if category is None:
             labels = ", ".join(c.label for c in TRIAGE_CATEGORIES)
             return ActionResult(400, f"Unknown triage category. Choose one of: {labels}")
-        await connection.execute(update(inquiries).where(this_inquiry).values(triage=match))
+        await connection.execute(update(inquiries).where(this_inquiry).values(triage=category.label))
+        who = f"{actor.name} ({actor_servicenow_user})" if actor_servicenow_user else actor.name
         await enqueue(
             store,
             connection,
             kinds.WORK_NOTE,
-            kinds.Note(f"Triage: {match} (by {actor.name} in {where})"),
+            kinds.Note(f"Triage: {category.label} (by {who} in {where}). Guide: {category.guidance}"),
             inquiry_id=inquiry.id,
         )
-        return ActionResult(200, f"Triage recorded: {match}.", True)
+        await enqueue(store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id)
+        return ActionResult(200, f"Triage recorded: {category.label}. {category.guidance}", True)
     if verb == "resolve":
         code = str(data.get("close_code") or data.get("code") or "").strip()
         notes = str(data.get("close_notes") or data.get("notes") or "").strip()
@@ -136,7 +189,7 @@ async def apply_action(
             store,
             connection,
             kinds.RESOLVE,
-            kinds.Resolution(match, notes, actor.name),
+            kinds.Resolution(match, notes, actor.name, where, actor_servicenow_user or ""),
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Resolving with '{match}'.", True)
@@ -180,4 +233,5 @@ async def _set_site(
         kinds.Note(f"Site set to {label} by {actor.name} in {where}."),
         inquiry_id=inquiry.id,
     )
+    await enqueue(store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id)
     return ActionResult(200, f"Site set to {label}.", True)

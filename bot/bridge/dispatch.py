@@ -23,7 +23,7 @@ from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.config import BridgeConfig
 from bot.bridge.outbox import enqueue
-from bot.bridge.people import engineer_for
+from bot.bridge.people import actor_label, engineer_for
 from bot.commands import COMMANDS, THREAD, ParsedCommand, Place, find_command, help_text, parse_command
 from bot.ports import Mention, Person, Platform, ThreadRef
 from bot.storage.store import Store
@@ -61,12 +61,14 @@ class CommandRequest:
 @dataclass(frozen=True)
 class Answer:
     """What the bot answers: text, or a template rendered when sent (``help``, ``duty``, ``status``
-    in a thread), and for a week's add-week form the week it is for."""
+    in a thread), for a week's add-week form the week it is for, and for a plan change the id of its
+    stored preview (shown as a card with Confirm and Cancel)."""
 
     text: str | None = field(default=None, repr=False)
     template: str | None = None
     mentions: tuple[Mention, ...] = ()
     form_week: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -123,15 +125,32 @@ class CommandDispatcher:
                 text=f"`{command.name}` works in {where}. " + help_text(request.place, context.is_manager)
             )
         if spec.audience == "manager" and not context.is_manager:
-            return Answer(text=NOT_A_MANAGER)
+            return await self._refuse(context, spec.name, NOT_A_MANAGER)
         if spec.audience == "engineer" and context.engineer is None:
-            return Answer(text=NOT_AN_ENGINEER)
+            return await self._refuse(context, spec.name, NOT_AN_ENGINEER)
         try:
             return await self._handlers[spec.name](context, command)
         except CommandRefused as refusal:
             return Answer(text=str(refusal))
         except PlanEditError as error:
             return Answer(text=f"I could not change the plan: {error}")
+
+    async def _refuse(self, context: CommandContext, command: str, message: str) -> Answer:
+        """A refusal is a friendly answer, and audited (who tried what, where)."""
+        request = context.request
+        where = (
+            request.inquiry.number
+            if request.inquiry is not None and request.inquiry.number
+            else request.place
+        )
+        await records.audit(
+            context.connection,
+            context.now,
+            actor_label(request.author),
+            "action.refused",
+            f"`{command}` in {where} ({request.platform})",
+        )
+        return Answer(text=message)
 
     async def handle_text(self, request: CommandRequest, dedupe_key: str, text: str, now: datetime) -> None:
         """A message addressed to the bot outside a go-live thread (a personal chat, the management
@@ -169,7 +188,9 @@ class CommandDispatcher:
                 self._store,
                 connection,
                 kinds.REPLY,
-                kinds.ThreadReply(request.thread, answer.text, answer.mentions, answer.template),
+                kinds.ThreadReply(
+                    request.thread, answer.text, answer.mentions, answer.template, answer.proposal
+                ),
                 inquiry_id=inquiry_id if answer.template else None,
             )
         else:
@@ -177,5 +198,7 @@ class CommandDispatcher:
                 self._store,
                 connection,
                 kinds.REPLY_DIRECT,
-                kinds.DirectReply(request.platform, request.conversation_id, answer.text, answer.form_week),
+                kinds.DirectReply(
+                    request.platform, request.conversation_id, answer.text, answer.form_week, answer.proposal
+                ),
             )

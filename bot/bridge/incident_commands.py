@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.bridge import jobkinds as kinds
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import Answer, CommandContext, CommandHandler
-from bot.bridge.outbox import enqueue
 from bot.bridge.render import Renderer
 from bot.commands import THREAD, ParsedCommand, help_text
 from bot.storage.store import Store
@@ -74,10 +72,7 @@ class IncidentCommands:
             )
         except UnknownAction:
             result = ActionResult(400, "I did not understand that command. Try `help`.")
-        if result.changed:
-            await enqueue(
-                self._store, context.connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id
-            )
+        # The job that writes to ServiceNow updates the card from its answer (see actions.py).
         return Answer(text=result.message)
 
     async def status(self, context: CommandContext, command: ParsedCommand) -> Answer:

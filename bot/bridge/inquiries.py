@@ -142,7 +142,7 @@ class InquiryService:
                 site_name=site.site.name if site else None,
                 author_name=post.author.name,
                 author_aad_id=post.author.aad_object_id,
-                author_email=post.author.email,
+                author_id=post.author.id or None,
                 text=text,
                 posted_at=post.posted_at,
                 received_at=now,
@@ -217,13 +217,53 @@ class InquiryService:
             await enqueue(self._store, connection, kinds.REOPEN, kinds.Nothing(), inquiry_id=inquiry.id)
 
     async def on_edit(self, edit: MessageEdited) -> bool:
+        """An edit in an inquiry's thread. The root post's new text replaces the inquiry's text here
+        and, through a job, the incident's short description and description (the old text is kept
+        nowhere); a poster who removed personal data the bot had warned about is thanked. The work
+        note says that the post was edited, never what it said."""
         key = f"edit|{edit.thread.key}|{edit.message_id}|{text_fingerprint(edit.text)}"
         where = edit.thread.platform.capitalize()
-
-        def note(part: str) -> str:
-            return f"{edit.author.name} edited {part} in {where}. New text:\n{edit.text}"
-
-        return await self._note_thread_change(key, "edit", edit.thread, edit.message_id, note)
+        async with self._store.write() as connection:
+            if not await self._first_sight(connection, key, "edit"):
+                return False
+            inquiry = await records.inquiry_by_thread(connection, edit.thread.key)
+            if inquiry is None:
+                return False
+            if edit.message_id != inquiry.root_message_id:
+                await enqueue(
+                    self._store,
+                    connection,
+                    kinds.WORK_NOTE,
+                    kinds.Note(
+                        f"{edit.author.name} edited a reply in {where} (the reply's text is in {where})."
+                    ),
+                    inquiry_id=inquiry.id,
+                    dedupe_key=f"worknote:{key}",
+                )
+                return True
+            text = edit.text if edit.text.strip() else "(empty post)"
+            warned = looks_like_personal_data(inquiry.text)
+            await connection.execute(
+                update(tables.inquiries).where(tables.inquiries.c.id == inquiry.id).values(text=text)
+            )
+            await enqueue(
+                self._store,
+                connection,
+                kinds.UPDATE_DESCRIPTION,
+                kinds.DescriptionUpdate(edit.author.name, where),
+                inquiry_id=inquiry.id,
+                dedupe_key=f"description:{key}",
+            )
+            if warned and not looks_like_personal_data(text):
+                await enqueue(
+                    self._store,
+                    connection,
+                    kinds.REPLY,
+                    kinds.ThreadReply(edit.thread, template="personal_data_thanks"),
+                    inquiry_id=inquiry.id,
+                    dedupe_key=f"pii-thanks:{inquiry.id}",
+                )
+        return True
 
     async def on_delete(self, deletion: MessageDeleted) -> bool:
         key = f"delete|{deletion.thread.key}|{deletion.message_id}"
@@ -246,7 +286,7 @@ class InquiryService:
         *,
         mark_deleted: bool = False,
     ) -> bool:
-        """An edit or delete in an inquiry's thread becomes a work note on its incident, once."""
+        """A delete in an inquiry's thread becomes a work note on its incident, once."""
         async with self._store.write() as connection:
             if not await self._first_sight(connection, key, kind):
                 return False

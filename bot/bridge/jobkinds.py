@@ -25,10 +25,15 @@ class Note:
     text: str = field(repr=False)
 
 
+# ``actor`` is the name of the engineer who acted (for work notes), ``actor_user`` their user name in
+# the incident tracker (for ``assigned_to`` / ``resolved_by``), empty when the roster has none.
+
+
 @dataclass(frozen=True)
 class Acknowledgement:
     actor: str
     where: str = "Teams"
+    actor_user: str = ""
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,14 @@ class GroupChange:
     group: str
     actor: str = "an engineer"
     where: str = "Teams"
+    actor_user: str = ""
 
 
 @dataclass(frozen=True)
 class Assignment:
     user: str | None
+    actor: str = ""
+    where: str = "Teams"
 
 
 @dataclass(frozen=True)
@@ -48,27 +56,42 @@ class Resolution:
     close_code: str
     close_notes: str = field(repr=False)
     actor: str = ""
+    where: str = "Teams"
+    actor_user: str = ""
+
+
+@dataclass(frozen=True)
+class DescriptionUpdate:
+    """The root post was edited: the incident's text becomes the post's current text (read from the
+    inquiry when the job runs, so the last of several edits wins)."""
+
+    editor: str = ""
+    where: str = "Teams"
 
 
 @dataclass(frozen=True)
 class ThreadReply:
     """A reply in a thread: plain text (with mentions), or a template rendered when it is sent
-    (``help``, ``duty``, ``status``, ``personal_data``)."""
+    (``help``, ``duty``, ``status``, ``personal_data``, ``personal_data_thanks``); ``proposal`` adds a
+    plan change's preview card."""
 
     thread: ThreadRef
     text: str | None = field(default=None, repr=False)
     mentions: tuple[Mention, ...] = ()
     template: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
 class DirectReply:
-    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week."""
+    """An answer in a direct conversation; ``form_week`` adds the add-week form for that week,
+    ``proposal`` the preview card of a plan change (rendered from its stored row when sent)."""
 
     platform: Platform
     conversation_id: str
     text: str | None = field(default=None, repr=False)
     form_week: str | None = None
+    proposal: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +125,33 @@ class ChannelStep:
     notice_posted: bool = False
 
 
+@dataclass(frozen=True)
+class AlertRef:
+    """An alert group's (or storm's) row: the job brings its incident and posts up to date."""
+
+    alert_id: int
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """An engineer acknowledged or routed an alert (from a card); ``group`` for a route."""
+
+    alert_id: int
+    actor: str
+    where: str = "Teams"
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class AlertReply:
+    """A reply in the thread of an alert's post on one platform."""
+
+    alert_id: int
+    platform: Platform
+    text: str = field(repr=False)
+    mentions: tuple[Mention, ...] = ()
+
+
 CREATE_INCIDENT = JobKind("create_incident", Nothing)
 COMMENT = JobKind("comment", Note)
 WORK_NOTE = JobKind("work_note", Note)
@@ -110,6 +160,7 @@ SET_GROUP = JobKind("set_group", GroupChange)
 ASSIGN = JobKind("assign", Assignment)
 RESOLVE = JobKind("resolve", Resolution)
 REOPEN = JobKind("reopen", Nothing)
+UPDATE_DESCRIPTION = JobKind("update_description", DescriptionUpdate)
 UPDATE_CARD = JobKind("update_card", Nothing)
 REPLY = JobKind("reply", ThreadReply)
 REPLY_DIRECT = JobKind("reply_direct", DirectReply)
@@ -119,6 +170,10 @@ CHANNEL_OPEN = JobKind("channel_open", ChannelStep)
 CHANNEL_RETIRE = JobKind("channel_retire", ChannelStep)
 CHANNEL_RENAME = JobKind("channel_rename", ChannelStep)
 CHANNEL_CANCEL = JobKind("channel_cancel", ChannelStep)
+ALERT_SYNC = JobKind("alert_sync", AlertRef)
+ALERT_ACKNOWLEDGE = JobKind("alert_acknowledge", AlertAction)
+ALERT_ROUTE = JobKind("alert_route", AlertAction)
+ALERT_REPLY = JobKind("alert_reply", AlertReply)
 
 ALL_KINDS: tuple[JobKind[object], ...] = (
     CREATE_INCIDENT,
@@ -129,6 +184,7 @@ ALL_KINDS: tuple[JobKind[object], ...] = (
     ASSIGN,
     RESOLVE,
     REOPEN,
+    UPDATE_DESCRIPTION,
     UPDATE_CARD,
     REPLY,
     REPLY_DIRECT,
@@ -138,4 +194,8 @@ ALL_KINDS: tuple[JobKind[object], ...] = (
     CHANNEL_RETIRE,
     CHANNEL_RENAME,
     CHANNEL_CANCEL,
+    ALERT_SYNC,
+    ALERT_ACKNOWLEDGE,
+    ALERT_ROUTE,
+    ALERT_REPLY,
 )

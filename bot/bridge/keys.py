@@ -18,4 +18,5 @@ def correlation_id_for(thread: ThreadRef) -> str:
 
 
 def text_fingerprint(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A short digest of text that may hold personal data, for keys (never the text itself)."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]

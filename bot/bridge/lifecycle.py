@@ -21,7 +21,7 @@ from bot import views
 from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.config import BridgeConfig
-from bot.bridge.jobs import Chats
+from bot.bridge.jobs import Chats, start_once
 from bot.bridge.outbox import Job, JobRegistry, enqueue
 from bot.clock import Clock
 from bot.ports import ChannelDirectory, Message
@@ -35,14 +35,7 @@ from servicenow.model import RESOLVED_STATES
 log = logging.getLogger(__name__)
 
 
-async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelState]:
-    rows = (await connection.execute(select(tables.channels))).all()
-    return {
-        row.station: ChannelState(
-            station=row.station, status=row.status, channel_id=row.channel_id, display_name=row.display_name
-        )
-        for row in rows
-    }
+load_channel_states = records.load_channel_states
 
 
 class ChannelLifecycle:
@@ -158,11 +151,11 @@ class ChannelJobs:
             channel_id = channel.id
             await self._save(station, channel_id=channel_id)
         if row.welcome_activity_id is None:
-            message = await self._welcome(station)
-            thread = await self._chats["teams"].start_thread(channel_id, message)
+            message = await self._welcome(station, key=f"welcome:{station}:{job.id}")
+            thread = await start_once(self._chats["teams"], job, channel_id, message)
             await self._save(station, welcome_activity_id=thread.root_id or "posted")
 
-    async def _welcome(self, station: str) -> Message:
+    async def _welcome(self, station: str, key: str) -> Message:
         async with self._store.read() as connection:
             plan = await records.load_plan(connection)
             roster = await records.load_roster(self._store, connection)
@@ -194,7 +187,7 @@ class ChannelJobs:
             duty_lines=tuple(duty_lines),
             servicenow_url=self._config.servicenow_url,
         )
-        return Message(view=view)
+        return Message(view=view, key=key)
 
     async def retire(self, job: Job[kinds.ChannelStep]) -> None:
         station = job.payload.station
@@ -226,7 +219,9 @@ class ChannelJobs:
             servicenow_url=self._config.servicenow_url,
         )
         if not job.payload.notice_posted:
-            await self._chats["teams"].start_thread(row.channel_id, Message(view=view))
+            await start_once(
+                self._chats["teams"], job, row.channel_id, Message(view=view, key=f"retire:{job.id}")
+            )
             await _mark_notice_posted(self._store, job)
         await self._directory.archive_channel(row.channel_id)
 
@@ -245,7 +240,9 @@ class ChannelJobs:
                 "This site's go-live has been pulled from the rollout plan, so this channel is closing. "
                 f"For help, please use ServiceNow: {self._config.servicenow_url}"
             )
-            await self._chats["teams"].start_thread(row.channel_id, Message(text=text))
+            await start_once(
+                self._chats["teams"], job, row.channel_id, Message(text=text, key=f"cancel:{job.id}")
+            )
             await _mark_notice_posted(self._store, job)
         await self._directory.archive_channel(row.channel_id)
 

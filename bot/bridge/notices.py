@@ -7,7 +7,7 @@ import logging
 
 from bot.bridge import jobkinds as kinds
 from bot.bridge import records
-from bot.bridge.jobs import Chats
+from bot.bridge.jobs import Chats, start_once
 from bot.bridge.outbox import Job, JobRegistry
 from bot.ports import Message
 from bot.storage.store import Store
@@ -32,6 +32,5 @@ class ChannelNotices:
                 log.info("channel notice skipped: the channel is no longer open")
                 return
         view = notice.handoff or notice.report
-        await self._chats[notice.platform].start_thread(
-            notice.channel_id, Message(text=notice.text, view=view)
-        )
+        message = Message(text=notice.text, view=view, key=f"job:{job.id}")
+        await start_once(self._chats[notice.platform], job, notice.channel_id, message)

@@ -2,54 +2,66 @@
 
 Anyone may ask ``help``, ``duty``, ``schedule show [week]``, ``schedule preview`` and ``roster show``.
 Delivery managers may also change the plan (``week add``, ``site add``, ``site move``, ``site pull``,
-or the add-week card) and the roster (``roster import``). Each change is one transaction: the inbox
-row (so a redelivered message changes nothing twice), the edited plan, an audit row (who, when, the
-change lines) and the reply job in the outbox.
+or the add-week card), change the roster (``roster import``) and read the audit trail (``audit``).
+
+A plan change is never applied when asked: the answer is a preview card (``bot.bridge.plan_changes``
+stores the proposed plan) listing the changes and every go-live channel that would open, close or
+move, with Confirm and Cancel. Confirm applies exactly what was shown, once, for the manager who
+asked, with its audit row. A pull of a site whose channel is open is refused, naming the site,
+unless the manager adds ``force`` (and then the preview says the channel will close). The add-week
+form reports every problem at once, re-shown on the form.
 
 Errors: a ``PlanEditError`` (or a bad argument) becomes a friendly reply. Who may run what is the
 dispatcher's rule (``bot.bridge.dispatch``). Nothing here waits for a chat platform.
 
-``swap`` (today's primary or backup): the other one covers today, recorded as a fallback day in the
-roster. The swap is audited and every open go-live channel gets a hand-off notice. Swapping again
-hands today back.
+``swap`` (today's primary or backup): the two exchange roles for the rest of the day
+(``schedule.roster.swap_today``: a swap of the day in the roster week, on the week's clock), so
+``duty``, the cards, the assignee of new incidents, escalations and the Teams emulator's people all
+follow it. The swap is audited as ``duty.swap`` and every open go-live channel gets a hand-off
+notice. Swapping again hands the day back.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from datetime import date, datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from bot import views
-from bot.bridge import records
+from bot.bridge import audit_trail, plan_changes, records
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import NOT_A_MANAGER, Answer, CommandContext, CommandHandler, CommandRefused
 from bot.bridge.handoff import announce_handoff
 from bot.bridge.people import actor_label, engineer_for
 from bot.clock import Clock
 from bot.commands import ParsedCommand
-from bot.ports import CardAction, Person
+from bot.ports import ActionOutcome, CardAction
 from bot.storage.store import Store
-from schedule.csvio import parse_iso_date, parse_rollout_csv
-from schedule.edits import add_site, add_week, diff, move_site, pull_site
+from schedule.csvio import parse_iso_date
+from schedule.edits import add_site, add_week, move_site, pull_site
 from schedule.errors import CsvImportError, InvalidScheduleValue, PlanEditError
-from schedule.localtime import is_iana_zone, local_date, zone
-from schedule.plan import PlannedSite, RolloutPlan, Site, window_for
+from schedule.localtime import is_iana_zone, zone
+from schedule.plan import RolloutPlan, Site, window_for
 from schedule.preview import preview
-from schedule.roster import DutyRoster, cover_day, duty_at, export_roster_csv, parse_roster_csv
+from schedule.roster import (
+    DutyRoster,
+    duty_at,
+    duty_day,
+    export_roster_csv,
+    parse_roster_csv,
+    swap_today,
+)
+from schedule.week_addition import validate_week_addition
 
 log = logging.getLogger(__name__)
 
 PREVIEW_DAYS = 7
+PREVIEW_NOTE = "Here is what this change would do. Nothing changes until you press Confirm."
+FORCE_WORDS = frozenset({"force", "--force"})
 
 __all__ = [
     "NOT_A_MANAGER",
     "CommandRefused",
     "PersonalCommands",
-    "parse_add_week_form",
     "parse_site_add",
     "roster_text",
 ]
@@ -75,6 +87,7 @@ class PersonalCommands:
         self._clock = clock
         self._config = config
         self._preview_days = preview_days
+        self._rules = plan_changes.PlanRules(config.window, config.channel_template)
 
     def handlers(self) -> dict[str, CommandHandler]:
         return {
@@ -87,36 +100,75 @@ class PersonalCommands:
             "site add": self.edit_site,
             "site move": self.edit_site,
             "site pull": self.edit_site,
+            "audit": self.audit,
         }
 
-    # --- the add-week card ------------------------------------------------------------------------
+    # --- the add-week card and the preview card ---------------------------------------------------
 
-    async def on_add_week_card(self, action: CardAction) -> tuple[int, str]:
-        """The add-week form's button: validate, add the week, audit; (status, message)."""
+    async def _refused(self, action: CardAction, what: str) -> ActionOutcome:
+        async with self._store.write() as connection:
+            await records.audit(
+                connection,
+                self._clock.now(),
+                actor_label(action.actor),
+                "action.refused",
+                f"{what}: not a delivery manager (from {action.platform.capitalize()})",
+            )
+        return ActionOutcome(403, NOT_A_MANAGER)
+
+    async def on_add_week_card(self, action: CardAction) -> ActionOutcome:
+        """The add-week form's button: every problem at once on the form, else the preview card."""
         actor = action.actor
-        if not self._config.is_manager(actor.aad_object_id if actor else None):
-            return 403, NOT_A_MANAGER
+        if actor is None or not self._config.is_manager(actor.aad_object_id):
+            return await self._refused(action, "add week")
         week_text = str(action.data.get(views.WEEK_START_INPUT, "") or "").strip()
         sites_text = str(action.data.get(views.SITES_INPUT, "") or "")
-        week_start, entries, problems = parse_add_week_form(week_text, sites_text)
-        if problems:
-            return 400, _reasons(problems)
-        assert week_start is not None
-        key = (
-            f"invoke|{action.conversation_id}|{action.card_message_id}|{views.VERB_ADD_WEEK}|"
-            f"{actor.aad_object_id if actor else ''}|{week_start.isoformat()}|{sites_text.strip()}"
-        )
         now = self._clock.now()
-        try:
-            async with self._store.write() as connection:
-                if not await records.first_sight(self._store, connection, key, "invoke", now):
-                    return 200, f"The week of {week_start.isoformat()} is added."
-                plan = await records.load_plan(connection)
-                new = add_week(plan, week_start, entries, now=now, settings=self._config.window)
-                changes = await self._save(connection, plan, new, actor, "plan.week_add", now)
-        except PlanEditError as error:  # the transaction (and its inbox row) is rolled back
-            return 400, str(error)
-        return 200, f"Added the week of {week_start.isoformat()}: " + "; ".join(changes) + "."
+        async with self._store.write() as connection:
+            plan, states = await plan_changes.load_state(connection)
+            week, entries, problems = validate_week_addition(
+                plan, week_text, sites_text, now=now, settings=self._config.window
+            )
+            if not problems:
+                assert week is not None
+                try:
+                    new = add_week(plan, week, entries, now=now, settings=self._config.window)
+                except PlanEditError as error:  # validate_week_addition should have said so already
+                    problems = [str(error)]
+            if problems:
+                form = views.AddWeekFormView(week_text, sites_text, tuple(problems))
+                return ActionOutcome(200, _reasons(problems), form)
+            assert week is not None
+            summary = f"add the week of {week.isoformat()} with {len(entries)} site(s)"
+            proposal = plan_changes.propose("plan.week_add", summary, plan, new, states, now, self._rules)
+            proposal_id = await plan_changes.store_proposal(connection, proposal, actor, action.platform, now)
+            stored = await plan_changes.load_proposal(connection, proposal_id)
+        assert stored is not None
+        return ActionOutcome(200, PREVIEW_NOTE, plan_changes.proposal_view(stored))
+
+    async def on_plan_card(self, action: CardAction) -> ActionOutcome:
+        """Confirm or Cancel on a plan change's preview card."""
+        actor = action.actor
+        if actor is None or not self._config.is_manager(actor.aad_object_id):
+            return await self._refused(action, "confirm a plan change")
+        proposal_id = str(action.data.get(views.DATA_PROPOSAL, "") or "")
+        now = self._clock.now()
+        async with self._store.write() as connection:
+            if action.verb == views.VERB_PLAN_CONFIRM:
+                decision = await plan_changes.confirm(connection, proposal_id, actor, now, self._rules)
+            else:
+                decision = await plan_changes.cancel(connection, proposal_id, actor, now)
+            if decision.status == 403:
+                await records.audit(
+                    connection,
+                    now,
+                    actor_label(actor),
+                    "action.refused",
+                    f"{action.verb}: {decision.message}",
+                )
+        if decision.status != 200 or decision.proposal is None:
+            return ActionOutcome(decision.status, decision.message)
+        return ActionOutcome(200, decision.message, plan_changes.proposal_view(decision.proposal))
 
     # --- handlers -----------------------------------------------------------------------------------
 
@@ -153,8 +205,7 @@ class PersonalCommands:
         )
 
     async def swap(self, context: CommandContext, command: ParsedCommand) -> Answer:
-        """Today's primary and backup trade places: the other one covers today (a fallback day in
-        the roster), the change is audited, and every open go-live channel gets a hand-off notice."""
+        """Today's primary and backup exchange roles for the rest of the day."""
         roster, now, author = context.roster, context.now, context.request.author
         engineer = engineer_for(roster, author)
         if roster is None or engineer is None:
@@ -162,29 +213,34 @@ class PersonalCommands:
         duty = duty_at(roster, now)
         if duty.primary is None or duty.backup is None:
             return Answer(text="No roster week is in force right now, so there is nothing to swap.")
-        lead = duty.fallback or duty.primary
-        if engineer.key not in {duty.primary.key, duty.backup.key, lead.key}:
+        if engineer.key not in {duty.primary.key, duty.backup.key}:
             return Answer(text="Only today's primary or backup can swap duty.")
-        incoming = duty.backup if lead.key == duty.primary.key else duty.primary
-        day = local_date(now, incoming.time_zone)
         try:
-            swapped = cover_day(roster, incoming.key, day)
+            swapped = swap_today(roster, now)
         except InvalidScheduleValue as error:
             return Answer(text=f"Sorry, I could not swap: {error}.")
+        after = duty_at(swapped, now)
+        assert after.primary is not None and after.backup is not None
+        day = duty_day(roster, now)
         connection = context.connection
         await records.save_roster_csv(self._store, connection, export_roster_csv(swapped), now)
         await records.audit(
             connection,
             now,
             actor_label(author),
-            "roster.swap",
-            f"{incoming.name} covers {day.isoformat()} instead of {lead.name}",
+            "duty.swap",
+            f"{after.primary.name} primary and {after.backup.name} backup on {day.isoformat() if day else '?'} "
+            f"(were {duty.primary.name} and {duty.backup.name})",
         )
         await announce_handoff(
-            self._store, connection, now, duty, duty_at(swapped, now), watched=self._config.watched_channels
+            self._store, connection, now, duty, after, watched=self._config.watched_channels
         )
+        when = f"{day:%A %d %B}" if day else "today"
         return Answer(
-            text=f"Done: {incoming.name} is first on duty today ({day:%A %d %B}); the open go-live channels are told."
+            text=(
+                f"Done: {after.primary.name} is primary and {after.backup.name} backup for the rest of "
+                f"{when}; the open go-live channels are told. Send `swap` again to swap back."
+            )
         )
 
     async def week_add(self, context: CommandContext, command: ParsedCommand) -> Answer:
@@ -215,47 +271,73 @@ class PersonalCommands:
         )
 
     async def edit_site(self, context: CommandContext, command: ParsedCommand) -> Answer:
+        """``site add|move|pull``: the preview card of the change (applied on Confirm)."""
         connection, now = context.connection, context.now
-        plan = await records.load_plan(connection)
-        new, action = self._edit(plan, command, now)
-        changes = await self._save(connection, plan, new, context.request.author, action, now)
-        if not changes:
+        plan, states = await plan_changes.load_state(connection)
+        args = list(command.args)
+        if command.name == "site pull":  # only a pull can close a channel; "Force" may be part of a name
+            args = [arg for arg in args if arg.lower() not in FORCE_WORDS]
+        force = len(args) != len(command.args)
+        new, action, summary = self._edit(plan, command.name, args, now)
+        proposal = plan_changes.propose(action, summary, plan, new, states, now, self._rules)
+        if not proposal.changes:
             return Answer(text="Nothing to change: the plan already says that.")
-        return Answer(text="Done: " + "; ".join(changes) + ".")
+        if proposal.open_pulled and not force:
+            named = ", ".join(str(site) for site in proposal.open_pulled)
+            station = proposal.open_pulled[0].station
+            return Answer(
+                text=(
+                    f"I did not change the plan: the go-live channel of {named} is open, and pulling "
+                    f"the site would close it. To pull it anyway, send `site pull {station} force`; "
+                    "you will see what it does before anything changes."
+                )
+            )
+        request = context.request
+        proposal_id = await plan_changes.store_proposal(
+            connection, proposal, request.author, request.platform, now, force=force
+        )
+        return Answer(text=PREVIEW_NOTE, proposal=proposal_id)
 
-    async def _save(
-        self,
-        connection: AsyncConnection,
-        old: RolloutPlan,
-        new: RolloutPlan,
-        author: Person | None,
-        action: str,
-        now: datetime,
-    ) -> list[str]:
-        changes = diff(old, new)
-        if changes:
-            await records.save_plan(connection, new, now)
-            await records.audit(connection, now, actor_label(author), action, "\n".join(changes))
-        return changes
+    async def audit(self, context: CommandContext, command: ParsedCommand) -> Answer:
+        """The last 20 audit entries, newest first, by action (``site.pull``, ``site``) or station."""
+        try:
+            action, station = audit_trail.parse_filters(command.args)
+        except audit_trail.AuditFilterError as error:
+            raise CommandRefused(
+                f"{error}. Usage: `audit [action] [station]`, for example `audit site.pull` or `audit 508`."
+            ) from None
+        query = audit_trail.AuditQuery(action=action, station=station, limit=audit_trail.CHAT_LIMIT)
+        entries = await audit_trail.read_audit(context.connection, query)
+        return Answer(text=audit_trail.audit_text(entries, action, station))
 
     # --- manager edits ------------------------------------------------------------------------------
 
-    def _edit(self, plan: RolloutPlan, command: ParsedCommand, now: datetime) -> tuple[RolloutPlan, str]:
-        args, window = command.args, self._config.window
-        if command.name == "site add":
+    def _edit(
+        self, plan: RolloutPlan, name: str, args: list[str], now: datetime
+    ) -> tuple[RolloutPlan, str, str]:
+        """(new plan, audit action, summary) of a ``site`` command; ``PlanEditError`` when refused."""
+        window = self._config.window
+        if name == "site add":
             week, site, go_live = parse_site_add(args)
-            return add_site(plan, site, week, go_live, now=now, settings=window), "plan.site_add"
-        if command.name == "site move":
+            new = add_site(plan, site, week, go_live, now=now, settings=window)
+            return new, "site.add", f"add {site} to the week of {week.isoformat()}"
+        if name == "site move":
             if len(args) not in (2, 3):
                 raise CommandRefused(
                     "Usage: `site move <station> <week> [go-live date]`, dates as YYYY-MM-DD."
                 )
             week = _date_arg("week", args[1])
             go_live = _date_arg("go-live date", args[2]) if len(args) == 3 else None
-            return move_site(plan, args[0].upper(), week, go_live, now=now, settings=window), "plan.site_move"
+            new = move_site(plan, args[0].upper(), week, go_live, now=now, settings=window)
+            entry = new.get(args[0].upper())
+            what = str(entry.site) if entry else args[0].upper()
+            return new, "site.move", f"move {what} to the week of {week.isoformat()}"
         if len(args) != 1:
-            raise CommandRefused("Usage: `site pull <station>`.")
-        return pull_site(plan, args[0].upper(), now=now, settings=window), "plan.site_pull"
+            raise CommandRefused("Usage: `site pull <station> [force]`.")
+        new = pull_site(plan, args[0].upper(), now=now, settings=window)
+        entry = new.get(args[0].upper())
+        what = str(entry.site) if entry else args[0].upper()
+        return new, "site.pull", f"pull {what} from the rollout"
 
     # --- read-only answers --------------------------------------------------------------------------
 
@@ -336,38 +418,6 @@ def parse_site_add(args: list[str]) -> tuple[date, Site, date | None]:
     return week, site, go_live
 
 
-def parse_add_week_form(week_text: str, sites_text: str) -> tuple[date | None, list[PlannedSite], list[str]]:
-    """The add-week form's fields -> (week, sites, problems); problems name the site line they are on.
-
-    Each site line is ``station,name,time_zone[,go_live_date]``, checked by the rollout CSV rules.
-    """
-    if not week_text:
-        return None, [], ["the week start is empty"]
-    week, problem = parse_iso_date("week start", week_text)
-    if problem is None and week is not None and week.weekday() != 0:
-        problem = f"week start {week_text} is a {week:%A}, not a Monday"
-    if problem is not None:
-        return None, [], [problem]
-    assert week is not None
-    lines = sites_text.splitlines()
-    if not any(line.strip() for line in lines):
-        return week, [], ["add at least one site (station,name,time_zone[,go_live_date])"]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["week_start", "station", "name", "time_zone", "go_live_date"])
-    for line in lines:
-        if not line.strip():
-            out.write("\n")  # keeps the numbering of the lines the manager typed
-            continue
-        cells = next(csv.reader([line]), [])
-        writer.writerow([week.isoformat(), *(cell.strip() for cell in cells)])
-    try:
-        plan = parse_rollout_csv(out.getvalue())
-    except CsvImportError as error:
-        return week, [], [f"site line {e.line - 1}: {e.reason}" for e in error.errors]
-    return week, list(plan.entries), []
-
-
 def roster_text(roster: DutyRoster | None) -> str:
     if roster is None:
         return "No duty roster has been loaded yet."
@@ -379,6 +429,8 @@ def roster_text(roster: DutyRoster | None) -> str:
             line += "; fallback " + ", ".join(
                 f"{names[k].name} on {d:%a %m-%d}" for d, k in week.fallback.items()
             )
+        if week.swaps:
+            line += "; swapped on " + ", ".join(f"{d:%a %m-%d}" for d in sorted(week.swaps))
         if week.observers:
             line += "; observing " + ", ".join(names[k].name for k in week.observers)
         lines.append(line)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 
@@ -13,6 +14,7 @@ from bot.storage import tables
 from bot.storage.store import Store
 from bot.views import SiteChoice
 from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings
+from schedule.reconciler import ChannelState
 from schedule.roster import DutyRoster, parse_roster_csv
 
 ROSTER_DOCUMENT = "roster"
@@ -68,20 +70,39 @@ async def save_plan(connection: AsyncConnection, plan: RolloutPlan, at: datetime
         )
 
 
+async def load_channel_states(connection: AsyncConnection) -> dict[str, ChannelState]:
+    """Every go-live channel's stored state, by station."""
+    rows = (await connection.execute(select(tables.channels))).all()
+    return {
+        row.station: ChannelState(
+            station=row.station, status=row.status, channel_id=row.channel_id, display_name=row.display_name
+        )
+        for row in rows
+    }
+
+
 async def load_roster_csv(store: Store, connection: AsyncConnection) -> str | None:
     document = await store.get_document(connection, ROSTER_DOCUMENT)
     return None if document is None else document.get("csv")
 
 
 @lru_cache(maxsize=4)
-def _parsed_roster(text: str) -> DutyRoster:
-    # A pure function of the stored text: parsing once per roster version, not once per post.
+def parsed_roster(text: str) -> DutyRoster:
+    """The roster of a stored roster CSV. A pure function of the text: parsed once per roster
+    version, not once per post."""
     return parse_roster_csv(text)
 
 
 async def load_roster(store: Store, connection: AsyncConnection) -> DutyRoster | None:
     text = await load_roster_csv(store, connection)
-    return None if text is None else _parsed_roster(text)
+    return None if text is None else parsed_roster(text)
+
+
+def engineer_names(roster: DutyRoster | None) -> dict[str, str]:
+    """Engineers' display names by their ServiceNow user name."""
+    if roster is None:
+        return {}
+    return {e.servicenow_user: e.name for e in roster.engineers.values()}
 
 
 async def planned_site(connection: AsyncConnection, station: str) -> PlannedSite | None:
@@ -134,7 +155,23 @@ async def channel_by_id(connection: AsyncConnection, channel_id: str):
     ).first()
 
 
-async def audit(connection: AsyncConnection, at: datetime, actor: str, action: str, detail: str) -> None:
+async def audit(
+    connection: AsyncConnection,
+    at: datetime,
+    actor: str,
+    action: str,
+    detail: str,
+    stations: Iterable[str] = (),
+) -> None:
+    """One row of the audit trail (``bot.bridge.audit_trail`` reads it); ``stations`` are the sites
+    the row is about, so the trail can be filtered by site."""
+    listed = sorted({station.strip().upper() for station in stations if station.strip()})
     await connection.execute(
-        tables.audit_log.insert().values(at=at, actor=actor, action=action, detail=detail)
+        tables.audit_log.insert().values(
+            at=at,
+            actor=actor[:200],
+            action=action,
+            detail=detail,
+            stations=f" {' '.join(listed)} " if listed else None,
+        )
     )

@@ -1,19 +1,36 @@
-"""From stored rows and domain objects to the view models of ``bot.views`` and outgoing messages."""
+"""From stored rows and domain objects to the view models of ``bot.views`` and outgoing messages.
+
+Times on an inquiry's card and replies are in its site's own time zone (the people reading them are
+at the site); people are shown by name, never by login.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import views
 from bot.bridge.config import BridgeConfig
+from bot.bridge.untrusted import safe_text
 from bot.commands import PERSONAL, TEAM
 from bot.ports import Message
+from schedule.first_response import first_response_clock_start
 from schedule.roster import Duty, DutyRoster, duty_at, is_working, next_pickup
 from servicenow.model import RESOLVED_STATES
-from servicenow.routing import TRIAGE_CATEGORIES, RoutingRule, suggest_group
+from servicenow.routing import TRIAGE_CATEGORIES, RoutingRule, suggest_group, triage_category
 
 EASTERN = ZoneInfo("America/New_York")
+
+
+def zone_of(name: str | None) -> ZoneInfo:
+    """The IANA zone ``name`` (a site's), or US Eastern when it is unknown."""
+    if not name:
+        return EASTERN
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return EASTERN
 
 
 def _when(at: datetime | None, zone: ZoneInfo = EASTERN) -> str:
@@ -21,6 +38,17 @@ def _when(at: datetime | None, zone: ZoneInfo = EASTERN) -> str:
         return ""
     local = at.astimezone(zone)
     return local.strftime("%a %d %b %H:%M %Z")
+
+
+def resolution_text(number: str, close_code: str, close_notes: str) -> str:
+    """The thread reply when an incident is resolved, wherever it was resolved (ServiceNow or the
+    card): the notes, and how to reopen it."""
+    notes = f" Resolution notes: {close_notes}" if close_notes else ""
+    code = f" ({close_code})" if close_code else ""
+    return safe_text(
+        f"ServiceNow: {number} is Resolved{code}.{notes}\n"
+        "If this is not fixed, reply in this thread and the incident reopens."
+    )
 
 
 def _minutes(seconds: float) -> str:
@@ -34,27 +62,22 @@ class Renderer:
         self._config = config
         self._rules = rules
 
-    def incident_description(self, row) -> str:
-        if row.platform == "slack":
-            poster = f"Posted in Slack by {row.author_name} ({row.author_email or 'e-mail unknown'})"
-            thread = f"Slack thread: channel {row.channel_id}, message {row.root_message_id}"
-        else:
-            poster = (
-                f"Posted in Microsoft Teams by {row.author_name} "
-                f"(Entra object id {row.author_aad_id or 'unknown'})"
-            )
-            thread = f"Teams thread: {row.conversation_id}"
-        lines = [
-            row.text,
-            "",
-            "--",
-            poster,
-            f"Site: {row.station or 'unknown'} {row.site_name or ''}".rstrip(),
-        ]
+    def incident_description(self, row, thread_url: str | None = None, zone: str | None = None) -> str:
+        """The incident's description: the post's text, then who posted it where and when, with a
+        link that opens the thread (the raw conversation id only when no link can be made)."""
+        platform = "Slack" if row.platform == "slack" else "Microsoft Teams"
+        who = f"Posted in {platform} by {row.author_name}"
+        if row.author_aad_id:
+            who += f" (Entra object id {row.author_aad_id})"
+        lines = [row.text, "", "--", who, f"Site: {row.station or 'unknown'} {row.site_name or ''}".rstrip()]
         if row.go_live_day:
             lines.append(f"Go-live day: {row.go_live_day}")
-        lines.append(f"Posted at: {row.posted_at.isoformat()}")
-        lines.append(thread)
+        posted = row.posted_at.isoformat()
+        if zone:
+            posted += f" ({_when(row.posted_at, zone_of(zone))})"
+        lines.append(f"Posted at: {posted}")
+        link = thread_url or getattr(row, "thread_url", None)
+        lines.append(f"Thread: {link}" if link else f"Thread id: {row.conversation_id}")
         if row.late:
             lines.append("Posted after the site's go-live channel was retired.")
         return "\n".join(lines)
@@ -66,23 +89,32 @@ class Renderer:
         return None if suggestion is None else suggestion.group
 
     def incident_view(
-        self, row, duty: Duty | None, sites: tuple[views.SiteChoice, ...] = ()
+        self,
+        row,
+        duty: Duty | None,
+        *,
+        zone: str | None = None,
+        names: Mapping[str, str] | None = None,
+        sites: tuple[views.SiteChoice, ...] = (),
     ) -> views.IncidentCardView:
+        """The card of an inquiry as last stored from ServiceNow; ``zone`` is the site's time zone
+        and ``names`` maps user names to display names for rows stored before names were kept."""
         first_response = None
         if row.first_response_at is not None:
             waited = (row.first_response_at - row.posted_at).total_seconds()
             first_response = f"{row.first_response_by} after {_minutes(max(0.0, waited))}"
+        category = triage_category(row.triage or "")
         return views.IncidentCardView(
             inquiry_key=row.correlation_id,
             number=row.number,
             url=row.incident_url,
             state_label=row.state_label or "New",
             group=row.assignment_group or self._config.tier2_group,
-            assignee=row.assigned_to,
+            assignee=person_name(row.assigned_to, getattr(row, "assigned_to_name", None), names),
             station=row.station or "",
             site_name=row.site_name or "",
             go_live_day=row.go_live_day,
-            posted_at_text=_when(row.posted_at),
+            posted_at_text=_when(row.posted_at, zone_of(zone)),
             first_response_text=first_response,
             suggested_group=self.suggested_group(row),
             triage=row.triage,
@@ -94,6 +126,8 @@ class Renderer:
             resolved=(row.state in RESOLVED_STATES),
             close_code=row.close_code or None,
             close_notes=row.close_notes or None,
+            triage_guidance=category.guidance if category else None,
+            resolved_by=getattr(row, "resolved_by_name", None) or None,
             site_choices=() if row.station else sites,
         )
 
@@ -104,25 +138,41 @@ class Renderer:
         now: datetime,
         *,
         first_post: bool,
+        zone: str | None = None,
+        names: Mapping[str, str] | None = None,
         sites: tuple[views.SiteChoice, ...] = (),
     ) -> Message:
+        """The card in the thread; on its first post, with the incident number and, for a post made
+        when no engineer is working, when it will be picked up (the instant the first-response
+        timer starts, so the reply and the escalation agree)."""
         text = f"Logged as ServiceNow incident {row.number}." if row.number else None
         if first_post:
-            notes = [text] if text else []
-            if row.late:
+            notes = []
+            if row.late:  # the notice names the incident itself
                 notes.append(views.retired_channel_notice(self._config.servicenow_url, row.number))
-            elif duty is not None and not any(is_working(e, now) for e in duty.chain):
-                pickup = next_pickup(duty, now)
+            else:
+                notes += [text] if text else []
+                pickup = self.pickup_at(row, duty)
                 if pickup is not None:
                     notes.append(
                         "No engineer is working right now; the incident stays in the "
-                        f"{self._config.tier2_group} queue and someone will pick it up at {_when(pickup)}."
+                        f"{self._config.tier2_group} queue and someone will pick it up at "
+                        f"{_when(pickup, zone_of(zone))}."
                     )
             if sites and not row.station:
                 notes.append("Which site is this about? Pick it below (the incident is logged either way).")
             text = " ".join(notes) if notes else None
-        view = self.incident_view(row, duty, sites)
+        view = self.incident_view(row, duty, zone=zone, names=names, sites=sites)
         return Message(text=text, view=view, key=f"card:{row.correlation_id}")
+
+    @staticmethod
+    def pickup_at(row, duty: Duty | None) -> datetime | None:
+        """When an inquiry posted while nobody works starts its first-response clock (None when
+        someone was working at the post, or nobody is on duty at all)."""
+        if duty is None or not duty.chain:
+            return None
+        start = first_response_clock_start(duty, row.posted_at)
+        return start if start > row.posted_at else None
 
     def duty_view(self, duty: Duty | None, now: datetime) -> views.DutyView:
         def person(engineer):
@@ -177,14 +227,31 @@ class Renderer:
     def personal_data_warning(self) -> str:
         return (
             "A gentle reminder: this post may contain personal data (a Social Security number or a date "
-            "of birth). Please edit it to remove patient details; engineers never need them here."
+            "of birth). Please edit it to remove patient details; engineers never need them here. "
+            "When you edit the post, its ServiceNow incident takes the new text in place of the old."
         )
 
-    def status_text(self, row) -> str:
+    def personal_data_thanks(self) -> str:
+        return (
+            "Thank you for editing your post. Its ServiceNow incident now holds the new text in place "
+            "of the old."
+        )
+
+    def status_text(self, row, names: Mapping[str, str] | None = None) -> str:
         if not row.number:
             return "The ServiceNow incident for this thread is being created."
-        assignee = row.assigned_to or "unassigned"
+        assignee = person_name(row.assigned_to, getattr(row, "assigned_to_name", None), names) or "unassigned"
         return (
             f"Incident {row.number}: {row.state_label or 'New'}, group {row.assignment_group}, "
             f"assigned to {assignee}."
         )
+
+
+def person_name(
+    user_name: str | None, display_name: str | None, names: Mapping[str, str] | None
+) -> str | None:
+    """How a person is shown: ServiceNow's display name, else the roster's name for the user name,
+    else the user name itself (never better than nothing)."""
+    if not user_name:
+        return None
+    return display_name or (names or {}).get(user_name) or user_name

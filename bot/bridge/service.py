@@ -10,19 +10,19 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot import views
-from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
 from bot.bridge.inquiries import InquiryService
-from bot.bridge.outbox import enqueue
-from bot.bridge.people import engineer_for
+from bot.bridge.keys import text_fingerprint
+from bot.bridge.people import actor_label, engineer_for
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
 from bot.clock import Clock
@@ -38,9 +38,19 @@ from bot.ports import (
 )
 from bot.storage import tables
 from bot.storage.store import Store
-from schedule.roster import duty_at
 
 log = logging.getLogger(__name__)
+
+NO_ROSTER = (
+    "No duty roster is loaded yet, so nobody is known as an engineer here. "
+    "Please work on the incident in ServiceNow, or ask a delivery manager to load the roster."
+)
+
+
+class AlertActions(Protocol):
+    """Where the buttons of an alert's post go (``bot.bridge.alerts.AlertService``)."""
+
+    async def on_card_action(self, action: CardAction) -> ActionOutcome: ...
 
 
 class BridgeService:
@@ -53,6 +63,8 @@ class BridgeService:
         dispatcher: CommandDispatcher,
         personal: PersonalCommands,
         wake_outbox: Callable[[], None],
+        *,
+        alerts: AlertActions | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -61,6 +73,7 @@ class BridgeService:
         self._dispatcher = dispatcher
         self._personal = personal
         self._wake = wake_outbox
+        self._alerts = alerts
         self.inquiries = InquiryService(store, clock, config, dispatcher)
 
     async def on_channel_post(self, post: ChannelPost) -> None:
@@ -160,9 +173,12 @@ class BridgeService:
         log.info("adopted channel for station %s (%s)", station, values["status"])
 
     async def on_card_action(self, action: CardAction) -> ActionOutcome:
+        if self._alerts is not None and views.DATA_ALERT in action.data:
+            return await self._alerts.on_card_action(action)
         if action.verb == views.VERB_ADD_WEEK:
-            status, message = await self._personal.on_add_week_card(action)
-            return ActionOutcome(status, message)
+            return await self._personal.on_add_week_card(action)
+        if action.verb in views.PLAN_VERBS:
+            return await self._personal.on_plan_card(action)
         if action.verb not in views.CARD_VERBS:
             return ActionOutcome(400, f"Unknown action '{action.verb[:40]}'.")
         key = str(action.data.get(views.DATA_INQUIRY, ""))
@@ -179,16 +195,21 @@ class BridgeService:
                 self._store,
                 connection,
                 f"invoke|{action.conversation_id}|{action.card_message_id}|{action.verb}|"
-                f"{actor.aad_object_id or actor.id if actor else ''}|{sorted(action.data.items())}",
+                f"{actor.aad_object_id or actor.id if actor else ''}|{text_fingerprint(repr(sorted(action.data.items())))}",
                 "invoke",
                 now,
             )
-            # Anyone may say which site an inquiry is about (the poster knows best); the rest is
-            # the engineers' work.
+            # Anyone may say which site an inquiry is about (the poster knows best); the rest is the
+            # engineers' work, and without a roster nobody is known as an engineer (deny by default).
             engineers_only = action.verb != views.VERB_SET_SITE
+            refused = first_sight and (
+                actor is None or (engineers_only and (roster is None or engineer is None))
+            )
             if not first_sight:
                 result = ActionResult(200, "Already done.")
-            elif actor is None or (engineers_only and engineer is None and roster is not None):
+            elif engineers_only and roster is None:
+                result = ActionResult(403, NO_ROSTER)
+            elif actor is None or (engineers_only and engineer is None):
                 result = ActionResult(403, "Only engineers on the duty roster can change incidents.")
             else:
                 try:
@@ -199,7 +220,6 @@ class BridgeService:
                         action.verb,
                         action.data,
                         actor,
-                        # Without a roster nobody is known as an engineer, so anyone may act.
                         actor_servicenow_user=engineer.servicenow_user if engineer else None,
                         groups=self._config.groups,
                         at=action.at or now,
@@ -209,19 +229,20 @@ class BridgeService:
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")
-            inquiry = await records.inquiry_by_key(connection, key)
-            duty = duty_at(roster, inquiry.posted_at) if roster is not None else None
-            sites = (
-                () if inquiry.station else await records.site_choices(connection, self._config.window, now)
-            )
-            if result.changed:
-                await enqueue(
-                    self._store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id
+            if refused:  # apply_action audits its own refusals
+                await records.audit(
+                    connection,
+                    now,
+                    actor_label(actor),
+                    "action.refused",
+                    f"{action.verb[:40]} on {inquiry.number or inquiry.correlation_id} ({action.platform} card): "
+                    f"{result.message}",
                 )
         self._wake()
-        if result.status != 200:
-            return ActionOutcome(result.status, result.message)
-        return ActionOutcome(200, result.message, self._renderer.incident_view(inquiry, duty, sites))
+        # A message, never a card: the card is replaced by the job that makes the change in
+        # ServiceNow, rendered from what ServiceNow answered (a card rendered now would show the
+        # incident as it was before the change, and overwrite the job's card).
+        return ActionOutcome(result.status, result.message)
 
 
 def station_in_channel_name(name: str, template: str) -> str | None:

@@ -23,6 +23,8 @@ from bot.bridge import jobkinds as kinds
 from bot.bridge import records
 from bot.bridge.jobs import thread_of
 from bot.bridge.outbox import enqueue
+from bot.bridge.render import resolution_text
+from bot.bridge.untrusted import safe_text
 from bot.clock import Clock
 from bot.ports import IncidentRecord, IncidentTracker, JournalEntry, PortError
 from bot.storage import tables
@@ -61,18 +63,18 @@ HOLD_REASONS = {
 
 
 def change_text(change: IncidentChange, names: dict[str, str]) -> str:
+    """What a change made in ServiceNow says in the thread (ServiceNow's values made safe)."""
+    return safe_text(_change_text(change, names))
+
+
+def _change_text(change: IncidentChange, names: dict[str, str]) -> str:
     number = change.number
     if change.kind == "state":
         if change.new == "On Hold" and change.hold_reason:
             reason = HOLD_REASONS.get(change.hold_reason, change.hold_reason)
             return f"ServiceNow: {number} is On Hold ({reason})."
         if change.new == "Resolved":
-            notes = f" Resolution notes: {change.close_notes}" if change.close_notes else ""
-            code = f" ({change.close_code})" if change.close_code else ""
-            return (
-                f"ServiceNow: {number} is Resolved{code}.{notes}\n"
-                "If this is not fixed, reply in this thread and the incident reopens."
-            )
+            return resolution_text(number, change.close_code, change.close_notes)
         return f"ServiceNow: {number} is now {change.new}."
     if change.kind == "resolution_notes":
         return f"ServiceNow: resolution notes of {number} updated: {change.new}"
@@ -119,9 +121,7 @@ class SyncBack:
     async def _names(self) -> dict[str, str]:
         async with self._store.read() as connection:
             roster = await records.load_roster(self._store, connection)
-        if roster is None:
-            return {}
-        return {e.servicenow_user: e.name for e in roster.engineers.values()}
+        return records.engineer_names(roster)
 
     async def poll(self) -> int:
         """One pass of the change feed; returns how many changes and comments were posted."""
@@ -183,11 +183,15 @@ class SyncBack:
             if previous is not None and record.sys_mod_count <= previous.sys_mod_count:
                 return 0
             changes = diff_incident(previous, record)
+            if record.assigned_to and record.assigned_to_name:
+                names = {**names, record.assigned_to: record.assigned_to_name}
             values = {
                 "state": record.state,
                 "state_label": record.state_label,
                 "assignment_group": record.assignment_group,
                 "assigned_to": record.assigned_to,
+                "assigned_to_name": record.assigned_to_name or None,
+                "resolved_by_name": record.resolved_by_name or None,
                 "sys_mod_count": record.sys_mod_count,
                 "hold_reason": record.hold_reason,
                 "close_code": record.close_code,
@@ -245,7 +249,9 @@ class SyncBack:
                     self._store,
                     connection,
                     kinds.REPLY,
-                    kinds.ThreadReply(thread_of(row), f"{author} commented in ServiceNow:\n{entry.value}"),
+                    kinds.ThreadReply(
+                        thread_of(row), safe_text(f"{author} commented in ServiceNow:\n{entry.value}")
+                    ),
                     inquiry_id=row.id,
                     dedupe_key=f"journal:{entry.sys_id}",
                 )

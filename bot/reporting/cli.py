@@ -1,17 +1,30 @@
-"""``golive report rotation --week YYYY-MM-DD [--format md|csv|json]`` (delegated from ``bot.cli``).
+"""``golive report rotation --week YYYY-MM-DD [--format md|csv|json] [--state-dir DIR]`` (delegated
+from ``bot.cli``).
 
-Reads the database named by ``GOLIVE_DATABASE_URL`` (creating or migrating it like the bot does, so
-an empty database simply reports zeros). Exit codes: 0 printed, 2 a bad ``--week`` or settings.
+Reads ``DIR/golive.db`` or the database named by ``GOLIVE_DATABASE_URL`` (``bot.cli_database``:
+created or migrated like the bot does, with a warning on stderr when it is new or empty, so an empty
+report is never mistaken for a quiet week). Exit codes: 0 printed, 2 a bad ``--week`` or settings.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from bot.reporting.queries import load_rotation_data
-from bot.reporting.rotation import RENDERERS, InvalidWeek, RotationReport, compute_rotation_report, parse_week
+from bot.reporting.rotation import (
+    RENDERERS,
+    InvalidWeek,
+    RotationData,
+    RotationReport,
+    compute_rotation_report,
+    parse_week,
+)
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+    from bot.storage.store import Store
 
 
 async def build_report(settings, week) -> RotationReport:
@@ -24,6 +37,10 @@ async def build_report(settings, week) -> RotationReport:
             data = await load_rotation_data(connection, week)
     finally:
         await engine.dispose()
+    return report_of(settings, data)
+
+
+def report_of(settings: Settings, data: RotationData) -> RotationReport:
     return compute_rotation_report(
         data, window_days=settings.window_days, first_response_s=settings.first_response_minutes * 60
     )
@@ -48,7 +65,14 @@ def cmd_rotation(args: argparse.Namespace) -> int:
     except InvalidWeek as error:
         print(f"golive report rotation: {error}", file=sys.stderr)
         return 2
+    from bot import cli_database
+
     settings = _load_settings()
-    report = asyncio.run(build_report(settings, week))
+
+    async def work(store: Store) -> RotationReport:
+        async with store.read() as connection:
+            return report_of(settings, await load_rotation_data(connection, week))
+
+    report = cli_database.run(settings, getattr(args, "state_dir", None), work)
     sys.stdout.write(RENDERERS[args.format](report))
     return 0

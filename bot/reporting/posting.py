@@ -3,7 +3,11 @@
 :meth:`RotationReports.post` computes the report and enqueues one channel notice (deduplicated by
 ``rotation-report:{week}``, so posting twice posts once). :meth:`RotationReports.post_due` is the
 periodic check: a week's rotation has ended once every channel of that week is past its retirement
-instant.
+instant. The check runs on every lifecycle tick and remembers (in the ``rotation_reports``
+document) the instant it last looked up to, so a rotation that ended between two checks is never
+missed, however fast a simulated clock runs or however long the bot was stopped; a fresh install
+looks back :data:`CATCH_UP` only, and so does a clock set back before that instant (a sandbox
+restarted at an earlier ``--now``).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ log = logging.getLogger(__name__)
 
 #: How far back the periodic check looks, so a fresh install does not post every past week at once.
 CATCH_UP = timedelta(days=7)
+WATERMARK_DOCUMENT = "rotation_reports"
 
 
 def dedupe_key(week: date) -> str:
@@ -105,9 +110,29 @@ class RotationReports:
         return sorted(week for week, at in last_retirement.items() if now - catch_up < at <= now)
 
     async def post_due(self) -> list[date]:
-        """The periodic check: post the report of every rotation that has just ended (once each)."""
+        """The periodic check: post the report of every rotation that ended since the last check
+        (once each)."""
+        now = self._clock.now()
+        async with self._store.read() as connection:
+            document = await self._store.get_document(connection, WATERMARK_DOCUMENT)
+        checked = _instant((document or {}).get("checked_until"))
+        since = checked if checked is not None and checked <= now else None
+        weeks = await self.ended(now, catch_up=now - since if since is not None else CATCH_UP)
         posted = []
-        for week in await self.ended(self._clock.now()):
+        for week in weeks:
             if await self.post(week):
                 posted.append(week)
+        async with self._store.write() as connection:
+            await self._store.put_document(
+                connection, WATERMARK_DOCUMENT, {"checked_until": now.isoformat()}, now
+            )
         return posted
+
+
+def _instant(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.reporting.alerts import load_alert_rows
 from bot.reporting.rotation import (
     ChannelRow,
     EscalationRow,
@@ -45,6 +46,8 @@ def inquiry_row(row) -> InquiryRow:
         first_response_by=row.first_response_by,
         re_routes=row.re_routes or 0,
         resolved_at=row.resolved_at,
+        triage=row.triage,
+        assigned_to_name=row.assigned_to_name,
     )
 
 
@@ -64,6 +67,8 @@ INQUIRY_COLUMNS = (
     tables.inquiries.c.first_response_by,
     tables.inquiries.c.re_routes,
     tables.inquiries.c.resolved_at,
+    tables.inquiries.c.triage,
+    tables.inquiries.c.assigned_to_name,
 )
 
 
@@ -76,8 +81,10 @@ async def load_rotation_data(connection: AsyncConnection, week: date) -> Rotatio
     sites = tuple(_site(r) for r in site_rows if r.week_start == week)
     upcoming = tuple(_site(r) for r in site_rows if r.week_start == next_week)
     stations = [s.station for s in sites]
+    week_start = datetime.combine(week, time(0), UTC)
+    alerts = await load_alert_rows(connection, week_start, week_start + timedelta(days=7))
     if not stations:
-        return RotationData(week=week, sites=(), channels={}, inquiries=(), next_week=upcoming)
+        return RotationData(week=week, sites=(), channels={}, inquiries=(), next_week=upcoming, alerts=alerts)
     channel_rows = (
         await connection.execute(select(tables.channels).where(tables.channels.c.station.in_(stations)))
     ).all()
@@ -120,4 +127,5 @@ async def load_rotation_data(connection: AsyncConnection, week: date) -> Rotatio
         route_events=route_counts,
         escalations=escalations,
         next_week=upcoming,
+        alerts=alerts,
     )

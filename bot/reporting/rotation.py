@@ -27,7 +27,11 @@ The rules, so the numbers can be checked by hand:
   ``resolved_at`` is after ``retired_at``. Sites whose channel has not retired contribute 0;
   ``still_open`` counts incidents unresolved now, whatever the channel.
 - **Per engineer**: first responses by the name that gave them (``first_response_by``) and the
-  level-1/2 escalations that named them; ``by_assignee`` counts final ServiceNow assignees.
+  level-1/2 escalations that named them; ``by_assignee`` counts final ServiceNow assignees by their
+  display name (their user name for incidents stored before names were kept).
+- **Triage**: inquiries by the support handbook's triage category the engineer chose
+  (``inquiries.triage``), every category listed (zeros included, in the handbook's order) and a
+  label the handbook no longer has after them; ``untriaged`` counts inquiries nobody triaged.
 """
 
 from __future__ import annotations
@@ -43,7 +47,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bot.reporting.alerts import AlertRow, AlertsReport, alerts_report
+from bot.reporting.alerts import render_markdown as alerts_markdown
 from servicenow.model import RESOLVED_STATES
+from servicenow.routing import TRIAGE_CATEGORIES
 
 DEFAULT_WINDOW_DAYS = 7
 DEFAULT_FIRST_RESPONSE_S = 300.0
@@ -110,6 +117,8 @@ class InquiryRow:
     first_response_by: str | None = None
     re_routes: int = 0
     resolved_at: datetime | None = None
+    triage: str | None = None
+    assigned_to_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +139,7 @@ class RotationData:
     route_events: Mapping[int, int] = field(default_factory=dict)
     escalations: tuple[EscalationRow, ...] = ()
     next_week: tuple[SiteRow, ...] = ()
+    alerts: tuple[AlertRow, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -157,6 +167,12 @@ class DayCount:
 class GroupCount:
     group: str
     incidents: int
+
+
+@dataclass(frozen=True)
+class TriageCount:
+    category: str
+    inquiries: int
 
 
 @dataclass(frozen=True)
@@ -198,6 +214,8 @@ class SiteReport:
     escalations: int
     open_at_retirement: int
     still_open: int
+    by_triage: tuple[TriageCount, ...] = ()
+    untriaged: int = 0
 
 
 @dataclass(frozen=True)
@@ -250,6 +268,9 @@ class RotationReport:
     per_engineer: tuple[EngineerReport, ...]
     by_assignee: tuple[AssigneeCount, ...]
     next_week: NextWeek
+    by_triage: tuple[TriageCount, ...] = ()
+    untriaged: int = 0
+    alerts: AlertsReport = field(default_factory=AlertsReport)
 
     def to_dict(self) -> dict[str, Any]:
         """The public JSON shape (DESIGN.md §4): tuples become lists, nothing else changes."""
@@ -327,6 +348,13 @@ def _by_group(inquiries: Iterable[InquiryRow]) -> tuple[GroupCount, ...]:
     return tuple(GroupCount(group, n) for group, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
+def _by_triage(inquiries: Iterable[InquiryRow]) -> tuple[TriageCount, ...]:
+    counts = Counter(i.triage for i in inquiries if i.triage)
+    labels = [c.label for c in TRIAGE_CATEGORIES]
+    labels += sorted(set(counts) - set(labels))
+    return tuple(TriageCount(label, counts.get(label, 0)) for label in labels)
+
+
 def compute_rotation_report(
     data: RotationData,
     *,
@@ -375,6 +403,8 @@ def compute_rotation_report(
                 escalations=sum(escalations_by_inquiry[i.id] for i in mine),
                 open_at_retirement=len(open_here),
                 still_open=sum(1 for i in mine if is_still_open(i)),
+                by_triage=_by_triage(mine),
+                untriaged=sum(1 for i in mine if not i.triage),
             )
         )
 
@@ -409,6 +439,9 @@ def compute_rotation_report(
                 if not s.pulled
             ),
         ),
+        by_triage=_by_triage(inquiries),
+        untriaged=sum(1 for i in inquiries if not i.triage),
+        alerts=alerts_report(data.alerts, first_response_s),
     )
 
 
@@ -439,8 +472,10 @@ def _by_assignee(inquiries: Sequence[InquiryRow]) -> tuple[AssigneeCount, ...]:
     still: Counter[str] = Counter()
     for inquiry in inquiries:
         if inquiry.has_incident and inquiry.assigned_to:
-            total[inquiry.assigned_to] += 1
-            still[inquiry.assigned_to] += is_still_open(inquiry)
+            # By name as ServiceNow shows it; the user name only when no name was recorded.
+            who = inquiry.assigned_to_name or inquiry.assigned_to
+            total[who] += 1
+            still[who] += is_still_open(inquiry)
     return tuple(AssigneeCount(name, total[name], still[name]) for name in sorted(total))
 
 
@@ -540,6 +575,12 @@ def render_markdown(report: RotationReport) -> str:
     if report.by_group:
         out += ["", "## Incidents by final group", ""]
         out += _md_table(["group", "incidents"], [(g.group, g.incidents) for g in report.by_group])
+    if report.inquiries:
+        out += ["", "## By triage category", ""]
+        out += _md_table(
+            ["category", "inquiries"],
+            [*((t.category, t.inquiries) for t in report.by_triage), ("(not triaged)", report.untriaged)],
+        )
     if report.per_engineer:
         out += ["", "## Per engineer", ""]
         out += _md_table(
@@ -561,6 +602,7 @@ def render_markdown(report: RotationReport) -> str:
             f"- {i.station}: [{i.number}]({i.url})" if i.url else f"- {i.station}: {i.number}"
             for i in report.open_at_retirement_incidents
         ]
+    out += alerts_markdown(report.alerts, format_duration)
     out += ["", f"## Going live next week ({report.next_week.week})", ""]
     if report.next_week.sites:
         out += _md_table(
@@ -576,6 +618,7 @@ def render_csv(report: RotationReport) -> str:
     """One row per site, then a ``TOTAL`` row: the per-site, per-day table managers open in a sheet."""
     days = [d.day for d in report.by_day]
     groups = sorted({g.group for g in report.by_group})
+    categories = [t.category for t in report.by_triage]
     header = [
         "week",
         "station",
@@ -594,14 +637,31 @@ def render_csv(report: RotationReport) -> str:
         "within_5_min",
         "escalations",
         "open_at_retirement",
+        *[f"triage:{c}" for c in categories],
+        "untriaged",
     ]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
 
-    def row(station, name, go_live, status, inquiries, by_day, outside, by_group, fr, re_routes, esc, open_):
+    def row(
+        station,
+        name,
+        go_live,
+        status,
+        inquiries,
+        by_day,
+        outside,
+        by_group,
+        fr,
+        re_routes,
+        esc,
+        open_,
+        triage,
+    ):
         day_map = {d.day: d.inquiries for d in by_day}
         group_map = {g.group: g.incidents for g in by_group}
+        triage_map = {t.category: t.inquiries for t in triage[0]}
         return [
             report.week,
             station,
@@ -620,6 +680,8 @@ def render_csv(report: RotationReport) -> str:
             fr.within_5_min,
             esc,
             open_,
+            *[triage_map.get(c, 0) for c in categories],
+            triage[1],
         ]
 
     for s in report.by_site:
@@ -637,6 +699,7 @@ def render_csv(report: RotationReport) -> str:
                 s.re_routes,
                 s.escalations,
                 s.open_at_retirement,
+                (s.by_triage, s.untriaged),
             )
         )
     writer.writerow(
@@ -653,6 +716,7 @@ def render_csv(report: RotationReport) -> str:
             report.re_routes,
             report.escalations.total,
             report.open_at_retirement,
+            (report.by_triage, report.untriaged),
         )
     )
     return buffer.getvalue()

@@ -21,22 +21,28 @@ from typing import Any, Final
 
 from bot.commands import Scope, commands_for
 from bot.views import (
+    DATA_ALERT,
     DATA_GROUP,
     DATA_INQUIRY,
+    DATA_PROPOSAL,
     DATA_STATION,
     TRIAGE_INPUT,
     VERB_ACKNOWLEDGE,
     VERB_ASSIGN_ME,
+    VERB_PLAN_CANCEL,
+    VERB_PLAN_CONFIRM,
     VERB_ROUTE,
     VERB_SET_SITE,
     VERB_TRIAGE,
     AddWeekFormView,
+    AlertCardView,
     DutyPerson,
     DutyView,
     HandoffView,
     HelpView,
     IncidentCardView,
     IncidentRef,
+    PlanChangeView,
     RetirementView,
     RotationReportView,
     WelcomeView,
@@ -212,6 +218,7 @@ def incident_blocks(view: IncidentCardView) -> tuple[list[Block], str]:
                 else None,
             ),
             ("Triage", escape(view.triage) if view.triage else None),
+            ("Guide", escape(view.triage_guidance) if view.triage_guidance else None),
             ("On duty", escape(duty) if duty else None),
         ]
     )
@@ -221,6 +228,8 @@ def incident_blocks(view: IncidentCardView) -> tuple[list[Block], str]:
         resolution = view.close_code or "Resolved"
         if view.close_notes:
             resolution += f": {view.close_notes}"
+        if view.resolved_by:
+            resolution += f" (by {view.resolved_by})"
         blocks.append(_context(escape(resolution)))
         return blocks, fallback
 
@@ -410,6 +419,84 @@ def rotation_report_blocks(view: RotationReportView) -> tuple[list[Block], str]:
     return blocks, title
 
 
+ALERT_SOURCES: Final[dict[str, str]] = {
+    "sentry": "Sentry",
+    "datadog": "Datadog",
+    "pagerduty": "PagerDuty",
+    "bugsnag": "Bugsnag",
+    "storm": "Alert storm",
+}
+
+
+def alert_blocks(view: AlertCardView) -> tuple[list[Block], str]:
+    """An alert group's (or an alert storm's) post in the alert channel: Acknowledge and one button
+    per assignment group, each carrying ``{"alert": <correlation id>}`` as the Teams card does."""
+    source = ALERT_SOURCES.get(view.source, view.source)
+    state = "Recovered" if view.recovered else view.state.capitalize()
+    heading = f"Alert storm: {view.title}" if view.storm else f"{source}: {view.title}"
+    incident = _link(view.number, view.url) if view.number else "Creating the ServiceNow incident…"
+    blocks: list[Block] = [section(f"*{escape(heading)}*")]
+    facts = _fields(
+        [
+            ("State", escape(state)),
+            ("Level", escape(view.level)),
+            ("Alerts", str(view.count)),
+            ("First seen", escape(view.first_seen_text)),
+            ("Last seen", escape(view.last_seen_text)),
+            ("Incident", incident),
+            ("Group", escape(view.group)),
+            ("Acknowledged", escape(view.acknowledged_text or "Waiting")),
+            *((escape(title), escape(value)) for title, value in view.details),
+        ]
+    )
+    if facts:
+        blocks.append(facts)
+    if view.links:
+        blocks.append(_context(" · ".join(_link(link.label, link.url) for link in view.links)))
+    if view.storm and view.members:
+        lines = [
+            escape(f"{ALERT_SOURCES.get(m.source, m.source)}: {m.title} ({m.count}, {m.state})")
+            for m in view.members
+        ]
+        if view.more_members:
+            lines.append(f"… and {view.more_members} more")
+        blocks.append(section("*Groups in this storm*\n" + _bullets(lines)))
+    alert = {DATA_ALERT: view.alert_key}
+    buttons = [_button("Acknowledge", VERB_ACKNOWLEDGE, alert, style="primary")]
+    for number, group in enumerate(dict.fromkeys((view.tier2_group, view.product_group)), start=1):
+        buttons.append(_button(group, f"{VERB_ROUTE}:{number}", {**alert, DATA_GROUP: group}))
+    blocks.append({"type": "actions", "block_id": "alert-actions", "elements": buttons})
+    return blocks, f"{heading} ({state}, {view.count} alerts)"
+
+
+def plan_change_blocks(view: PlanChangeView) -> tuple[list[Block], str]:
+    """A plan change before it is made, with Confirm / Cancel while it is pending."""
+    blocks: list[Block] = [
+        section(f"*{escape(view.title)}*"),
+        _context(f"Asked by {escape(view.requester)}"),
+        section("*Changes*\n" + (_bullets(escape(c) for c in view.changes) or "Nothing would change.")),
+        section(
+            "*Go-live channels*\n"
+            + (_bullets(escape(c) for c in view.channels) or "No channel opens, closes or moves.")
+        ),
+    ]
+    if view.note:
+        blocks.append(section(escape(view.note)))
+    if view.state == "pending":
+        data = {DATA_PROPOSAL: view.proposal_id}
+        blocks.append(
+            {
+                "type": "actions",
+                "block_id": "plan-actions",
+                "elements": [
+                    _button("Confirm", VERB_PLAN_CONFIRM, data, style="primary"),
+                    _button("Cancel", VERB_PLAN_CANCEL, data),
+                ],
+            }
+        )
+    return blocks, view.title
+
+
 def render_blocks(view: object) -> tuple[list[Block], str]:
     """The blocks and notification text of any view model of ``bot.views``."""
     if isinstance(view, IncidentCardView):
@@ -428,6 +515,10 @@ def render_blocks(view: object) -> tuple[list[Block], str]:
         return add_week_form_blocks(view)
     if isinstance(view, RotationReportView):
         return rotation_report_blocks(view)
+    if isinstance(view, AlertCardView):
+        return alert_blocks(view)
+    if isinstance(view, PlanChangeView):
+        return plan_change_blocks(view)
     raise TypeError(f"no Block Kit rendering for {type(view).__name__}")
 
 

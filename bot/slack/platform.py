@@ -4,8 +4,8 @@
 A thread is a channel and its root message's ``ts``; a reply is ``chat.postMessage`` with that
 ``thread_ts``. ``<at>Name</at>`` in a text becomes ``<@U...>`` (the person's Slack id, found by
 e-mail when the roster does not give it). A message's idempotency key rides in the ``block_id`` of
-its first block, so :meth:`SlackChat.find_posted` can look through the thread's replies for a post
-that landed although its answer was lost. A channel the bot was never added to is joined once
+its first block, so :meth:`SlackChat.find_posted` can look through the thread's replies (or the
+channel's posts) for a post that landed although its answer was lost. A channel the bot was never added to is joined once
 (``conversations.join``) when a post says ``not_in_channel``. Errors are the ports' (``Transient``,
 ``Permanent``), classified in ``bot.slack.api``.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.ports import Mention, Message, Permanent, Platform, ThreadRef
+from bot.ports import Mention, Message, Permanent, Person, PersonContact, Platform, ThreadRef
 from bot.slack.api import SlackApi
 from bot.slack.blocks import key_block_id, message_blocks
 from bot.slack.text import to_mrkdwn
@@ -101,32 +101,62 @@ class SlackChat:
             return
         await self._post(conversation_id, content)
 
-    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
-        wanted = key_block_id(key)
+    async def find_posted(self, channel_id: str, thread_root: str | None, message: Message) -> str | None:
+        """The bot's earlier post of ``message`` among a thread's replies (``conversations.replies``)
+        or the channel's recent top-level posts (``conversations.history``): by the key in its first
+        block, else (a message without a key) by its text."""
+        wanted_block = key_block_id(message.key) if message.key else None
+        wanted_text = (await self._content(message))["text"] if wanted_block is None else None
         cursor: str | None = None
         for _ in range(FIND_PAGES):
             try:
-                answer = await self._api.call(
-                    "conversations.replies",
-                    read=True,
-                    channel=thread.channel_id,
-                    ts=thread.root_id,
-                    limit=200,
-                    cursor=cursor,
-                )
-            except Permanent:  # thread_not_found: nothing was posted in it
+                if thread_root is not None:
+                    answer = await self._api.call(
+                        "conversations.replies",
+                        read=True,
+                        channel=channel_id,
+                        ts=thread_root,
+                        limit=200,
+                        cursor=cursor,
+                    )
+                else:
+                    answer = await self._api.call(
+                        "conversations.history", read=True, channel=channel_id, limit=200, cursor=cursor
+                    )
+            except Permanent:  # thread_not_found, channel_not_found: nothing was posted there
                 return None
-            for reply in answer.get("messages") or []:
-                if not isinstance(reply, dict) or not reply.get("bot_id"):
+            for found in answer.get("messages") or []:
+                if not isinstance(found, dict) or not found.get("bot_id"):
                     continue
-                raw_blocks = reply.get("blocks")
+                if thread_root is not None and found.get("ts") == thread_root:
+                    continue  # the thread's root itself, listed first
+                raw_blocks = found.get("blocks")
                 blocks: list[Any] = raw_blocks if isinstance(raw_blocks, list) else []
-                if any(isinstance(b, dict) and b.get("block_id") == wanted for b in blocks):
-                    return str(reply.get("ts") or "") or None
+                if wanted_block is not None:
+                    same = any(isinstance(b, dict) and b.get("block_id") == wanted_block for b in blocks)
+                else:
+                    same = found.get("text") == wanted_text
+                if same:
+                    return str(found.get("ts") or "") or None
             cursor = str((answer.get("response_metadata") or {}).get("next_cursor") or "") or None
             if cursor is None:
                 return None
         return None
+
+    async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
+        """The thread's permalink (``chat.getPermalink`` of its root message)."""
+        answer = await self._api.call(
+            "chat.getPermalink", read=True, channel=thread.channel_id, message_ts=thread.root_id
+        )
+        link = answer.get("permalink")
+        return str(link) if isinstance(link, str) and link else None
+
+    async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
+        """A Slack user's e-mail (``users.info``, cached), to find them in the incident tracker."""
+        if not person.id:
+            return None
+        found = await self._workspace.person(person.id)
+        return PersonContact(email=found.email) if found.email else None
 
 
 __all__ = ["SlackChat"]

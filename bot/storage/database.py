@@ -3,17 +3,28 @@
 Plain ``sqlite:///PATH`` and ``postgresql://...`` URLs are accepted; the async driver (aiosqlite,
 asyncpg) is chosen here. SQLite runs in WAL mode with a busy timeout so readers never block the
 single writer for long.
+
+Every replica migrates at start. On PostgreSQL the upgrade runs in one transaction that first
+takes a transaction-level advisory lock (``MIGRATION_LOCK_KEY``), so replicas starting together
+apply each migration once: the others wait, then find the schema current. A database whose schema
+is newer than the code (a newer release ran against it) is never touched: ``migrate`` raises
+``SchemaTooNew``, which the CLI turns into a one-line message and exit code 2.
+
+Errors: ``DatabaseUrlError`` (a backend the product does not support), ``SchemaTooNew``.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -21,10 +32,36 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Held while migrating; not the scheduler's leader lock (bot.scheduling.ADVISORY_LOCK_KEY).
+MIGRATION_LOCK_KEY = 0x60_11_7E_B2
 
 
 class DatabaseUrlError(ValueError):
     """The database URL names a backend the product does not support."""
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer release than this code; nothing was changed."""
+
+    def __init__(self, revision: str, known: str) -> None:
+        super().__init__(
+            f"the database schema (revision {revision}) is newer than this release of Go Live Bridge "
+            f"(knows up to {known}): upgrade the code, or restore a backup"
+        )
+        self.revision = revision
+        self.known = known
+
+
+@dataclass(frozen=True)
+class Migration:
+    """What ``migrate`` did: the revision it found (None: an empty database) and the one it left."""
+
+    found: str | None
+    head: str
+
+    @property
+    def applied(self) -> bool:
+        return self.found != self.head
 
 
 def async_url(url: str) -> str:
@@ -51,10 +88,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Freed space is zeroed, so text erased by the retention purge leaves no copy in the file.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
@@ -67,19 +106,54 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
-def head_revision() -> str:
+def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    return ScriptDirectory.from_config(config)
+
+
+def head_revision() -> str:
+    head = _scripts().get_current_head()
     assert head is not None, "no migrations shipped"
     return head
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Create or upgrade the schema to the newest migration."""
+def check_revision_known(revision: str | None) -> None:
+    """Raise ``SchemaTooNew`` when ``revision`` is not one this code ships (a newer release made it)."""
+    if revision is None:
+        return
+    try:
+        known = _scripts().get_revision(revision) is not None
+    except CommandError:  # alembic's "Can't locate revision"
+        known = False
+    if not known:
+        raise SchemaTooNew(revision, head_revision())
+
+
+def _upgrade(connection: Connection) -> Migration:
+    if connection.dialect.name == "postgresql":
+        # Released when this transaction ends; a replica that waited finds the schema current.
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+    found = MigrationContext.configure(connection).get_current_revision()
+    check_revision_known(found)
+    head = head_revision()
+    if found != head:
+        command.upgrade(_alembic_config(connection), "head")
+    return Migration(found, head)
+
+
+async def migrate(engine: AsyncEngine) -> Migration:
+    """Create or upgrade the schema to the newest migration, once however many replicas start.
+
+    Raises ``SchemaTooNew`` (and changes nothing) when the database is ahead of the code.
+    """
     async with engine.begin() as connection:
-        await connection.run_sync(lambda sync: command.upgrade(_alembic_config(sync), "head"))
-    log.info("database schema at revision %s", head_revision())
+        migration = await connection.run_sync(_upgrade)
+    if migration.applied:
+        log.info("database schema migrated from %s to %s", migration.found or "empty", migration.head)
+    else:
+        log.info("database schema at revision %s (current)", migration.head)
+    return migration
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

@@ -167,8 +167,8 @@ inquiries = Table(
     Column("site_name", String(200), nullable=True),
     Column("author_name", String(200), nullable=False),
     Column("author_aad_id", String(80), nullable=True),
-    # The poster's e-mail where the platform gives one (Slack): the incident's caller is found by it.
-    Column("author_email", String(320), nullable=True),
+    # The poster's id on the platform (Teams "29:...", Slack "U..."), to look their e-mail up.
+    Column("author_id", String(200), nullable=True),
     Column("text", Text, nullable=False),
     _utc("posted_at", nullable=False),
     _utc("received_at", nullable=False),
@@ -182,6 +182,11 @@ inquiries = Table(
     Column("state_label", String(40), nullable=True),
     Column("assignment_group", String(200), nullable=True),
     Column("assigned_to", String(200), nullable=True),
+    # Display names as ServiceNow gives them (cards show names, never logins).
+    Column("assigned_to_name", String(200), nullable=True),
+    Column("resolved_by_name", String(200), nullable=True),
+    # A link that opens the thread in the chat client (Teams deep link).
+    Column("thread_url", String(1000), nullable=True),
     Column("sys_mod_count", Integer, nullable=True),
     Column("hold_reason", String(100), nullable=True),
     Column("close_code", String(100), nullable=True),
@@ -196,6 +201,8 @@ inquiries = Table(
     Column("re_routes", Integer, nullable=False, default=0),
     _utc("resolved_at", nullable=True),
     Column("deleted", Boolean, nullable=False, default=False),
+    # When the retention purge erased the text (text and close_notes are then empty).
+    _utc("purged_at", nullable=True),
     UniqueConstraint("conversation_id", name="uq_inquiries_thread"),
 )
 
@@ -247,10 +254,34 @@ audit_log = Table(
     "audit_log",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    _utc("at", nullable=False),
+    _utc("at", nullable=False, index=True),
     Column("actor", String(200), nullable=False),
     Column("action", String(60), nullable=False),
     Column("detail", Text, nullable=False),
+    # The stations the row is about, space-separated with a space at each end (" 508 528A7 "), so
+    # "every change to 508" is one LIKE; NULL for rows about no site.
+    Column("stations", Text, nullable=True),
+)
+
+# A plan change previewed in a chat, waiting for its Confirm: the proposed plan exactly as shown,
+# the plan it was computed from (by fingerprint, so a stale preview is refused) and who may confirm.
+plan_proposals = Table(
+    "plan_proposals",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    _utc("created_at", nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requester", String(200), nullable=False),
+    Column("platform", String(20), nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("base_fingerprint", String(64), nullable=False),
+    Column("plan", JSON, nullable=False),
+    Column("shown", JSON, nullable=False),
+    Column("force", Boolean, nullable=False, default=False),
+    Column("status", String(20), nullable=False, default="pending"),
+    _utc("decided_at", nullable=True),
+    Column("decided_by", String(200), nullable=True),
 )
 
 # Claimed schedule slots: the second line of defence against a job running twice.
@@ -261,4 +292,61 @@ schedule_runs = Table(
     Column("slot", String(100), primary_key=True),
     _utc("claimed_at", nullable=False),
     Column("claimed_by", String(80), nullable=False),
+)
+
+# Monitoring alerts: one row per alert group (``kind`` "group", keyed by ``{source}:{group_key}``) and
+# one per alert storm (``kind`` "storm", source "storm"). A group has its own ServiceNow incident and
+# post, or belongs to a storm (``storm_id``) whose incident and post stand for it. ``version`` counts
+# changes the post must show; ``posted_*_version`` what each platform's post shows. ``opened_at`` is
+# when a group's own incident was decided: the storm limiter counts those of the last 60 s.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False, server_default="group"),
+    Column("source", String(20), nullable=False),
+    Column("group_key", String(200), nullable=False),
+    Column("correlation_id", String(240), nullable=False, unique=True),
+    Column("title", String(200), nullable=False),
+    Column("level", String(10), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("environment", String(100), nullable=True),
+    Column("project", String(100), nullable=True),
+    Column("service", String(100), nullable=True),
+    Column("links", JSON, nullable=False, default=list),
+    Column("tags", JSON, nullable=False, default=list),
+    Column("count", Integer, nullable=False, default=1),
+    _utc("first_seen", nullable=False),
+    _utc("last_seen", nullable=False),
+    _utc("received_at", nullable=False, index=True),
+    _utc("updated_at", nullable=False),
+    _utc("opened_at", nullable=True, index=True),
+    Column("storm_id", Integer, nullable=True, index=True),
+    Column("members", Integer, nullable=False, default=0),
+    _utc("last_joined_at", nullable=True),
+    Column("assignment_group", String(200), nullable=True),
+    Column("re_routes", Integer, nullable=False, default=0),
+    Column("sys_id", String(32), nullable=True),
+    Column("number", String(20), nullable=True),
+    Column("incident_url", String(500), nullable=True),
+    Column("incident_state", Integer, nullable=True),
+    Column("incident_group", String(200), nullable=True),
+    Column("incident_tries", Integer, nullable=False, default=0),
+    Column("teams_channel_id", String(200), nullable=True),
+    Column("teams_message_id", String(200), nullable=True),
+    Column("slack_channel_id", String(200), nullable=True),
+    Column("slack_message_id", String(200), nullable=True),
+    Column("version", Integer, nullable=False, default=1),
+    Column("posted_teams_version", Integer, nullable=False, default=0),
+    Column("posted_slack_version", Integer, nullable=False, default=0),
+    Column("sync_pending", Boolean, nullable=False, default=False),
+    _utc("lease_until", nullable=True),
+    Column("noted_count", Integer, nullable=False, default=1),
+    Column("noted_state", String(20), nullable=True),
+    _utc("last_note_at", nullable=True),
+    _utc("acknowledged_at", nullable=True),
+    Column("acknowledged_by", String(200), nullable=True),
+    Column("escalation_level", Integer, nullable=False, default=0),
+    Column("escalated_to", String(200), nullable=True),
+    UniqueConstraint("source", "group_key", name="uq_alerts_group"),
 )

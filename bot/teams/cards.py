@@ -19,25 +19,31 @@ from bot.commands import CLOSE_CODES, Scope, commands_for
 from bot.views import (
     CLOSE_CODE_INPUT,
     CLOSE_NOTES_INPUT,
+    DATA_ALERT,
     DATA_GROUP,
     DATA_INQUIRY,
+    DATA_PROPOSAL,
     DATA_STATION,
     SITES_INPUT,
     TRIAGE_INPUT,
     VERB_ACKNOWLEDGE,
     VERB_ADD_WEEK,
     VERB_ASSIGN_ME,
+    VERB_PLAN_CANCEL,
+    VERB_PLAN_CONFIRM,
     VERB_RESOLVE,
     VERB_ROUTE,
     VERB_SET_SITE,
     VERB_TRIAGE,
     WEEK_START_INPUT,
     AddWeekFormView,
+    AlertCardView,
     DutyPerson,
     DutyView,
     HandoffView,
     HelpView,
     IncidentCardView,
+    PlanChangeView,
     RetirementView,
     RotationReportView,
     WelcomeView,
@@ -162,10 +168,14 @@ def incident_card(view: IncidentCardView) -> dict:
             ]
         ),
     ]
+    if view.triage and view.triage_guidance:
+        body.append(_text(f"{view.triage}: {view.triage_guidance}", isSubtle=True))
     if view.resolved:
         resolution = view.close_code or "Resolved"
         if view.close_notes:
             resolution += f": {view.close_notes}"
+        if view.resolved_by:
+            resolution += f" (resolved by {view.resolved_by})"
         body.append(_text(resolution, isSubtle=True))
         return _card(body, fallback_text=f"Incident {view.number or ''} resolved".strip())
 
@@ -214,6 +224,64 @@ def incident_card(view: IncidentCardView) -> dict:
         )
     )
     return _card(body, actions, fallback_text=f"Incident {view.number or '(pending)'}: {view.state_label}")
+
+
+_ALERT_SOURCES: Final[Mapping[str, str]] = {
+    "sentry": "Sentry",
+    "datadog": "Datadog",
+    "pagerduty": "PagerDuty",
+    "bugsnag": "Bugsnag",
+    "storm": "Alert storm",
+}
+
+
+def alert_card(view: AlertCardView) -> dict:
+    """An alert group's (or an alert storm's) post in the alert channel, updated in place.
+
+    Buttons: Acknowledge, and one per assignment group titled with the group's name; each carries
+    ``{"alert": <correlation id>}`` (a "Follow-up issue" button goes after them).
+    """
+    source = _ALERT_SOURCES.get(view.source, view.source)
+    state = "Recovered" if view.recovered else view.state.capitalize()
+    incident = _link(view.number, view.url) if view.number else "Creating the ServiceNow incident…"
+    heading = f"{source}: {view.title}" if not view.storm else f"Alert storm: {view.title}"
+    body: list[dict] = [
+        _text(
+            heading,
+            size="Medium",
+            weight="Bolder",
+            style="heading",
+            color="Good" if view.recovered else "Attention" if view.level == "critical" else "Default",
+        ),
+        _facts(
+            [
+                ("State", state),
+                ("Level", view.level),
+                ("Alerts", str(view.count)),
+                ("First seen", view.first_seen_text),
+                ("Last seen", view.last_seen_text),
+                ("Incident", incident),
+                ("Group", view.group),
+                ("Acknowledged", view.acknowledged_text or "Waiting"),
+                *view.details,
+            ]
+        ),
+    ]
+    if view.links:
+        body.append(_text(" · ".join(_link(link.label, link.url) for link in view.links)))
+    if view.storm:
+        lines = [
+            f"{_ALERT_SOURCES.get(m.source, m.source)}: {m.title} ({m.count}, {m.state})"
+            for m in view.members
+        ]
+        if view.more_members:
+            lines.append(f"… and {view.more_members} more")
+        body += [_text("Groups in this storm", weight="Bolder"), _text(_bullets(lines))]
+    alert = {DATA_ALERT: view.alert_key}
+    actions = [_execute("Acknowledge", VERB_ACKNOWLEDGE, alert, style="positive")]
+    for group in dict.fromkeys((view.tier2_group, view.product_group)):
+        actions.append(_execute(group, VERB_ROUTE, {**alert, DATA_GROUP: group}))
+    return _card(body, actions, fallback_text=f"{heading} ({state}, {view.count} alerts)")
 
 
 def welcome_card(view: WelcomeView) -> dict:
@@ -342,6 +410,30 @@ def add_week_form_card(view: AddWeekFormView | None = None) -> dict:
     return _card(body, [_execute("Add week", VERB_ADD_WEEK, {"form": VERB_ADD_WEEK})], "Add a rollout week")
 
 
+def plan_change_card(view: PlanChangeView) -> dict[str, Any]:
+    """A plan change before it is made: the change lines, the channels it would open, close or move,
+    and Confirm / Cancel while it is pending (afterwards the card says what became of it)."""
+    body: list[dict[str, Any]] = [
+        _heading(view.title),
+        _text(f"Asked by {view.requester}", isSubtle=True, spacing="None"),
+        _text("Changes", weight="Bolder"),
+        _text(_bullets(view.changes) if view.changes else "Nothing would change."),
+        _text("Go-live channels", weight="Bolder"),
+        _text(_bullets(view.channels) if view.channels else "No channel opens, closes or moves."),
+    ]
+    if view.note:
+        color = {"applied": "Good", "stale": "Attention", "cancelled": "Default"}.get(view.state, "Accent")
+        body.append(_text(view.note, color=color, weight="Bolder" if view.state != "pending" else "Default"))
+    actions = None
+    if view.state == "pending":
+        data = {DATA_PROPOSAL: view.proposal_id}
+        actions = [
+            _execute("Confirm", VERB_PLAN_CONFIRM, data, style="positive"),
+            _execute("Cancel", VERB_PLAN_CANCEL, data),
+        ]
+    return _card(body, actions, fallback_text=view.title)
+
+
 def _seconds(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -378,6 +470,11 @@ def rotation_report_card(view: RotationReportView) -> dict:
         body += [
             _text("By day of window", weight="Bolder", separator=True),
             _facts((f"Day {day}" if day.isdigit() else day, str(count)) for day, count in view.by_day),
+        ]
+    if any(count for _, count in view.by_triage):
+        body += [
+            _text("By triage category", weight="Bolder", separator=True),
+            _facts((category, str(count)) for category, count in view.by_triage if count),
         ]
     if view.open_incidents:
         body += [
@@ -460,4 +557,8 @@ def render_card(view: object) -> dict:
         return add_week_form_card(view)
     if isinstance(view, RotationReportView):
         return rotation_report_card(view)
+    if isinstance(view, PlanChangeView):
+        return plan_change_card(view)
+    if isinstance(view, AlertCardView):
+        return alert_card(view)
     raise TypeError(f"no Adaptive Card for {type(view).__name__}")

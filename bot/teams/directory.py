@@ -8,7 +8,7 @@ rejected).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.ports import ChatChannel, Permanent, Transient
 from bot.teams.graph import (
@@ -83,3 +83,9 @@ class TeamsChannelDirectory:
 
     async def archive_channel(self, channel_id: str) -> None:
         await self._call(lambda graph: graph.archive_channel(channel_id))
+
+    async def bot_messages(self, channel_id: str, root_id: str | None) -> list[dict[str, Any]]:
+        """The bot's own messages among a channel's root posts or a thread's replies (Graph, with
+        the RSC permission ChannelMessage.Read.Group), newest first."""
+        messages = await self._call(lambda graph: graph.list_messages(channel_id, root_id))
+        return [m for m in messages if isinstance(m.get("from"), dict) and m["from"].get("application")]

@@ -255,6 +255,23 @@ class GraphChannelClient:
         _, body, _ = await self._request("GET", self._team_path("channels"), params=params)
         return [GraphChannel.from_json(raw) for raw in (body or {}).get("value", [])]
 
+    async def list_messages(
+        self, channel_id: str, root_id: str | None = None, max_pages: int = 10
+    ) -> list[dict[str, Any]]:
+        """The channel's root posts (``root_id`` None) or one post's replies, newest first, as Graph's
+        chatMessage objects; follows ``@odata.nextLink`` for at most ``max_pages`` pages of 50."""
+        parts = ["channels", channel_id, "messages"] + ([root_id, "replies"] if root_id else [])
+        url: str | None = self._team_path(*parts)
+        params: dict[str, str] | None = {"$top": "50"}
+        messages: list[dict[str, Any]] = []
+        for _ in range(max_pages):
+            if url is None:
+                break
+            _, body, _ = await self._request("GET", url, params=params)
+            messages += [m for m in (body or {}).get("value", []) if isinstance(m, dict)]
+            url, params = (body or {}).get("@odata.nextLink"), None
+        return messages
+
     async def find_channel_by_name(self, display_name: str) -> GraphChannel | None:
         """The channel with exactly this display name (case-insensitive, like Teams), if any."""
         wanted = display_name.casefold()

@@ -199,6 +199,22 @@ class TeamsMessenger:
         response = await self._paced(user_id, lambda: _call(client.conversations.create_conversation(params)))
         return getattr(response, "id", None) or ""
 
+    async def get_member(
+        self, service_url: str, conversation_id: str, member_id: str
+    ) -> dict[str, Any] | None:
+        """A member of a team or channel as Teams describes them (``TeamsChannelAccount``: ``email``,
+        ``userPrincipalName``...), by their 29: id or Entra object id; None when not a member."""
+        client = self.client_for(service_url)
+        try:
+            member = await _call(client.conversations.get_conversation_member(conversation_id, member_id))
+        except TeamsRejected as error:
+            if error.status == 404:
+                return None
+            raise
+        if member is None:
+            return None
+        return {**member.serialize(), **(getattr(member, "additional_properties", None) or {})}
+
     async def update_message(
         self, service_url: str, conversation_id: str, activity_id: str, message: OutgoingMessage
     ) -> None:

@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
+from urllib.parse import quote, urlencode
 
-from bot.ports import Mention, Message, Permanent, ThreadRef, Transient
+from bot.ports import Mention, Message, Permanent, Person, PersonContact, ThreadRef, Transient
 from bot.teams.cards import render_card
+from bot.teams.directory import TeamsChannelDirectory
 from bot.teams.messenger import OutgoingMessage, TeamsMessenger, TeamsRejected, TeamsUnavailable
+from bot.teams.parsing import html_to_text
 from bot.teams.places import TeamsPlaces
 
 T = TypeVar("T")
@@ -25,22 +28,55 @@ def _no_observer(op: str, status: str, seconds: float) -> None:
     return None
 
 
+KEY_PREFIX = "golive:"
+
+
 def outgoing(message: Message) -> OutgoingMessage:
-    """A port message as the messenger's: the view rendered as a card, mentions by Entra object id."""
+    """A port message as the messenger's: the view rendered as a card (carrying the message's key
+    in a hidden block, so the post can be recognised later), mentions by Entra object id."""
     mentions = tuple((m.aad_object_id, m.name) for m in message.mentions if m.aad_object_id)
     card = render_card(message.view) if message.view is not None else None
+    if card is not None and message.key:
+        marker = {
+            "type": "TextBlock",
+            "id": "golive-key",
+            "text": KEY_PREFIX + message.key,
+            "isVisible": False,
+        }
+        card = {**card, "body": [*card.get("body", []), marker]}
     return OutgoingMessage(text=message.text, card=card, mentions=mentions)
+
+
+def _plain(text: str | None) -> str:
+    return " ".join(html_to_text(text or "").split())
+
+
+def is_post_of(found: dict[str, Any], message: Message) -> bool:
+    """Whether a Graph chatMessage the bot posted is ``message``: by the key its card carries, else
+    (a text without a card) by its text."""
+    if message.view is not None and message.key:
+        marker = KEY_PREFIX + message.key
+        return any(
+            marker in (attachment.get("content") or "") for attachment in found.get("attachments") or []
+        )
+    body = found.get("body") or {}
+    return bool(message.text) and _plain(body.get("content")) == _plain(message.text)
 
 
 class TeamsChat:
     """``ChatPlatform`` for Teams."""
 
     def __init__(
-        self, messenger: TeamsMessenger, places: TeamsPlaces, observe: Observe = _no_observer
+        self,
+        messenger: TeamsMessenger,
+        places: TeamsPlaces,
+        observe: Observe = _no_observer,
+        history: TeamsChannelDirectory | None = None,
     ) -> None:
         self._messenger = messenger
         self._places = places
         self._observe = observe
+        self._history = history
 
     @property
     def platform(self) -> str:
@@ -104,5 +140,71 @@ class TeamsChat:
             lambda: self._messenger.reply_in_thread(place.service_url, conversation_id, outgoing(message)),
         )
 
-    async def find_posted(self, thread: ThreadRef, key: str) -> str | None:
+    async def find_posted(self, channel_id: str, thread_root: str | None, message: Message) -> str | None:
+        """Read the channel (or thread) through Graph for the bot's post of ``message``."""
+        if self._history is None:
+            return None
+        for found in await self._history.bot_messages(channel_id, thread_root):
+            if is_post_of(found, message):
+                return str(found.get("id") or "")
         return None
+
+    async def thread_link(self, thread: ThreadRef, channel_name: str | None = None) -> str | None:
+        """The Teams deep link to a channel thread (``/l/message/{channel}/{root}`` with the tenant
+        and the Graph team id); None until the bot has heard from its team."""
+        place = await self._places.latest()
+        if place is None:
+            return None
+        return teams_message_link(
+            thread.channel_id,
+            thread.root_id,
+            tenant_id=place.tenant_id,
+            group_id=place.graph_team_id,
+            channel_name=channel_name,
+        )
+
+    async def person_contact(self, thread: ThreadRef, person: Person) -> PersonContact | None:
+        """The poster's e-mail and UPN from the Bot Connector's member lookup in the thread's channel."""
+        member_id = person.aad_object_id or person.id
+        if not member_id:
+            return None
+        place = await self._places.require()
+        member = await self._call(
+            "get_member", lambda: self._messenger.get_member(place.service_url, thread.channel_id, member_id)
+        )
+        if not member:
+            return None
+        return PersonContact(
+            email=str(member.get("email") or ""),
+            user_principal_name=str(member.get("userPrincipalName") or ""),
+        )
+
+
+TEAMS_WEB = "https://teams.microsoft.com"
+
+
+def teams_message_link(
+    channel_id: str,
+    message_id: str,
+    *,
+    tenant_id: str | None,
+    group_id: str | None,
+    parent_message_id: str | None = None,
+    team_name: str | None = None,
+    channel_name: str | None = None,
+) -> str:
+    """A Teams deep link to a channel message (Microsoft's "deep link to a channel conversation"):
+    ``https://teams.microsoft.com/l/message/{channelId}/{messageId}?tenantId=&groupId=
+    &parentMessageId=&teamName=&channelName=&createdTime=``; a root post is its own parent, and its
+    id (epoch milliseconds in Teams) is its creation time."""
+    parent = parent_message_id or message_id
+    query = {
+        "tenantId": tenant_id or "",
+        "groupId": group_id or "",
+        "parentMessageId": parent,
+        "teamName": team_name or "",
+        "channelName": channel_name or "",
+        "createdTime": message_id if message_id.isdigit() else "",
+    }
+    path = f"{TEAMS_WEB}/l/message/{quote(channel_id, safe='')}/{quote(message_id, safe='')}"
+    return path + "?" + urlencode({k: v for k, v in query.items() if v})

@@ -8,7 +8,7 @@ from importlib import resources
 
 from aiohttp import web
 
-from emulators.teams import connector, driver, graph_api
+from emulators.teams import connector, driver, graph_api, tab_sso
 from emulators.teams.config import TeamsEmulatorConfig
 from emulators.teams.keys import EMULATOR
 from emulators.teams.service import TeamsEmulator
@@ -37,6 +37,7 @@ def create_teams_emulator(config: TeamsEmulatorConfig) -> web.Application:
     connector.add_routes(app)
     graph_api.add_routes(app)
     driver.add_routes(app)
+    tab_sso.add_routes(app)
     app.router.add_get("/", console_page)
     app.router.add_static("/_emulator/static", str(STATIC))
     return app

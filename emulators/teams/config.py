@@ -62,6 +62,10 @@ class TeamsEmulatorConfig:
     - `now()`: the clock activities are stamped with (the sandbox passes its simulated clock).
     - `state_dir`: when set, channels, posts and the signing key survive a restart.
     - `graph_operation_polls`: how many GETs of an archive operation answer `inProgress` first.
+    - `tab_sso_resource`: the app's API (the manifest's `webApplicationInfo.resource`), the `aud` of
+      the tab sign-in tokens the emulated Teams JS SDK hands out (see `emulators.teams.tab_sso`).
+    - `channels`: standard channels the team has besides General (created at start when missing),
+      e.g. the sandbox's "Go Live Management" channel.
     """
 
     bot_url: str = "http://127.0.0.1:3978/api/messages"
@@ -80,6 +84,8 @@ class TeamsEmulatorConfig:
     graph_operation_polls: int = 0
     delivery_timeout_s: float = 15.0
     go_live_prefix: str = "Go Live - "
+    tab_sso_resource: str = f"api://localhost/{ANONYMOUS_BOT_ID}"
+    channels: tuple[str, ...] = ()
 
     @property
     def service_url(self) -> str:

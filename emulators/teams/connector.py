@@ -7,6 +7,7 @@ post. Errors are `{"error": {"code", "message"}}` with Teams codes.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -62,10 +63,19 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     return body
 
 
+async def _slow_answer(request: web.Request) -> None:
+    """The ``connector_latency`` fault: the post has landed, its answer comes late (a bot that dies
+    meanwhile never learns its id, as after a real timeout)."""
+    latency = request.app[EMULATOR].connector_latency_s
+    if latency:
+        await asyncio.sleep(latency)
+
+
 @connector_call
 async def send_to_conversation(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
     result = emulator.bot_send(request.match_info["conversation_id"], await _json_body(request))
+    await _slow_answer(request)
     return web.json_response(result, status=201)
 
 
@@ -76,6 +86,7 @@ async def reply_to_activity(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request)
     body.setdefault("replyToId", request.match_info["activity_id"])
     result = emulator.bot_send(request.match_info["conversation_id"], body)
+    await _slow_answer(request)
     return web.json_response(result, status=201)
 
 
@@ -98,7 +109,9 @@ async def delete_activity(request: web.Request) -> web.StreamResponse:
 @connector_call
 async def create_conversation(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
-    return web.json_response(emulator.create_conversation(await _json_body(request)), status=201)
+    created = emulator.create_conversation(await _json_body(request))
+    await _slow_answer(request)
+    return web.json_response(created, status=201)
 
 
 @connector_call

@@ -138,11 +138,13 @@ async def install(request: web.Request) -> web.StreamResponse:
 
 
 def _faults_view(request: web.Request) -> dict[str, Any]:
-    throttles = request.app[EMULATOR].throttles
-    return {
+    emulator = request.app[EMULATOR]
+    view: dict[str, Any] = {
         f"{target}_throttle": {"count": rule.count, "retry_after": rule.retry_after} if rule else None
-        for target, rule in throttles.items()
+        for target, rule in emulator.throttles.items()
     }
+    view["connector_latency_ms"] = round(emulator.connector_latency_s * 1000)
+    return view
 
 
 @driver_call
@@ -152,10 +154,18 @@ async def get_faults(request: web.Request) -> web.StreamResponse:
 
 @driver_call
 async def set_faults(request: web.Request) -> web.StreamResponse:
-    """Merge {"connector_throttle": {"count", "retry_after"}, "graph_throttle": ...} (null clears one)."""
+    """Merge {"connector_throttle": {"count", "retry_after"}, "graph_throttle": ...,
+    "connector_latency_ms": N} (null clears one)."""
     emulator = request.app[EMULATOR]
     body = await _body(request)
     for key, value in body.items():
+        if key == "connector_latency_ms":
+            if value is not None and (
+                not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 60_000
+            ):
+                raise DriverError(400, "connector_latency_ms must be a number of milliseconds (0-60000)")
+            emulator.connector_latency_s = (value or 0) / 1000
+            continue
         target = key.removesuffix("_throttle")
         if target not in emulator.throttles or not key.endswith("_throttle"):
             raise DriverError(400, f"unknown fault {key!r}; use connector_throttle or graph_throttle")
@@ -175,6 +185,7 @@ async def clear_faults(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
     for target in emulator.throttles:
         emulator.throttles[target] = None
+    emulator.connector_latency_s = 0.0
     return web.json_response(_faults_view(request))
 
 

@@ -7,6 +7,7 @@ Errors are `{"error": {"code", "message", "innerError": {"request-id", "date", "
 from __future__ import annotations
 
 import functools
+import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,7 @@ from aiohttp import web
 
 from emulators.teams.connector import retry_after_header
 from emulators.teams.keys import EMULATOR
-from emulators.teams.model import Channel, iso_z
+from emulators.teams.model import Channel, Post, iso_z
 from emulators.teams.service import GraphApiError, TeamsEmulator
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -204,6 +205,98 @@ async def unarchive_channel(request: web.Request) -> web.StreamResponse:
     return await _archive(request, False)
 
 
+def chat_message_json(emulator: TeamsEmulator, post: Post) -> dict[str, Any]:
+    """A post as Graph's chatMessage: cards' content is a JSON string, bots are applications."""
+    if post.from_bot:
+        sender: dict[str, Any] = {
+            "application": {
+                "@odata.type": "#microsoft.graph.teamworkApplicationIdentity",
+                "id": emulator.config.bot_app_id or "00000000-0000-0000-0000-000000000000",
+                "displayName": emulator.config.bot_name,
+                "applicationIdentityType": "bot",
+            }
+        }
+    else:
+        sender = {
+            "user": {
+                "@odata.type": "#microsoft.graph.teamworkUserIdentity",
+                "id": post.sender.get("aadObjectId"),
+                "displayName": post.sender.get("name"),
+                "userIdentityType": "aadUser",
+            }
+        }
+    return {
+        "id": post.id,
+        "replyToId": post.root_id,
+        "etag": post.id,
+        "messageType": "message",
+        "createdDateTime": post.timestamp,
+        "lastModifiedDateTime": post.edited or post.timestamp,
+        "deletedDateTime": post.timestamp if post.deleted else None,
+        "subject": None,
+        "summary": None,
+        "importance": "normal",
+        "locale": "en-us",
+        "from": sender,
+        "body": {"contentType": "html", "content": "" if post.deleted else post.text},
+        "attachments": [
+            {
+                "id": f"{post.id}-{index}",
+                "contentType": attachment.get("contentType"),
+                "contentUrl": None,
+                "content": json.dumps(attachment.get("content"))
+                if attachment.get("content") is not None
+                else None,
+                "name": None,
+                "thumbnailUrl": None,
+            }
+            for index, attachment in enumerate([] if post.deleted else post.attachments)
+        ],
+        "mentions": [],
+        "reactions": [],
+    }
+
+
+def _page(request: web.Request, posts: list[Post], emulator: TeamsEmulator) -> web.StreamResponse:
+    """Graph's paging: ``$top`` (at most 50) and an ``@odata.nextLink`` carrying a ``$skiptoken``."""
+    try:
+        top = min(50, max(1, int(request.query.get("$top", "20"))))
+        skip = int(request.query.get("$skiptoken", "0"))
+    except ValueError:
+        raise GraphApiError(400, "BadRequest", "Invalid $top or $skiptoken.") from None
+    page = posts[skip : skip + top]
+    body: dict[str, Any] = {
+        "@odata.context": f"{GRAPH}/$metadata#chatMessages",
+        "@odata.count": len(page),
+        "value": [chat_message_json(emulator, post) for post in page],
+    }
+    if skip + top < len(posts):
+        body["@odata.nextLink"] = str(
+            request.url.update_query({"$top": str(top), "$skiptoken": str(skip + top)})
+        )
+    return web.json_response(body)
+
+
+@graph_call
+async def list_channel_messages(request: web.Request) -> web.StreamResponse:
+    """The channel's root posts, newest first (replies are listed per message)."""
+    emulator = request.app[EMULATOR]
+    channel = emulator.live_channel(request.match_info["channel_id"], GraphApiError)
+    roots = [p for p in emulator.state.posts.values() if p.conversation == channel.id and p.root_id is None]
+    return _page(request, sorted(roots, key=lambda p: int(p.id), reverse=True), emulator)
+
+
+@graph_call
+async def list_message_replies(request: web.Request) -> web.StreamResponse:
+    emulator = request.app[EMULATOR]
+    channel = emulator.live_channel(request.match_info["channel_id"], GraphApiError)
+    root = request.match_info["message_id"]
+    if root not in emulator.state.posts:
+        raise GraphApiError(404, "NotFound", "Message not found.")
+    replies = [p for p in emulator.state.posts.values() if p.conversation == channel.id and p.root_id == root]
+    return _page(request, sorted(replies, key=lambda p: int(p.id), reverse=True), emulator)
+
+
 @graph_call
 async def get_operation(request: web.Request) -> web.StreamResponse:
     emulator = request.app[EMULATOR]
@@ -221,5 +314,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch(channel, patch_channel)
     app.router.add_delete(channel, delete_channel)
     app.router.add_post(channel + "/archive", archive_channel)
+    app.router.add_get(channel + "/messages", list_channel_messages)
+    app.router.add_get(channel + "/messages/{message_id}/replies", list_message_replies)
     app.router.add_post(channel + "/unarchive", unarchive_channel)
     app.router.add_get(team + "/operations/{operation_id}", get_operation)

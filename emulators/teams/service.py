@@ -36,7 +36,7 @@ from emulators.teams.model import (
     personal_conversation_id,
     user_id_for,
 )
-from emulators.teams.signing import ChannelTokenIssuer
+from emulators.teams.signing import ChannelTokenIssuer, TabTokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -78,17 +78,28 @@ class TeamsEmulator:
             config.team_id, config.now(), state_dir / "teams_emulator.json" if state_dir else None
         )
         self.issuer = ChannelTokenIssuer(state_dir / "teams_emulator_key.pem" if state_dir else None)
+        self.tab_tokens = TabTokenIssuer(
+            config.tenant_id, config.service_url, state_dir / "teams_tab_sso_key.pem" if state_dir else None
+        )
         self.throttles: dict[str, Throttle | None] = {
             "connector": config.connector_throttle,
             "graph": config.graph_throttle,
         }
         self.deliveries: collections.deque[dict[str, Any]] = collections.deque(maxlen=200)
+        # Seconds the Bot Connector takes to answer a post that has already landed (a fault).
+        self.connector_latency_s = 0.0
         self._session: aiohttp.ClientSession | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         for person in config.people:
             self.state.chats.setdefault(
                 personal_conversation_id(person.aad_object_id, config.bot_id), act.account_for(person)
             )
+        for name in config.channels:
+            if self.state.channel_named(name) is None:
+                channel = Channel(new_channel_id(), name, "", iso_z(config.now()))
+                self.state.channels[channel.id] = channel
+        if config.channels:
+            self.changed()
 
     # --- life cycle ------------------------------------------------------------------------------
 

@@ -1,5 +1,8 @@
 """The emulator's own Bot Framework channel signing key, its OpenID metadata and JWKS.
 
+:class:`TabTokenIssuer` signs the tab sign-in tokens of the emulated tenant (see
+``emulators.teams.tab_sso``) with a key of its own.
+
 A bot with an app id validates inbound tokens exactly as against Microsoft: issuer
 `https://api.botframework.com`, audience = app id, `serviceurl` claim = the activity's serviceUrl,
 RS256 by a key whose `endorsements` include "msteams". Point the bot's OpenID metadata URL at
@@ -12,6 +15,7 @@ import base64
 import hashlib
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 ISSUER = "https://api.botframework.com"
 TOKEN_LIFETIME_S = 3600
+TAB_TOKEN_LIFETIME_S = 3600
 
 
 def _b64url_uint(value: int) -> str:
@@ -70,6 +75,10 @@ class ChannelTokenIssuer:
         }
         return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
 
+    def sign(self, claims: dict[str, Any]) -> str:
+        """Any claims, signed RS256 with this key (the tab sign-in tokens use it)."""
+        return jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid})
+
     def jwks(self) -> dict[str, Any]:
         return {"keys": [dict(self._jwk)]}
 
@@ -81,4 +90,61 @@ class ChannelTokenIssuer:
             "jwks_uri": public_url + "v1/.well-known/keys",
             "id_token_signing_alg_values_supported": ["RS256"],
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
+        }
+
+
+class TabTokenIssuer:
+    """Mints tab SSO tokens for the emulated tenant with its own key (kept in ``key_file``)."""
+
+    def __init__(self, tenant_id: str, public_url: str, key_file: Path | None = None) -> None:
+        self._keys = ChannelTokenIssuer(key_file)
+        self.tenant_id = tenant_id
+        self.public_url = public_url if public_url.endswith("/") else public_url + "/"
+
+    def issuer(self, tenant_id: str | None = None) -> str:
+        return f"{self.public_url}{tenant_id or self.tenant_id}/v2.0"
+
+    def token(
+        self,
+        *,
+        audience: str,
+        object_id: str,
+        name: str,
+        upn: str,
+        tenant_id: str | None = None,
+        expires_in: int = TAB_TOKEN_LIFETIME_S,
+    ) -> str:
+        # Wall-clock time, not the simulated clock: the server checks exp/nbf against its own clock.
+        now = int(time.time())
+        tenant = tenant_id or self.tenant_id
+        claims = {
+            "aud": audience,
+            "iss": self.issuer(tenant),
+            "iat": now,
+            "nbf": now - 5,
+            "exp": now + expires_in,
+            "tid": tenant,
+            "oid": object_id,
+            "sub": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{tenant}/{object_id}/{audience}")),
+            "name": name,
+            "preferred_username": upn,
+            "scp": "access_as_user",
+            "ver": "2.0",
+        }
+        return self._keys.sign(claims)
+
+    def jwks(self) -> dict[str, Any]:
+        keys = self._keys.jwks()["keys"]
+        return {"keys": [{k: v for k, v in key.items() if k != "endorsements"} for key in keys]}
+
+    def openid_configuration(self) -> dict[str, Any]:
+        base = f"{self.public_url}{self.tenant_id}"
+        return {
+            "issuer": self.issuer(),
+            "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+            "token_endpoint": f"{base}/oauth2/v2.0/token",
+            "jwks_uri": f"{base}/discovery/v2.0/keys",
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt"],
+            "tenant_region_scope": "NA",
         }

@@ -143,7 +143,7 @@ async def test_post_with_a_social_security_number_gets_a_gentle_warning(stack):
     assert await wait_for(warned)
 
 
-async def test_edit_and_delete_add_work_notes_to_the_incident(stack):
+async def test_edit_and_delete_add_work_notes_to_the_incident_without_the_text(stack):
     channel = await stack.channel_of("508")
     posted = await stack.post(channel, "Tablet frozen on welcome screen")
     incident = await incident_for(stack, "Tablet frozen")
@@ -162,8 +162,13 @@ async def test_edit_and_delete_add_work_notes_to_the_incident(stack):
         return entries if len(entries) >= 2 else None
 
     entries = await wait_for(notes)
-    assert "room 4" in entries[0]["value"]
-    assert "deleted" in entries[1]["value"]
+    values = [entry["value"] for entry in entries]
+    # Issue 17: the edit replaces the incident's text; the notes never quote the post.
+    assert any("edited the original post" in value for value in values)
+    assert any("deleted" in value for value in values)
+    assert not any("Tablet frozen" in value or "room 4" in value for value in values)
+    [record] = await stack.incidents(f"sys_id={incident['sys_id']}")
+    assert "room 4" in record["short_description"] and "room 4" in record["description"]
 
 
 async def test_mention_outside_go_live_channels_gets_a_short_help_reply(stack):

@@ -4,20 +4,36 @@ emulator over loopback), so the fakes the use-case tests rely on cannot drift fr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 import pytest
 from testkit.fakes import FakeChat, FakeTracker
 from testkit.stack import reserve_port, serve
 
-from bot.ports import ChatPlatform, IncidentDraft, IncidentTracker, Mention, Message, Permanent, ThreadRef
-from bot.servicenow_tracker import ServiceNowTracker
+from bot.ports import (
+    ChatPlatform,
+    IncidentDraft,
+    IncidentTracker,
+    Mention,
+    Message,
+    Permanent,
+    Person,
+    PersonContact,
+    ThreadRef,
+    Transient,
+)
+from bot.servicenow_tracker import ServiceNowTracker, translate
 from bot.slack.api import Pacer, SlackApi
 from bot.slack.platform import SlackChat
 from bot.slack.workspace import SlackWorkspace
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
+from bot.teams.directory import TeamsChannelDirectory
+from bot.teams.graph import GraphChannelClient, StaticTokenProvider
 from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlace, TeamsPlaces
 from bot.teams.platform import TeamsChat
@@ -28,14 +44,29 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.slack import Person as SlackPerson
 from emulators.slack import SlackEmulatorConfig, create_slack_emulator
 from emulators.slack.config import sample_people as slack_sample_people
 from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
+from servicenow.errors import (
+    GatewayClosed,
+    IncidentNotFound,
+    ServiceNowRejected,
+    ServiceNowUnavailable,
+    UnexpectedFailure,
+    UnsafeQueryValue,
+)
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 from servicenow.model import STATE_IN_PROGRESS, STATE_RESOLVED
 
 NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
+# (user name, name, e-mail): the people both trackers know.
+PEOPLE = (
+    ("pat.frontdesk", "Pat Frontdesk", "pat.frontdesk@example.org"),
+    ("jane.doe", "Jane Doe", "jane.doe@example.va.gov"),
+    ("marcus.lee", "Marcus Lee", "marcus.lee@example.va.gov"),
+)
 
 
 def draft(correlation_id: str = "teams-contract-1") -> IncidentDraft:
@@ -53,9 +84,12 @@ def draft(correlation_id: str = "teams-contract-1") -> IncidentDraft:
 @pytest.fixture(params=["fake", "servicenow"])
 async def tracker(request: Any, aiohttp_server: Any) -> AsyncIterator[IncidentTracker]:
     if request.param == "fake":
-        yield FakeTracker()
+        fake = FakeTracker()
+        for user_name, name, email in PEOPLE:
+            fake.add_user(user_name, name, email)
+        yield fake
         return
-    server = await aiohttp_server(create_servicenow_emulator(EmulatorConfig()))
+    server = await aiohttp_server(create_servicenow_emulator(EmulatorConfig(people=PEOPLE)))
     gateway = ServiceNowGateway(
         ServiceNowConfig(
             str(server.make_url("")).rstrip("/"), INTEGRATION_USER, INTEGRATION_PASSWORD, timeout_s=5
@@ -108,33 +142,124 @@ async def test_tracker_unknown_incident_is_permanent(tracker: IncidentTracker):
         await tracker.get_incident("0" * 32)
 
 
+async def test_tracker_finds_people_by_email_then_user_name(tracker: IncidentTracker):
+    by_email = await tracker.find_user(email="PAT.FRONTDESK@example.org".lower())
+    assert by_email is not None and (by_email.user_name, by_email.name) == ("pat.frontdesk", "Pat Frontdesk")
+    by_name = await tracker.find_user(email="nobody@example.org", user_name="jane.doe")
+    assert by_name is not None and by_name.name == "Jane Doe"
+    assert await tracker.find_user(email="nobody@example.org", user_name="nobody") is None
+
+
+async def test_tracker_incident_names_its_caller(tracker: IncidentTracker):
+    pat = await tracker.find_user(email="pat.frontdesk@example.org")
+    assert pat is not None
+    record = await tracker.create_incident(replace(draft(), caller_sys_id=pat.sys_id), known_new=True)
+    assert (record.caller_sys_id, record.caller_name) == (pat.sys_id, "Pat Frontdesk")
+    anonymous = await tracker.create_incident(draft("teams-contract-2"), known_new=True)
+    assert anonymous.caller_sys_id == "" and anonymous.caller_name == "Pat Frontdesk"  # the name written
+
+
+async def test_tracker_records_the_engineer_who_acted_by_name(tracker: IncidentTracker):
+    record = await tracker.create_incident(draft(), known_new=True)
+    taken = await tracker.assign_to(record.sys_id, "jane.doe", actor="jane.doe")
+    assert (taken.assigned_to, taken.assigned_to_name, taken.refused_fields) == (
+        "jane.doe",
+        "Jane Doe",
+        frozenset(),
+    )
+    # A move to another group keeps the assignee (no assignment rule on the instance).
+    moved = await tracker.set_assignment_group(record.sys_id, "eCheck-in Vet Facing Apps", actor="marcus.lee")
+    assert (moved.assignment_group, moved.assigned_to, moved.assigned_to_name) == (
+        "eCheck-in Vet Facing Apps",
+        "jane.doe",
+        "Jane Doe",
+    )
+    resolved = await tracker.resolve(
+        record.sys_id, "Solution provided", "restarted", resolved_by="marcus.lee"
+    )
+    assert (resolved.resolved_by, resolved.resolved_by_name) == ("marcus.lee", "Marcus Lee")
+    assert not resolved.refused
+
+
+async def test_tracker_resolves_all_the_same_when_the_engineer_is_not_a_user(tracker: IncidentTracker):
+    record = await tracker.create_incident(draft(), known_new=True)
+    resolved = await tracker.resolve(
+        record.sys_id, "Solution provided", "restarted", resolved_by="ghost.user"
+    )
+    assert resolved.state == STATE_RESOLVED and "resolved_by" in resolved.refused_fields
+
+
+async def test_tracker_replaces_the_text_of_an_edited_post(tracker: IncidentTracker):
+    record = await tracker.create_incident(draft(), known_new=True)
+    edited = await tracker.update_description(
+        record.sys_id, "Kiosk shows error E43", "Kiosk shows error E43\n--"
+    )
+    assert edited.short_description == "Kiosk shows error E43" and edited.sys_mod_count > record.sys_mod_count
+    assert (await tracker.get_incident(record.sys_id)).short_description == "Kiosk shows error E43"
+
+
 TEAMS_PERSON = sample_people()[0]
 SLACK_PERSON = slack_sample_people()[0]
 
 
+@dataclass(frozen=True)
+class ChatCase:
+    """A chat platform under contract: a channel of it, someone to message directly, a poster it
+    can tell about and one it cannot, and how its thread links begin."""
+
+    platform: ChatPlatform
+    channel: str
+    someone: Mention
+    known: Person
+    unknown: Person
+    link_prefix: str = "https://"
+
+
+def teams_case(platform: ChatPlatform, channel: str) -> ChatCase:
+    return ChatCase(
+        platform,
+        channel,
+        Mention(TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id),
+        Person("29:x", TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id),
+        Person("29:y", "Nobody", "00000000-dead-4000-8000-000000000000"),
+    )
+
+
+def slack_case(platform: ChatPlatform, channel: str, link_prefix: str = "https://") -> ChatCase:
+    return ChatCase(
+        platform,
+        channel,
+        Mention(SLACK_PERSON.name, email=SLACK_PERSON.email),
+        Person(SLACK_PERSON.user_id, SLACK_PERSON.name, platform="slack"),
+        Person("U0NOBODY00", "Nobody", platform="slack"),
+        link_prefix,
+    )
+
+
 @pytest.fixture(params=["fake", "teams", "fake-slack", "slack"])
-async def chat(
-    request: Any, tmp_path: Any, aiohttp_server: Any
-) -> AsyncIterator[tuple[ChatPlatform, str, Mention]]:
-    """A chat platform, a channel of it to post in, and a person of it to message directly."""
-    if request.param == "fake":
-        yield FakeChat(), "19:contract@thread.tacv2", Mention(TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id)
-        return
-    if request.param == "fake-slack":
-        yield FakeChat("slack"), "C0CONTRACT", Mention(SLACK_PERSON.name, email=SLACK_PERSON.email)
+async def chat(request: Any, tmp_path: Any) -> AsyncIterator[ChatCase]:
+    """A chat platform and what the cases need of it."""
+    if request.param in ("fake", "fake-slack"):
+        slack = request.param == "fake-slack"
+        fake = FakeChat("slack" if slack else "teams")
+        for person in slack_sample_people() if slack else sample_people():
+            email = ".".join(person.name.lower().split()) + "@example.org"
+            key = person.user_id if isinstance(person, SlackPerson) else person.aad_object_id
+            fake.contacts[key] = PersonContact(email, "" if slack else email)
+        fake.link_base = "https://slack.example/archives/" if slack else "https://teams.example/l/message/"
+        yield slack_case(fake, "C0CONTRACT") if slack else teams_case(fake, "19:contract@thread.tacv2")
         return
     if request.param == "slack":
-        config = SlackEmulatorConfig(bot_token="xoxb-contract", now=lambda: NOW)
-        server = await aiohttp_server(create_slack_emulator(config))
-        api = SlackApi("xoxb-contract", str(server.make_url("/api/")), pacer=Pacer(interval_s=0.01))
+        sock = reserve_port()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        config = SlackEmulatorConfig(bot_token="xoxb-contract", public_url=url, now=lambda: NOW)
+        runner = await serve(create_slack_emulator(config), sock)
+        api = SlackApi("xoxb-contract", f"{url}api/", pacer=Pacer(interval_s=0.01))
         try:
-            yield (
-                SlackChat(api, SlackWorkspace(api)),
-                config.channel_id("check-in-go-live"),
-                Mention(SLACK_PERSON.name, email=SLACK_PERSON.email),
-            )
+            yield slack_case(SlackChat(api, SlackWorkspace(api)), config.channel_id("check-in-go-live"), url)
         finally:
             await api.close()
+            await runner.cleanup()
         return
     sock = reserve_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
@@ -147,27 +272,31 @@ async def chat(
         TeamsPlace(url, "tenant", "19:team@thread.tacv2", None, "28:bot", "Go Live Bridge"), NOW
     )
     messenger = TeamsMessenger(Credentials("", "", "", development=True))
-    import aiohttp
-
-    async with aiohttp.ClientSession() as http:
-        async with http.get(f"{url}_emulator/channels") as response:
-            team = await response.json()
-        async with http.post(
-            f"{url}v1.0/teams/{team['teamId']}/channels", json={"displayName": "Contract"}
-        ) as response:
-            channel = (await response.json())["id"]
+    http = aiohttp.ClientSession()
+    async with http.get(f"{url}_emulator/channels") as response:
+        team = await response.json()
+    async with http.post(
+        f"{url}v1.0/teams/{team['teamId']}/channels", json={"displayName": "Contract"}
+    ) as response:
+        channel = (await response.json())["id"]
+    tokens = StaticTokenProvider("development")
+    history = TeamsChannelDirectory(
+        lambda team_id: GraphChannelClient(http, f"{url}v1.0", team_id, tokens), team["teamId"], places
+    )
     try:
-        yield TeamsChat(messenger, places), channel, Mention(TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id)
+        yield teams_case(TeamsChat(messenger, places, history=history), channel)
     finally:
         await messenger.close()
+        await http.close()
         await runner.cleanup()
         await engine.dispose()
 
 
-async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str, Mention]):
-    platform, channel, _ = chat
+async def test_chat_threads_replies_and_updates(chat: ChatCase):
+    platform, channel = chat.platform, chat.channel
     thread = await platform.start_thread(channel, Message(text="A notice"))
     assert isinstance(thread, ThreadRef) and thread.channel_id == channel and thread.root_id
+    assert thread.platform == platform.platform
     view = DutyView("Tue 03 May", DutyPerson("Jane Doe"), DutyPerson("Marcus Lee"))
     reply_id = await platform.post_in_thread(
         thread,
@@ -181,34 +310,59 @@ async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str, M
     await platform.update_message(thread, reply_id, Message(view=DutyView("Tue 03 May", None, None)))
 
 
-async def test_chat_direct_message_reaches_a_person_of_the_tenant(chat: tuple[ChatPlatform, str, Mention]):
-    platform, _, person = chat
-    await platform.send_direct(person, Message(text="hello"))
+async def test_chat_direct_message_reaches_a_person_of_the_tenant(chat: ChatCase):
+    await chat.platform.send_direct(chat.someone, Message(text="hello"))
     with pytest.raises(Permanent):
-        await platform.send_direct(Mention("Nobody"), Message(text="hello"))
+        await chat.platform.send_direct(Mention("Nobody"), Message(text="hello"))
 
 
-async def test_chat_updating_an_unknown_message_is_permanent(chat: tuple[ChatPlatform, str, Mention]):
-    platform, channel, _ = chat
+async def test_chat_links_a_thread_and_knows_its_people(chat: ChatCase):
+    platform, channel = chat.platform, chat.channel
     thread = await platform.start_thread(channel, Message(text="A notice"))
+    link = await platform.thread_link(thread, "Go Live - 508 Atlanta")
+    assert link is not None and link.startswith(chat.link_prefix)
+    assert quote(thread.channel_id, safe="") in link
+    assert thread.root_id.replace(".", "") in link.replace(".", "")
+    contact = await platform.person_contact(thread, chat.known)
+    assert contact is not None and contact.email.endswith("@example.org")
+    assert await platform.person_contact(thread, chat.unknown) is None
+
+
+async def test_chat_updating_an_unknown_message_is_permanent(chat: ChatCase):
+    thread = await chat.platform.start_thread(chat.channel, Message(text="A notice"))
     with pytest.raises(Permanent):
-        await platform.update_message(thread, "no-such-message", Message(text="x"))
+        await chat.platform.update_message(thread, "no-such-message", Message(text="x"))
 
 
-async def test_chat_finds_an_earlier_post_in_a_thread_by_its_key(chat: tuple[ChatPlatform, str, Mention]):
-    platform, channel, _ = chat
-    if platform.platform == "teams":
-        pytest.skip("Teams cannot list a thread's replies to look for the bot's post")
-    thread = await platform.start_thread(channel, Message(text="An inquiry"))
-    reply_id = await platform.post_in_thread(
-        thread, Message(text="Logged", view=DutyView("Tue", None, None), key="k1")
+async def test_chat_finds_its_own_earlier_post_by_key_or_text(chat: ChatCase):
+    platform, channel = chat.platform, chat.channel
+    notice = Message(view=DutyView("Tue 03 May", DutyPerson("Jane Doe"), None), key="job:41")
+    thread = await platform.start_thread(channel, notice)
+    assert await platform.find_posted(channel, None, notice) == thread.root_id
+    reply = Message(text="Routed to eCheck-in Vet Facing Apps by Jane Doe.", key="job:42")
+    reply_id = await platform.post_in_thread(thread, reply)
+    assert await platform.find_posted(channel, thread.root_id, reply) == reply_id
+    assert (
+        await platform.find_posted(channel, thread.root_id, Message(text="never posted", key="job:43"))
+        is None
     )
-    await platform.post_in_thread(thread, Message(text="Something else"))
-    assert await platform.find_posted(thread, "k1") == reply_id
-    assert await platform.find_posted(thread, "k2") is None
+    other_card = Message(view=DutyView("Tue 03 May", None, None), key="job:44")
+    assert await platform.find_posted(channel, None, other_card) is None
 
 
-async def test_chat_a_start_thread_returns_a_thread_of_its_platform(chat: tuple[ChatPlatform, str, Mention]):
-    platform, channel, _ = chat
-    thread = await platform.start_thread(channel, Message(text="A notice"))
-    assert thread.platform == platform.platform and thread.channel_id == channel
+@pytest.mark.parametrize(
+    ("error", "port_error"),
+    [
+        (ServiceNowUnavailable("x", status=503, retry_after=7.0), Transient),
+        (GatewayClosed("op"), Transient),
+        (ServiceNowRejected("x", status=403), Permanent),
+        (IncidentNotFound("0" * 32), Permanent),
+        (UnsafeQueryValue("email", "holds ^"), Permanent),
+        (UnexpectedFailure("op: unexpected KeyError"), Permanent),
+    ],
+)
+def test_the_tracker_translates_gateway_errors_by_their_transient_mark(error, port_error):
+    translated = translate(error)
+    assert type(translated) is port_error and error.transient == (port_error is Transient)
+    if isinstance(error, ServiceNowUnavailable):
+        assert translated.retry_after == error.retry_after  # type: ignore[attr-defined]

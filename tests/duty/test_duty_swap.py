@@ -48,7 +48,7 @@ async def test_primary_swaps_and_the_backup_is_first_on_duty_with_notices_in_ope
             roster = await records.load_roster(stack.components.store, connection)
             audit = (
                 await connection.execute(
-                    select(tables.audit_log).where(tables.audit_log.c.action == "roster.swap")
+                    select(tables.audit_log).where(tables.audit_log.c.action == "duty.swap")
                 )
             ).all()
         after = duty_at(roster, stack.clock.now())

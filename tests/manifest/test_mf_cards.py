@@ -19,6 +19,7 @@ from bot.teams.cards import (
     incident_card,
     invoke_response,
     mention_entity,
+    plan_change_card,
     retirement_card,
     rotation_report_card,
     welcome_card,
@@ -37,6 +38,7 @@ from bot.views import (
     HandoffView,
     IncidentCardView,
     IncidentRef,
+    PlanChangeView,
     RetirementView,
     RotationReportView,
     SiteChoice,
@@ -160,6 +162,21 @@ def all_cards() -> dict[str, dict]:
         "rotation_report": rotation_report_card(RotationReportView.from_report(REPORT_JSON)),
         "rotation_report_empty": rotation_report_card(
             RotationReportView("2022-05-09", 0, (), (), FirstResponseStats(0, 0, None, None, 0), 0, 0)
+        ),
+        "plan_change_pending": plan_change_card(
+            PlanChangeView(
+                "p1",
+                "Pull 508 Atlanta",
+                "Morgan Manager",
+                ("pull 508 Atlanta (week 2022-05-02)",),
+                ("cancel 508 Atlanta: 508 Atlanta was pulled from the rollout",),
+                note="Nothing changes until you press Confirm.",
+            )
+        ),
+        "plan_change_applied": plan_change_card(
+            PlanChangeView(
+                "p2", "Add the week of 2022-06-06", "Morgan Manager", (), state="applied", note="Applied."
+            )
         ),
     }
 

@@ -45,6 +45,7 @@ PRODUCT_COMMANDS = {
     "site move",
     "site pull",
     "roster show",
+    "audit",
 }
 
 
@@ -191,8 +192,9 @@ def test_close_codes_are_servicenows():
 def test_help_hides_manager_commands_from_others():
     engineer = help_text(PERSONAL, is_manager=False)
     manager = help_text(PERSONAL, is_manager=True)
-    assert "week add" not in engineer and "site pull" not in engineer
-    assert "`week add <YYYY-MM-DD>`" in manager and "`site pull <station>`" in manager
+    assert "week add" not in engineer and "site pull" not in engineer and "audit" not in engineer
+    assert "`week add <YYYY-MM-DD>`" in manager and "`site pull <station> [force]`" in manager
+    assert "`audit [action] [station]`" in manager
 
 
 def test_help_lists_exactly_the_commands_of_the_scope():

@@ -52,14 +52,14 @@ def rows(url: str, table) -> list:
 def test_import_good_file_saves_plan_and_audits(db, tmp_path, capsys):
     assert main(["schedule", "import", write(tmp_path, "plan.csv", ROLLOUT), "--actor", "dm"]) == 0
     out = capsys.readouterr().out
-    assert "3 sites in 2 weeks" in out
-    assert "added 508 Atlanta" in out
+    assert "3 sites in the file; 3 sites planned in all" in out
+    assert "add 508 Atlanta (week 2022-05-02, go-live 2022-05-02)" in out
     sites = {row.station: row for row in rows(db, tables.sites)}
     assert set(sites) == {"508", "459", "358"}
     assert str(sites["459"].go_live_date) == "2022-05-04"
     audit = rows(db, tables.audit_log)
     assert [(a.actor, a.action) for a in audit] == [("dm", "plan.import")]
-    assert "added 358 Manila" in audit[0].detail
+    assert "add 358 Manila" in audit[0].detail and audit[0].stations == " 358 459 508 "
 
 
 def test_import_bad_file_lists_every_reason_with_line_and_changes_nothing(db, tmp_path, capsys):
@@ -101,21 +101,31 @@ def test_dry_run_prints_diff_and_changes_nothing(db, tmp_path, capsys):
         "2022-05-02,508,Atlanta", "2022-05-02,508,Decatur"
     )
     changed = "\n".join(line for line in changed.splitlines() if not line.startswith("2022-05-02,459"))
-    assert main(["schedule", "import", write(tmp_path, "new.csv", changed + "\n"), "--dry-run"]) == 0
+    args = ["schedule", "import", write(tmp_path, "new.csv", changed + "\n"), "--dry-run", "--replace"]
+    assert main(args) == 0
     out = capsys.readouterr().out
     assert "nothing was changed" in out
-    assert "moved 358 Manila from the week of 2022-05-09 to the week of 2022-05-16" in out
-    assert "renamed 508 from 'Atlanta' to 'Decatur'" in out
-    assert "pulled 459 Honolulu" in out
+    changes = out.split("change(s) would be made:")[1].split("Go-live channels:")[0].split("\n")
+    assert [line.strip() for line in changes if line.strip()] == [
+        'update 508 Decatur: name "Atlanta" -> "Decatur"',
+        "pull 459 Honolulu (week 2022-05-02)",
+        "move 358 Manila: week 2022-05-09 -> 2022-05-16",
+    ]
     sites = {row.station: row for row in rows(db, tables.sites)}
     assert sites["508"].name == "Atlanta" and not sites["459"].pulled
     assert len(rows(db, tables.audit_log)) == 1
 
 
-def test_import_marks_missing_stations_pulled(db, tmp_path, capsys):
+def test_replace_import_marks_missing_stations_pulled_and_merge_keeps_them(db, tmp_path, capsys):
     assert main(["schedule", "import", write(tmp_path, "plan.csv", ROLLOUT)]) == 0
     only = "week_start,station,name,time_zone\n2022-05-02,508,Atlanta,America/New_York\n"
     assert main(["schedule", "import", write(tmp_path, "one.csv", only)]) == 0
+    assert {row.station: row.pulled for row in rows(db, tables.sites)} == {
+        "508": False,
+        "459": False,
+        "358": False,
+    }
+    assert main(["schedule", "import", write(tmp_path, "one.csv", only), "--replace"]) == 0
     sites = {row.station: row.pulled for row in rows(db, tables.sites)}
     assert sites == {"508": False, "459": True, "358": True}
 
@@ -150,13 +160,14 @@ def test_show_and_export_round_trip(db, tmp_path, capsys):
         "name": "Atlanta",
         "time_zone": "America/New_York",
         "go_live_date": "2022-05-02",
+        "status": "planned",
         "pulled": False,
         "opens_at": "2022-05-02T11:00:00+00:00",
         "retires_at": "2022-05-09T21:00:00+00:00",
     }
     assert main(["schedule", "show", "--format", "csv"]) == 0
     csv_lines = capsys.readouterr().out.splitlines()
-    assert csv_lines[0] == "week_start,station,name,time_zone,go_live_date,pulled,opens_at,retires_at"
+    assert csv_lines[0] == "week_start,station,name,time_zone,go_live_date,status,pulled,opens_at,retires_at"
     assert len(csv_lines) == 4
     assert main(["schedule", "show"]) == 0
     table = capsys.readouterr().out

@@ -63,8 +63,10 @@ async def test_dashboard_renders_the_rollout_with_data(client):
     assert '<a href="https://sn.example/incident/2"' in html
     # charts: inquiries by day of go-live week, first-response distribution
     assert "Day 1: 4" in html  # #1 #2 #6 (week of 05-02) and #10 (another week)
-    assert "≤ 1 min: 3" in html  # 60 s, 30 s, 10 s
-    assert "no response: 2" in html
+    # 60 s, 30 s, 10 s, and #9: posted on a Sunday and answered before Monday's clock started (issue 17)
+    assert "≤ 1 min: 4" in html
+    assert "waiting: 2" in html  # #4 and #8 were posted after NOW: their clocks have not run out
+    assert "missed: 0" in html
     assert "<script" not in html and "http://cdn" not in html and "https://cdn" not in html
 
 
@@ -127,7 +129,7 @@ async def test_empty_database_renders_without_data(tmp_path):
 @pytest.mark.parametrize(
     ("seconds", "bucket"),
     [
-        (None, "no response"),
+        (None, "missed"),
         (0, "≤ 1 min"),
         (60, "≤ 1 min"),
         (61, "1–5 min"),
@@ -137,3 +139,32 @@ async def test_empty_database_renders_without_data(tmp_path):
 )
 def test_first_response_buckets(seconds, bucket):
     assert response_bucket(seconds) == bucket
+
+
+async def test_changes_panel_shows_the_latest_audit_entries_newest_first(tmp_path, aiohttp_client):
+    url = await seeded_database(tmp_path)
+    app = create_app(
+        Settings(env="development", database_url=url, servicenow_url="http://127.0.0.1:9"),
+        Overrides(run_background=False, clock=FrozenClock(NOW)),
+    )
+    client = await aiohttp_client(app)
+    store = app[RUNTIME].store
+    async with store.write() as connection:
+        await records.audit(
+            connection, NOW, "Morgan Manager (m-1)", "site.pull", "pull 999 Pulled\nmore", ["999"]
+        )
+        await records.audit(
+            connection,
+            NOW.replace(hour=17),
+            "api:flow",
+            "plan.import",
+            "imported <b>x</b>.csv (merge)",
+            ["600"],
+        )
+    html = await (await client.get("/dashboard")).text()
+    changes = html.split('id="changes"')[1].split("</section>")[0]
+    assert changes.index("plan.import") < changes.index("site.pull")
+    assert "Morgan Manager (m-1)" in changes and "pull 999 Pulled (+1 more line)" in changes
+    assert "&lt;b&gt;x&lt;/b&gt;" in changes  # escaped, never markup
+    data = await (await client.get("/dashboard/data.json")).json()
+    assert [c["action"] for c in data["changes"]] == ["plan.import", "site.pull"]

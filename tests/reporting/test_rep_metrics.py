@@ -11,7 +11,7 @@ from testkit.reporting import seeded_database
 
 from bot.app import RUNTIME, Overrides, create_app
 from bot.clock import FrozenClock
-from bot.ports import ChannelPost, IncidentDraft, Permanent, Person, ThreadRef, Transient
+from bot.ports import ChannelPost, Permanent, Person, ThreadRef, Transient
 from bot.reporting.metrics import Metrics, status_of
 from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
@@ -136,8 +136,7 @@ class FakeGateway:
 async def test_the_servicenow_tracker_times_every_call_and_translates_errors_once():
     metrics = Metrics()
     tracker = ServiceNowTracker(FakeGateway(), metrics.observe_servicenow)  # type: ignore[arg-type]
-    draft = IncidentDraft("teams-1", "Kiosk", "Kiosk", "Pat", "", "Scheduling Support")
-    assert await tracker.create_incident(draft) == "INC0010001"
+    assert await tracker.create_incident(object()) == "INC0010001"  # type: ignore[arg-type]
     with pytest.raises(Permanent):
         await tracker.get_incident("abc")
     with pytest.raises(Transient):

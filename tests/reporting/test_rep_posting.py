@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import select
@@ -98,3 +98,23 @@ async def test_periodic_check_posts_each_ended_rotation_once(tmp_path, aiohttp_c
     assert await components.reports.post_due() == [WEEK]
     assert await components.reports.post_due() == []
     assert len(await outbox_jobs(components)) == 1
+
+
+async def test_periodic_check_never_misses_a_rotation_that_ended_between_two_checks(tmp_path, aiohttp_client):
+    """Under a fast simulated clock two checks can be days apart: the check remembers where it was."""
+    clock = FrozenClock(datetime(2022, 5, 4, 12, 0, tzinfo=UTC))
+    url = await seeded_database(tmp_path)
+    settings = Settings(
+        env="development",
+        database_url=url,
+        servicenow_url="http://127.0.0.1:9",
+        management_channel_id=MANAGEMENT,
+    )
+    app = create_app(settings, Overrides(run_background=False, clock=clock, teams=FakeChat()))
+    await aiohttp_client(app)
+    reports = app[RUNTIME].reports
+    assert await reports.post_due() == [date(2022, 4, 25)]  # the week before ended 05-02
+    clock.set(datetime(2022, 5, 20, 12, 0, tzinfo=UTC))  # 16 days later: more than the 7-day catch-up
+    assert await reports.post_due() == [WEEK, date(2022, 5, 9)]
+    clock.set(datetime(2022, 5, 3, 12, 0, tzinfo=UTC))  # a clock set back starts afresh, posts nothing twice
+    assert await reports.post_due() == []

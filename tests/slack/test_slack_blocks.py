@@ -15,6 +15,8 @@ from bot.slack.text import mentioned_user_ids, plain_text, to_mrkdwn
 from bot.views import (
     CARD_VERBS,
     AddWeekFormView,
+    AlertCardView,
+    AlertLink,
     DutyPerson,
     DutyView,
     FirstResponseStats,
@@ -22,10 +24,12 @@ from bot.views import (
     HelpView,
     IncidentCardView,
     IncidentRef,
+    PlanChangeView,
     RetirementView,
     RotationReportView,
     SiteChoice,
     SiteCount,
+    StormMember,
     WelcomeView,
 )
 
@@ -67,6 +71,37 @@ VIEWS = {
     ),
     "help": HelpView("team"),
     "add_week": AddWeekFormView("2022-05-09", errors=("line 2: bad zone",)),
+    "alert": AlertCardView(
+        "sentry:42",
+        "sentry",
+        "TypeError in check-in",
+        "error",
+        "firing",
+        3,
+        "Tue 11:00",
+        "Tue 11:05",
+        "INC0010009",
+        "https://sn/9",
+        TIER2,
+        links=(AlertLink("Sentry", "https://sentry.example/42"),),
+    ),
+    "alert_storm": AlertCardView(
+        "storm:1",
+        "storm",
+        "12 groups",
+        "critical",
+        "firing",
+        40,
+        "Tue 11:00",
+        "Tue 11:01",
+        None,
+        None,
+        PRODUCT,
+        storm=True,
+        members=(StormMember("datadog", "CPU high", 3, "firing"),),
+        more_members=11,
+    ),
+    "plan_change": PlanChangeView("p1", "Add week 2022-05-09", "Morgan Manager", ("add 509 Augusta",)),
     "report": RotationReportView(
         "2022-05-02",
         3,
@@ -177,3 +212,23 @@ def test_mentions_are_written_with_slack_ids_and_other_text_is_escaped():
         "<@U0MARCUS>, this inquiry has had no response for 5 minutes &lt;b&gt;"
     )
     assert to_mrkdwn("<at>Nobody</at> hi", {}) == "@Nobody hi"
+
+
+def test_alert_buttons_carry_the_alert_not_an_inquiry():
+    blocks, text = render_blocks(VIEWS["alert"])
+    buttons = {e["text"]["text"]: e for e in elements(blocks)}
+    assert action_of(buttons["Acknowledge"]["action_id"], buttons["Acknowledge"]["value"]) == (
+        "acknowledge",
+        {"alert": "sentry:42"},
+    )
+    assert list(buttons) == ["Acknowledge", TIER2, PRODUCT] and "3 alerts" in text
+
+
+def test_a_pending_plan_change_has_confirm_and_cancel_and_a_decided_one_none():
+    blocks, _ = render_blocks(VIEWS["plan_change"])
+    assert [action_of(e["action_id"], e["value"]) for e in elements(blocks)] == [
+        ("plan_confirm", {"proposal": "p1"}),
+        ("plan_cancel", {"proposal": "p1"}),
+    ]
+    applied = PlanChangeView("p1", "Add week", "Morgan Manager", (), state="applied", note="Applied.")
+    assert elements(render_blocks(applied)[0]) == []

@@ -61,3 +61,13 @@ def test_an_operator_lists_retries_and_drops_dead_letters(tmp_path, capsys):
     assert main(["inbox", "drop", "activity-1", *state]) == 2
     assert "no dead letter 'activity-1'" in capsys.readouterr().err
     assert main(["inbox", "retry", *state]) == 2
+
+
+def test_purge_prints_counts_never_text_and_dry_run_changes_nothing(tmp_path, capsys):
+    asyncio.run(_seed(tmp_path))
+    state = ["--state-dir", str(tmp_path)]
+    assert main(["purge", "--dry-run", *state]) == 0
+    out = capsys.readouterr().out
+    assert "would erase" in out and "inquiry texts erased: 0" in out and "123-45" not in out
+    assert main(["purge", *state]) == 0
+    assert "Retention 30 day(s); erased:" in capsys.readouterr().out

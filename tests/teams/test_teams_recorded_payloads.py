@@ -84,13 +84,19 @@ async def test_mention_with_log_command_logs_the_rest_of_the_text(client):
     assert inquiry.text == "the printer is jammed"
 
 
-async def test_edit_and_soft_delete_become_work_notes(client):
+async def test_an_edit_replaces_the_incident_text_and_a_soft_delete_becomes_a_work_note(client):
     await send(client, "channel_message_root")
     await send(client, "message_edit")
     await send(client, "message_soft_delete")
-    notes = [job for job in await rows(client, tables.outbox) if job.kind == "work_note"]
-    assert len(notes) == 2
-    assert "(edited)" in notes[0].payload["text"]
+    jobs = await rows(client, tables.outbox)
+    # Issue 17: the root's edit replaces the inquiry's text and queues the incident's new text;
+    # no job carries the text (the job reads the inquiry when it runs).
+    [inquiry] = await rows(client, tables.inquiries)
+    assert "(edited)" in inquiry.text
+    [update] = [job for job in jobs if job.kind == "update_description"]
+    assert "(edited)" not in str(update.payload)
+    [note] = [job for job in jobs if job.kind == "work_note"]
+    assert "deleted" in note.payload["text"]
 
 
 async def test_repeated_delivery_is_acknowledged_without_effect(client):
@@ -135,7 +141,7 @@ async def test_an_unknown_invoke_name_is_refused_in_the_invoke_answer_never_with
     assert body["statusCode"] == 400 and body["value"]["code"] == "NotSupported"
 
 
-async def test_without_a_roster_anyone_may_press_the_group_button(client):
+async def test_without_a_roster_nobody_may_press_the_group_button_and_the_refusal_is_audited(client):
     await send(client, "channel_message_root")
     inquiry = (await rows(client, tables.inquiries))[0]
     press = fixture("card_action_unknown_verb")
@@ -146,7 +152,9 @@ async def test_without_a_roster_anyone_may_press_the_group_button(client):
     }
     response = await client.post("/api/messages", json=press)
     body = await response.json()
-    assert response.status == 200 and body["statusCode"] == 200
-    assert body["type"] == "application/vnd.microsoft.card.adaptive"
-    assert (await rows(client, tables.inquiries))[0].assignment_group == "eCheck-in Vet Facing Apps"
-    assert "set_group" in [job.kind for job in await rows(client, tables.outbox)]
+    assert response.status == 200 and body["statusCode"] == 403
+    assert "No duty roster is loaded" in body["value"]["message"]
+    assert (await rows(client, tables.inquiries))[0].assignment_group == "Scheduling Support"
+    assert "set_group" not in [job.kind for job in await rows(client, tables.outbox)]
+    [audit] = await rows(client, tables.audit_log)
+    assert audit.action == "action.refused" and "route" in audit.detail

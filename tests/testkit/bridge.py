@@ -31,6 +31,7 @@ from bot.ports import (
     MessageEdited,
     Person,
     PersonalMessage,
+    PersonContact,
     ThreadRef,
 )
 from bot.settings import Environment, Settings
@@ -175,8 +176,15 @@ async def fake_bridge(
     """The product on fakes with the sample plan (and roster), its channels opened at ``now``;
     ``slack``: with Slack on too (a fake Slack platform; ``SLACK_CHANNEL`` watched)."""
     clock = FrozenClock(now)
-    chat, tracker, directory = FakeChat(), FakeTracker(), FakeDirectory()
+    chat, tracker, directory = FakeChat(), FakeTracker(now=clock.now), FakeDirectory()
+    # The people of the tenant, known to the chat platform and to the tracker as in the sandbox.
+    for person in (STAFF, *(person_of(e) for e in ROSTER.engineers.values())):
+        email = person.email or ".".join(person.name.lower().split()) + "@example.org"
+        chat.contacts[person.aad_object_id or person.id] = PersonContact(email, email)
+        tracker.add_user(email.partition("@")[0], person.name, email)
     slack_chat = FakeChat("slack") if slack else None
+    if slack_chat is not None:  # Slack tells a poster's e-mail from their user id
+        slack_chat.contacts[SLACK_STAFF.id] = PersonContact(SLACK_STAFF.email or "", "")
     if slack:
         settings = {
             "slack_bot_token": "xoxb-fake",

@@ -27,7 +27,6 @@ from emulators.servicenow import (
 )
 from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
-from schedule.roster import role_of
 from schedule.sample import sample_roster
 
 # Tuesday of the sample plan's first week, mid-afternoon on the US east coast.
@@ -230,22 +229,26 @@ async def start_stack(
     tmp_path: Path, *, start_bot: bool = True, clock: FrozenClock | None = None, **settings
 ) -> Stack:
     """Both emulators and (optionally) the bot, with the sample plan and roster loaded."""
-    from bot.sandbox import sandbox_people, seed_if_empty
+    from bot.sandbox import duty_reader, sandbox_people, seed_if_empty
 
     clock = clock or FrozenClock(SAMPLE_NOW)
     bot_socket, sn_socket, teams_socket = reserve_port(), reserve_port(), reserve_port()
     bot_port, sn_port, teams_port = (s.getsockname()[1] for s in (bot_socket, sn_socket, teams_socket))
+    people = sandbox_people(ROSTER) or sample_people()
+    bot = bot_settings(tmp_path, bot_port, sn_port, teams_port, TeamsEmulatorConfig().team_id, **settings)
+    # Duty as the bot's database says now, so a swap shows in /_emulator/people as in the sandbox.
     teams_config = TeamsEmulatorConfig(
         bot_url=f"http://127.0.0.1:{bot_port}/api/messages",
         public_url=f"http://127.0.0.1:{teams_port}/",
         now=clock.now,
-        people=sandbox_people(ROSTER) or sample_people(),
-        duty_for=lambda aad, at: role_of(ROSTER, aad, at),
+        people=people,
+        duty_for=duty_reader(bot.database_url, ROSTER),
     )
-    bot = bot_settings(tmp_path, bot_port, sn_port, teams_port, teams_config.team_id, **settings)
     await seed_if_empty(bot, clock.now())
+    # Every person the Teams emulator knows is a sys_user with their e-mail, as in the sandbox.
     sn_config = EmulatorConfig(
         engineers=tuple((e.servicenow_user, e.name, e.email or "x@example.va.gov") for e in ENGINEERS),
+        people=people,
         clock=clock.now,
         public_base_url=f"http://127.0.0.1:{sn_port}",
     )

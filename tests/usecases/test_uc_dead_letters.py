@@ -16,7 +16,9 @@ async def bridge(tmp_path):
 
 
 async def test_a_permanent_error_makes_one_dead_letter_and_tells_the_thread(bridge):
-    bridge.tracker.failures.fail_next(Permanent("ServiceNow rejected the request (status 403)"))
+    bridge.tracker.failures.fail_next(
+        Permanent("ServiceNow rejected the request (status 403)"), op="create_incident"
+    )
     post = await bridge.post("508", "Kiosk shows error E42")
     await bridge.post("508", "Still broken", reply_to=post.thread)
     await bridge.drain()
@@ -34,7 +36,9 @@ async def test_a_permanent_error_makes_one_dead_letter_and_tells_the_thread(brid
 
 
 async def test_an_outage_is_retried_for_as_long_as_it_lasts_and_never_dead_lettered(bridge):
-    bridge.tracker.failures.fail_next(Transient("ServiceNow unavailable", retry_after=0), times=20)
+    bridge.tracker.failures.fail_next(
+        Transient("ServiceNow unavailable", retry_after=0), times=20, op="create_incident"
+    )
     await bridge.post("508", "Kiosk shows error E42")
     await bridge.drain(rounds=40)
     assert bridge.tracker.creates == 1
@@ -42,7 +46,9 @@ async def test_an_outage_is_retried_for_as_long_as_it_lasts_and_never_dead_lette
 
 
 async def test_dropping_a_dead_create_ends_the_inquirys_later_jobs_visibly_too(bridge):
-    bridge.tracker.failures.fail_next(Permanent("ServiceNow rejected the request (status 400)"))
+    bridge.tracker.failures.fail_next(
+        Permanent("ServiceNow rejected the request (status 400)"), op="create_incident"
+    )
     post = await bridge.post("508", "Kiosk shows error E42")
     await bridge.post("508", "Still broken", reply_to=post.thread)
     await bridge.drain()

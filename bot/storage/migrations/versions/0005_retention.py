@@ -1,4 +1,4 @@
-"""inquiries keep the poster's e-mail (Slack gives one), so the incident's caller can be found by it
+"""inquiries remember when their text was erased by the retention purge
 
 Revision ID: 0005
 Revises: 0004
@@ -15,9 +15,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("inquiries") as batch:
-        batch.add_column(sa.Column("author_email", sa.String(length=320), nullable=True))
+        batch.add_column(sa.Column("purged_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("inquiries") as batch:
-        batch.drop_column("author_email")
+        batch.drop_column("purged_at")

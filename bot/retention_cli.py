@@ -1,0 +1,29 @@
+"""``golive purge [--dry-run] [--state-dir DIR]``: erase message text past the retention period now.
+
+Prints what it erased (counts, never text); the run is audited as ``retention.purge``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+
+from bot.bridge.retention import PurgeResult, Retention
+from bot.inbox_cli import _operator, settings_for
+from bot.plan_cli import _run
+from bot.storage.store import Store
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    settings = settings_for(args)
+
+    async def work(store: Store) -> PurgeResult:
+        retention = Retention(store, settings.retention_days)
+        return await retention.purge(datetime.now(UTC), actor=_operator(), dry_run=args.dry_run)
+
+    result = _run(settings, work)
+    verb = "would erase" if args.dry_run else "erased"
+    print(f"Retention {settings.retention_days} day(s); {verb}:")
+    for line in result.lines():
+        print(f"  {line}")
+    return 0
