@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import sys
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.alerts.model import SOURCES, Source
 from bot.cli import CliError, _settings
@@ -49,7 +49,7 @@ def cmd_send_sample(args: argparse.Namespace) -> int:
     from bot.alerts.samples import SAMPLE_STATES, sample_payload
 
     source: Source = args.source
-    settings = _settings()  # type: ignore[no-untyped-call]
+    settings = _settings()
     url = (args.url or f"http://127.0.0.1:{settings.port}").rstrip("/")
     try:
         headers, body, query = sample_payload(
@@ -79,7 +79,7 @@ async def _post(url: str, headers: dict[str, str], body: bytes, query: dict[str,
         return 0, f"could not reach the bot ({type(error).__name__})"
 
 
-def add_parser(sub: argparse._SubParsersAction, delegate) -> None:  # type: ignore[type-arg, no-untyped-def]
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser], delegate: Any) -> None:
     """``golive alerts ...`` (called by ``bot.cli.build_parser``)."""
     alerts = sub.add_parser("alerts", help="monitoring-alert webhooks: Datadog template, sample alerts")
     alerts_sub = alerts.add_subparsers(dest="action", metavar="ACTION")

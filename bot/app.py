@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
 from typing import Any
@@ -23,14 +23,14 @@ from aiohttp import web
 
 from bot.alerts import SOURCES
 from bot.bridge.alert_jobs import AlertJobs
-from bot.bridge.alerts import AlertService, AlertSettings, platforms_for
+from bot.bridge.alerts import AlertService, AlertSettings, AlertTextPurge, platforms_for
 from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
 from bot.bridge.handoff import HandoffNotices
 from bot.bridge.incident_commands import IncidentCommands
-from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals, TurnRunner
+from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
 from bot.bridge.jobs import Chats, InquiryJobs
 from bot.bridge.lifecycle import ChannelJobs, ChannelLifecycle
 from bot.bridge.notices import ChannelNotices
@@ -201,7 +201,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         )
     )
     graph_directory = TeamsChannelDirectory(_graph_factory(settings, http), settings.team_id, places)
-    teams = overrides.teams or TeamsChat(messenger, places, metrics.observe_teams, history=graph_directory)
+    teams: ChatPlatform = overrides.teams or TeamsChat(
+        messenger, places, metrics.observe_teams, history=graph_directory
+    )
     directory = overrides.directory or graph_directory
     tracker = overrides.tracker or ServiceNowTracker(
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
@@ -209,7 +211,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     )
     slack_api, slack_workspace, slack_chat = _slack(settings, metrics)
     slack: ChatPlatform | None = overrides.slack or slack_chat
-    chats = Chats({"teams": teams, **({"slack": slack} if slack is not None else {})})
+    platforms: dict[str, ChatPlatform] = {"teams": teams}
+    if slack is not None:
+        platforms["slack"] = slack
+    chats = Chats(platforms)
     rules = load_routing_rules(
         settings.routing_rules_file or None,
         tier2_group=settings.tier2_group,
@@ -268,7 +273,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     async def run_stored_activity(payload: dict[str, Any]) -> None:
         await teams_events.handle(msgspec.convert(payload, TeamsActivity))
 
-    turns: dict[str, TurnRunner] = {
+    turns: dict[str, Callable[[dict[str, Any]], Awaitable[None]]] = {
         "teams": run_stored_activity,
         **{source: alerts.receive for source in SOURCES},
     }
@@ -305,7 +310,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
-        retention=Retention(store, settings.retention_days),
+        retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
         alerts=alerts,
         slack_api=slack_api,
     )

@@ -181,6 +181,7 @@ def cmd_emulate_slack(args: argparse.Namespace) -> int:
         flush=True,
     )
     asyncio.run(_serve_forever(run_slack_emulator(args.host, args.port, config)))
+    return 0
 
 
 def cmd_emulate_integration(args: argparse.Namespace) -> int:
@@ -193,33 +194,33 @@ def cmd_emulate_integration(args: argparse.Namespace) -> int:
     if args.emulator == "pagerduty":
         from emulators import pagerduty
 
-        config = pagerduty.PagerDutyEmulatorConfig(
+        pd_config = pagerduty.PagerDutyEmulatorConfig(
             tokens=(env("GOLIVE_PAGERDUTY_TOKEN") or pagerduty.DEFAULT_TOKEN,), state_dir=state_dir
         )
         what = "PagerDuty REST API v2"
-        serving = pagerduty.run_pagerduty_emulator(args.host, args.port, config)
+        serving = pagerduty.run_pagerduty_emulator(args.host, args.port, pd_config)
     elif args.emulator == "github":
         from emulators import github
 
         repo = env("GOLIVE_GITHUB_REPO") or github.DEFAULT_REPO
-        config = github.GitHubEmulatorConfig(
+        gh_config = github.GitHubEmulatorConfig(
             tokens={env("GOLIVE_GITHUB_TOKEN") or github.DEFAULT_TOKEN: github.BOT_LOGIN},
             repos=github.sample_repos(repo),
             state_dir=state_dir,
         )
         what = f"GitHub (repository {repo})"
-        serving = github.run_github_emulator(args.host, args.port, config)
+        serving = github.run_github_emulator(args.host, args.port, gh_config)
     else:
         from emulators import jira
 
-        config = jira.config_for_account(
+        jira_config = jira.config_for_account(
             env("GOLIVE_JIRA_USER") or jira.BOT_EMAIL,
             env("GOLIVE_JIRA_TOKEN") or jira.DEFAULT_API_TOKEN,
             env("GOLIVE_JIRA_PROJECT") or jira.DEFAULT_PROJECT,
             state_dir,
         )
         what = "Jira Cloud REST v3"
-        serving = jira.run_jira_emulator(args.host, args.port, config)
+        serving = jira.run_jira_emulator(args.host, args.port, jira_config)
     print(f"{what} emulator: http://{args.host}:{args.port}/ (driver API under /_emulator/)", flush=True)
     asyncio.run(_serve_forever(serving))
     return 0

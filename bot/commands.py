@@ -24,15 +24,15 @@ from types import MappingProxyType
 from typing import Final, Literal
 
 Scope = Literal["team", "personal"]
-TEAM: Final = "team"
-PERSONAL: Final = "personal"
+TEAM: Final[Scope] = "team"
+PERSONAL: Final[Scope] = "personal"
 SCOPES: Final[tuple[Scope, ...]] = (TEAM, PERSONAL)
 
 #: Where a command is typed: an inquiry's thread in a go-live channel, the management channel, or a
 #: personal (1:1) chat with the bot.
 Place = Literal["thread", "channel", "personal"]
-THREAD: Final = "thread"
-CHANNEL: Final = "channel"
+THREAD: Final[Place] = "thread"
+CHANNEL: Final[Place] = "channel"
 PLACES: Final[tuple[Place, ...]] = (THREAD, CHANNEL, "personal")
 #: Who may run a command.
 Audience = Literal["anyone", "engineer", "manager"]
@@ -107,13 +107,13 @@ class CommandSpec:
         return scope in where and (is_manager or not self.manager_only)
 
 
-_BOTH = frozenset({TEAM, PERSONAL})
-_TEAM = frozenset({TEAM})
-_PERSONAL = frozenset({PERSONAL})
-_EVERYWHERE: frozenset[Place] = frozenset({THREAD, CHANNEL, PERSONAL})
+_BOTH: frozenset[Scope] = frozenset({TEAM, PERSONAL})
+_TEAM: frozenset[Scope] = frozenset({TEAM})
+_PERSONAL: frozenset[Scope] = frozenset({PERSONAL})
+_EVERYWHERE: frozenset[Place] = frozenset({THREAD, CHANNEL, "personal"})
 _IN_THREAD: frozenset[Place] = frozenset({THREAD})
-_NOT_IN_THREAD: frozenset[Place] = frozenset({CHANNEL, PERSONAL})
-_PERSONAL_ONLY: frozenset[Place] = frozenset({PERSONAL})
+_NOT_IN_THREAD: frozenset[Place] = frozenset({CHANNEL, "personal"})
+_PERSONAL_ONLY: frozenset[Place] = frozenset({"personal"})
 
 COMMANDS: Final[tuple[CommandSpec, ...]] = (
     CommandSpec("help", "help", "Show what I can do", _EVERYWHERE, manifest_scopes=_BOTH),

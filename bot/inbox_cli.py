@@ -9,20 +9,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from pathlib import Path
 
 from bot.bridge.deadletters import DeadLetters, UnknownDeadLetter
-from bot.cli import CliError, _settings, print_json
+from bot.cli import CliError, print_json
 from bot.clock import SystemClock
 from bot.plan_cli import _run, _table
-from bot.settings import Settings
 from bot.storage.store import Store
-
-
-def settings_for(args: argparse.Namespace) -> Settings:
-    if getattr(args, "state_dir", None):
-        return _settings(database_url=f"sqlite:///{Path(args.state_dir).resolve() / 'golive.db'}")
-    return _settings()
 
 
 def _operator() -> str:
@@ -36,7 +28,7 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     async def work(store: Store):
         return await DeadLetters(store, SystemClock()).list()
 
-    letters = _run(settings_for(args), work)
+    letters = _run(args, work)
     if args.format == "json":
         print_json([letter.as_json() for letter in letters])
     elif not letters:
@@ -62,7 +54,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
         return 1
 
     try:
-        count = _run(settings_for(args), work)
+        count = _run(args, work)
     except UnknownDeadLetter as error:
         raise CliError(error.reason) from None
     print(f"{count} dead letter(s) queued again; a running bot picks them up within seconds.")
@@ -74,7 +66,7 @@ def cmd_drop(args: argparse.Namespace) -> int:
         await DeadLetters(store, SystemClock()).drop(args.id, _operator())
 
     try:
-        _run(settings_for(args), work)
+        _run(args, work)
     except UnknownDeadLetter as error:
         raise CliError(error.reason) from None
     print(f"{args.id} dropped (audited as inbox.drop).", file=sys.stdout)

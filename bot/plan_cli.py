@@ -281,23 +281,28 @@ def roster_changes(old: DutyRoster | None, new: DutyRoster) -> list[str]:
     changes: list[str] = []
     before = dict(old.engineers) if old else {}
     for key in sorted(before.keys() | new.engineers.keys()):
-        was, now = before.get(key), new.engineers.get(key)
-        if was is None:
-            changes.append(f"added engineer {key} ({now.name}, {now.time_zone})")
-        elif now is None:
-            changes.append(f"removed engineer {key} ({was.name})")
-        elif was != now:
-            changes.append(f"changed engineer {key} ({now.name})")
+        old_engineer, new_engineer = before.get(key), new.engineers.get(key)
+        if new_engineer is None:
+            assert old_engineer is not None
+            changes.append(f"removed engineer {key} ({old_engineer.name})")
+        elif old_engineer is None:
+            changes.append(f"added engineer {key} ({new_engineer.name}, {new_engineer.time_zone})")
+        elif old_engineer != new_engineer:
+            changes.append(f"changed engineer {key} ({new_engineer.name})")
     old_weeks = {week.week_start: week for week in old.weeks} if old else {}
     new_weeks = {week.week_start: week for week in new.weeks}
     for start in sorted(old_weeks.keys() | new_weeks.keys()):
-        was, now = old_weeks.get(start), new_weeks.get(start)
-        if was is None:
-            changes.append(f"added week {start.isoformat()}: primary {now.primary}, backup {now.backup}")
-        elif now is None:
+        old_week, new_week = old_weeks.get(start), new_weeks.get(start)
+        if new_week is None:
             changes.append(f"removed week {start.isoformat()}")
-        elif was != now:
-            changes.append(f"changed week {start.isoformat()}: primary {now.primary}, backup {now.backup}")
+        elif old_week is None:
+            changes.append(
+                f"added week {start.isoformat()}: primary {new_week.primary}, backup {new_week.backup}"
+            )
+        elif old_week != new_week:
+            changes.append(
+                f"changed week {start.isoformat()}: primary {new_week.primary}, backup {new_week.backup}"
+            )
     return changes
 
 

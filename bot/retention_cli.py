@@ -9,19 +9,19 @@ import argparse
 from datetime import UTC, datetime
 
 from bot.bridge.retention import PurgeResult, Retention
-from bot.inbox_cli import _operator, settings_for
-from bot.plan_cli import _run
+from bot.cli import _settings
+from bot.inbox_cli import _operator, _run
 from bot.storage.store import Store
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    settings = settings_for(args)
+    settings = _settings()
 
     async def work(store: Store) -> PurgeResult:
         retention = Retention(store, settings.retention_days)
         return await retention.purge(datetime.now(UTC), actor=_operator(), dry_run=args.dry_run)
 
-    result = _run(settings, work)
+    result = _run(args, work)
     verb = "would erase" if args.dry_run else "erased"
     print(f"Retention {settings.retention_days} day(s); {verb}:")
     for line in result.lines():

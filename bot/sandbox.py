@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import sqlalchemy
@@ -117,8 +118,9 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
     tick = max(0.5, min(15.0, 60.0 / options.speed))
     slack = slack_settings(options)
     teams = f"http://{options.host}:{options.teams_port}"
+    secrets: dict[str, Any] = dict(sandbox_alert_secrets())
     return Settings(
-        **sandbox_alert_secrets(),
+        **secrets,
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -126,7 +128,7 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
         microsoft_app_id="",
         servicenow_url=f"http://{options.host}:{options.servicenow_port}",
         servicenow_user=INTEGRATION_USER,
-        servicenow_password=INTEGRATION_PASSWORD,
+        servicenow_password=SecretStr(INTEGRATION_PASSWORD),
         servicenow_poll_interval_s=2.0,
         graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
         team_id=team_id,

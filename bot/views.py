@@ -240,8 +240,9 @@ class RotationReportView:
                 for item in by_day_raw
             )
         open_raw = report.get("open_at_retirement", 0)
+        open_refs: tuple[IncidentRef, ...] = ()
         if isinstance(open_raw, int):
-            open_count, open_refs = open_raw, ()
+            open_count = open_raw
         else:
             open_refs = tuple(
                 IncidentRef(str(item.get("number", "")), str(item.get("url", "")))

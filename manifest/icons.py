@@ -100,10 +100,12 @@ def color_icon(accent: str = ACCENT_COLOR) -> bytes:
 @cache  # about half a second of pure-Python rasterising; the result never changes
 def _color_icon(accent: str) -> bytes:
     background = _hex_rgb(accent)
-    pixels = [
-        [(*(round(b + (w - b) * c) for b, w in zip(background, WHITE, strict=True)), 255) for c in row]
-        for row in _coverage(COLOR_SIZE, margin=0.17, samples=3)
-    ]
+
+    def shade(c: float) -> tuple[int, int, int, int]:
+        r, g, b = (round(base + (white - base) * c) for base, white in zip(background, WHITE, strict=True))
+        return (r, g, b, 255)
+
+    pixels = [[shade(c) for c in row] for row in _coverage(COLOR_SIZE, margin=0.17, samples=3)]
     return _png(pixels)
 
 

@@ -40,7 +40,7 @@ class UnknownAction(Exception):
 async def apply_action(
     store: Store,
     connection: AsyncConnection,
-    inquiry,
+    inquiry: Any,
     verb: str,
     data: dict[str, Any],
     actor: Person,

@@ -584,3 +584,31 @@ __all__ = [
     "stored_payload",
     "storm_members",
 ]
+
+
+ERASED_TITLE: Final = "(erased after the retention period)"
+
+
+class AlertTextPurge:
+    """Retention for alerts: a group quiet for the retention period loses its title, links and tags
+    (they may quote an exception message holding personal data); counts and times stay."""
+
+    name = "alert titles erased"
+    table = "alerts"
+
+    def _stale(self, cutoff: datetime) -> Any:
+        alerts = tables.alerts
+        return (alerts.c.updated_at <= cutoff) & (alerts.c.title != ERASED_TITLE)
+
+    async def count(self, connection: AsyncConnection, cutoff: datetime) -> int:
+        return int(
+            await connection.scalar(
+                select(func.count()).select_from(tables.alerts).where(self._stale(cutoff))
+            )
+            or 0
+        )
+
+    async def erase(self, connection: AsyncConnection, cutoff: datetime, now: datetime) -> None:
+        await connection.execute(
+            update(tables.alerts).where(self._stale(cutoff)).values(title=ERASED_TITLE, links=[], tags=[])
+        )

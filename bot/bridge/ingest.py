@@ -40,7 +40,8 @@ def received_key(activity: dict[str, Any]) -> str:
     """Teams redelivers with the same conversation and activity id; an edit reuses the message id,
     so its text is part of the key."""
     conversation = (activity.get("conversation") or {}).get("id") or ""
-    data = activity.get("channelData") if isinstance(activity.get("channelData"), dict) else {}
+    raw_data = activity.get("channelData")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     parts = [
         str(activity.get("type")),
         conversation,

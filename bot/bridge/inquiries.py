@@ -155,7 +155,7 @@ class InquiryService:
                 deleted=False,
             )
         )
-        inquiry_id = result.inserted_primary_key[0]
+        inquiry_id = result.inserted_primary_key[0]  # type: ignore[index]  # an INSERT always has one
         await enqueue(
             self._store,
             connection,

@@ -9,6 +9,7 @@ rendered when the job runs, from the state at that moment).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.bridge.outbox import JobKind
 from bot.ports import Mention, Platform, ThreadRef
@@ -175,7 +176,7 @@ ALERT_ACKNOWLEDGE = JobKind("alert_acknowledge", AlertAction)
 ALERT_ROUTE = JobKind("alert_route", AlertAction)
 ALERT_REPLY = JobKind("alert_reply", AlertReply)
 
-ALL_KINDS: tuple[JobKind[object], ...] = (
+ALL_KINDS: tuple[JobKind[Any], ...] = (
     CREATE_INCIDENT,
     COMMENT,
     WORK_NOTE,

@@ -79,7 +79,7 @@ async def start_once(chat: ChatPlatform, job: Job[Any], channel_id: str, message
         found = await chat.find_posted(channel_id, None, message)
         if found is not None:
             log.info("job %s found its earlier post; not posting again", job.id)
-            return ThreadRef(chat.platform, channel_id, found)  # type: ignore[arg-type]
+            return ThreadRef(chat.platform, channel_id, found)
     return await chat.start_thread(channel_id, message)
 
 

@@ -127,7 +127,7 @@ class ChannelJobs:
         jobs.register(kinds.CHANNEL_RENAME, self.rename)
         jobs.register(kinds.CHANNEL_CANCEL, self.cancel)
 
-    async def _channel(self, station: str):
+    async def _channel(self, station: str) -> Any:
         async with self._store.read() as connection:
             return (
                 await connection.execute(select(tables.channels).where(tables.channels.c.station == station))

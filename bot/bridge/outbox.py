@@ -241,7 +241,7 @@ class OutboxWorker:
             await asyncio.gather(*(self._execute(job) for job in jobs))
             count += len(jobs)
 
-    async def _claim(self, room: int) -> list[Job]:
+    async def _claim(self, room: int) -> list[Job[dict[str, Any]]]:
         if room <= 0:
             return []
         now = utcnow()
@@ -269,7 +269,7 @@ class OutboxWorker:
                     .limit(room * 4)
                 )
             ).all()
-        jobs: list[Job] = []
+        jobs: list[Job[dict[str, Any]]] = []
         for row in rows:
             if len(jobs) >= room:
                 break

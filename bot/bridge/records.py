@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.bridge.sites import open_sites
@@ -129,7 +130,7 @@ async def save_roster_csv(store: Store, connection: AsyncConnection, text: str, 
     await store.put_document(connection, ROSTER_DOCUMENT, {"csv": text}, at)
 
 
-async def inquiry_by_thread(connection: AsyncConnection, conversation_id: str):
+async def inquiry_by_thread(connection: AsyncConnection, conversation_id: str) -> Row[Any] | None:
     return (
         await connection.execute(
             select(tables.inquiries).where(tables.inquiries.c.conversation_id == conversation_id)
@@ -137,19 +138,19 @@ async def inquiry_by_thread(connection: AsyncConnection, conversation_id: str):
     ).first()
 
 
-async def inquiry_by_id(connection: AsyncConnection, inquiry_id: int):
+async def inquiry_by_id(connection: AsyncConnection, inquiry_id: int) -> Row[Any] | None:
     return (
         await connection.execute(select(tables.inquiries).where(tables.inquiries.c.id == inquiry_id))
     ).first()
 
 
-async def inquiry_by_key(connection: AsyncConnection, key: str):
+async def inquiry_by_key(connection: AsyncConnection, key: str) -> Row[Any] | None:
     return (
         await connection.execute(select(tables.inquiries).where(tables.inquiries.c.correlation_id == key))
     ).first()
 
 
-async def channel_by_id(connection: AsyncConnection, channel_id: str):
+async def channel_by_id(connection: AsyncConnection, channel_id: str) -> Row[Any] | None:
     return (
         await connection.execute(select(tables.channels).where(tables.channels.c.channel_id == channel_id))
     ).first()

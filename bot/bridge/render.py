@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot import views
@@ -16,7 +17,7 @@ from bot.bridge.untrusted import safe_text
 from bot.commands import PERSONAL, TEAM
 from bot.ports import Message
 from schedule.first_response import first_response_clock_start
-from schedule.roster import Duty, DutyRoster, duty_at, is_working, next_pickup
+from schedule.roster import Duty, DutyRoster, Engineer, duty_at, is_working, next_pickup
 from servicenow.model import RESOLVED_STATES
 from servicenow.routing import TRIAGE_CATEGORIES, RoutingRule, suggest_group, triage_category
 
@@ -62,7 +63,7 @@ class Renderer:
         self._config = config
         self._rules = rules
 
-    def incident_description(self, row, thread_url: str | None = None, zone: str | None = None) -> str:
+    def incident_description(self, row: Any, thread_url: str | None = None, zone: str | None = None) -> str:
         """The incident's description: the post's text, then who posted it where and when, with a
         link that opens the thread (the raw conversation id only when no link can be made)."""
         platform = "Slack" if row.platform == "slack" else "Microsoft Teams"
@@ -82,7 +83,7 @@ class Renderer:
             lines.append("Posted after the site's go-live channel was retired.")
         return "\n".join(lines)
 
-    def suggested_group(self, row) -> str | None:
+    def suggested_group(self, row: Any) -> str | None:
         if self._rules is None:
             return None
         suggestion = suggest_group(row.text, self._rules)
@@ -90,7 +91,7 @@ class Renderer:
 
     def incident_view(
         self,
-        row,
+        row: Any,
         duty: Duty | None,
         *,
         zone: str | None = None,
@@ -133,7 +134,7 @@ class Renderer:
 
     def incident_message(
         self,
-        row,
+        row: Any,
         duty: Duty | None,
         now: datetime,
         *,
@@ -166,7 +167,7 @@ class Renderer:
         return Message(text=text, view=view, key=f"card:{row.correlation_id}")
 
     @staticmethod
-    def pickup_at(row, duty: Duty | None) -> datetime | None:
+    def pickup_at(row: Any, duty: Duty | None) -> datetime | None:
         """When an inquiry posted while nobody works starts its first-response clock (None when
         someone was working at the post, or nobody is on duty at all)."""
         if duty is None or not duty.chain:
@@ -175,7 +176,7 @@ class Renderer:
         return start if start > row.posted_at else None
 
     def duty_view(self, duty: Duty | None, now: datetime) -> views.DutyView:
-        def person(engineer):
+        def person(engineer: Engineer | None) -> views.DutyPerson | None:
             if engineer is None:
                 return None
             hours = f"{engineer.work_start:%H:%M}-{engineer.work_end:%H:%M} {engineer.time_zone}"
@@ -237,7 +238,7 @@ class Renderer:
             "of the old."
         )
 
-    def status_text(self, row, names: Mapping[str, str] | None = None) -> str:
+    def status_text(self, row: Any, names: Mapping[str, str] | None = None) -> str:
         if not row.number:
             return "The ServiceNow incident for this thread is being created."
         assignee = person_name(row.assigned_to, getattr(row, "assigned_to_name", None), names) or "unassigned"

@@ -26,7 +26,7 @@ from bot.bridge.people import actor_label, engineer_for
 from bot.bridge.personal import PersonalCommands
 from bot.bridge.render import Renderer
 from bot.clock import Clock
-from bot.commands import CHANNEL, PERSONAL
+from bot.commands import CHANNEL
 from bot.ports import (
     ActionOutcome,
     CardAction,
@@ -108,7 +108,7 @@ class BridgeService:
 
     async def on_personal_message(self, message: PersonalMessage) -> None:
         request = CommandRequest(
-            place=PERSONAL,
+            place="personal",
             platform=message.platform,
             author=message.author,
             at=message.at,

@@ -38,7 +38,7 @@ WATERMARK = "servicenow_sync_watermark"
 OVERLAP = timedelta(minutes=2)
 
 
-def _snapshot(row) -> IncidentSnapshot | None:
+def _snapshot(row: Any) -> IncidentSnapshot | None:
     if row.sys_id is None or row.sys_mod_count is None:
         return None
     return IncidentSnapshot(

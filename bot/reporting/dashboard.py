@@ -343,7 +343,7 @@ async def _alerts(store: Store, now: datetime) -> tuple[AlertsReport, tuple[Aler
             row.source,
             row.title,
             row.state,
-            row.count,
+            row._mapping["count"],
             row.number or "pending",
             row.incident_url or "",
             row.acknowledged_by or "",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.ports import (
     CardAction,
@@ -189,12 +190,14 @@ def parse_delete(activity: Activity) -> MessageDeleted:
 
 
 def parse_card_action(activity: Activity) -> CardAction | None:
-    value = activity.value if isinstance(activity.value, dict) else {}
-    action = value.get("action") if isinstance(value.get("action"), dict) else {}
+    value: dict[str, Any] = activity.value if isinstance(activity.value, dict) else {}
+    raw_action = value.get("action")
+    action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
     verb = action.get("verb")
     if not isinstance(verb, str) or not verb or action.get("type") != "Action.Execute":
         return None
-    data = action.get("data") if isinstance(action.get("data"), dict) else {}
+    raw_data = action.get("data")
+    data: dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     return CardAction(
         platform="teams",
         conversation_id=conversation_id(activity),

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
-from bot.ports import Mention, Message, Permanent, Person, PersonContact, ThreadRef, Transient
+from bot.ports import Mention, Message, Permanent, Person, PersonContact, Platform, ThreadRef, Transient
 from bot.teams.cards import render_card
 from bot.teams.directory import TeamsChannelDirectory
 from bot.teams.messenger import OutgoingMessage, TeamsMessenger, TeamsRejected, TeamsUnavailable
@@ -79,7 +79,7 @@ class TeamsChat:
         self._history = history
 
     @property
-    def platform(self) -> str:
+    def platform(self) -> Platform:
         return "teams"
 
     async def _call(self, op: str, work: Callable[[], Awaitable[T]]) -> T:

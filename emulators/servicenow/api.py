@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hmac
 import json
 import logging
@@ -328,9 +329,7 @@ def list_records(call: TableCall) -> web.Response:
     if filters:
         parsed.groups = [group + filters for group in parsed.groups] or [filters]
     rows = [
-        row
-        for row in store.rows(table)
-        if matches(parsed, lambda path, r=row: store.value_at(table, r, path))
+        row for row in store.rows(table) if matches(parsed, functools.partial(_value_of, store, table, row))
     ]
     rows = sort_rows(rows, parsed.order, lambda row, path: store.value_at(table, row, path) or "")
     total = len(rows)
@@ -532,3 +531,8 @@ def add_table_api_routes(app: web.Application) -> None:
     app.router.add_delete("/_emulator/faults", delete_faults)
     app.router.add_get("/_emulator/stats", get_stats)
     app.router.add_delete("/_emulator/stats", reset_stats)
+
+
+def _value_of(store: Any, table: str, row: Any, path: str) -> Any:
+    """One row's value at a dotted path (the encoded-query matcher's accessor)."""
+    return store.value_at(table, row, path)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 __all__ = ["Condition", "ParsedQuery", "matches", "parse_encoded_query", "sort_key"]
 
@@ -185,5 +186,9 @@ def sort_key(value: str) -> tuple[int, float, str]:
 def sort_rows(rows: Sequence[dict], order: list[tuple[str, bool]], get: Callable[[dict, str], str]) -> list:
     result = list(rows)
     for name, descending in reversed(order):
-        result.sort(key=lambda row, n=name: sort_key(get(row, n)), reverse=descending)
+
+        def key(row: Any, n: str = name) -> Any:
+            return sort_key(get(row, n))
+
+        result.sort(key=key, reverse=descending)
     return result

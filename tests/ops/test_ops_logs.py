@@ -143,7 +143,8 @@ async def test_the_sandbox_logs_an_inquiry_in_both_formats_without_its_text(tmp_
     assert len(text_lines) == len(entries) > 0
     assert all(TEXT_LINE.match(line) for line in text_lines), text_lines
     assert any(
-        re.search(r" INFO  bot\.bridge\.jobs  inquiry \d+ -> incident INC\d+$", line) for line in text_lines
+        re.search(r" INFO  bot\.bridge\.jobs  inquiry \d+ -> incident INC\d+( \(caller \w+\))?$", line)
+        for line in text_lines
     )
     assert {"ts", "level", "logger", "msg"} <= set(entries[0])
     for fragment in ("Jane Roe", "1950-01-02", "cannot check in"):

@@ -74,3 +74,25 @@ async def test_purged_text_is_in_no_database_file_and_the_report_still_counts_it
     assert files, "no database file found to check"
     for path in files:
         assert marker.encode() not in path.read_bytes(), path
+
+
+async def test_an_alert_quiet_for_the_retention_period_loses_its_title(tmp_path):
+    from bot.bridge.alerts import ERASED_TITLE
+    from bot.storage import tables as t
+
+    async with fake_bridge(tmp_path, retention_days=30) as bridge:
+        now = bridge.clock.now()
+        async with bridge.runtime.store.write() as connection:
+            await connection.execute(
+                t.alerts.insert().values(
+                    kind="group", source="sentry", group_key="1", correlation_id="sentry:1",
+                    title="ValueError: patient Jane Roe", level="error", state="triggered", links=[], tags=[],
+                    count=1, first_seen=now, last_seen=now, received_at=now, updated_at=now,
+                )
+            )  # fmt: skip
+        assert (await bridge.runtime.retention.purge(now, actor="test")).extra["alert titles erased"] == 0
+        bridge.clock.advance(days=31)
+        result = await bridge.runtime.retention.purge(bridge.clock.now(), actor="test")
+        assert result.extra["alert titles erased"] == 1
+        async with bridge.runtime.store.read() as connection:
+            assert (await connection.execute(select(t.alerts.c.title))).scalar_one() == ERASED_TITLE
