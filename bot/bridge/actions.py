@@ -201,7 +201,7 @@ async def _apply(
 async def _set_site(
     store: Store,
     connection: AsyncConnection,
-    inquiry,
+    inquiry: Any,
     data: dict[str, Any],
     actor: Person,
     *,
