@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -28,6 +29,7 @@ from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
+from bot.bridge.followups import FollowUps, FollowUpSettings
 from bot.bridge.handoff import HandoffNotices
 from bot.bridge.incident_commands import IncidentCommands
 from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
@@ -39,25 +41,31 @@ from bot.bridge.personal import PersonalCommands
 from bot.bridge.plan_changes import PlanRules
 from bot.bridge.render import Renderer
 from bot.bridge.retention import Retention
+from bot.bridge.roster_sync import RosterSync
 from bot.bridge.service import BridgeService
 from bot.bridge.syncback import SyncBack
 from bot.clock import Clock, SimulatedClock, SystemClock
 from bot.inbound import MAX_BODY_BYTES
+from bot.integrations import followup_tracker, pagerduty_roster, tracker_name
+from bot.leadership import LeaderStatus
 from bot.logs import quiet_payload_loggers
-from bot.ports import ChannelDirectory, ChatPlatform, IncidentTracker
+from bot.ports import ChannelDirectory, ChatPlatform, FollowUpTracker, IncidentTracker, RosterSource
 from bot.reporting.dashboard import DashboardAccess, TabRefused, TabSignIn
 from bot.reporting.metrics import Metrics
 from bot.reporting.posting import ReportSettings, RotationReports
 from bot.reporting.routes import install as install_reporting
 from bot.scheduling import (
+    EXACT_INSTANT_JOB,
     PeriodicJob,
     PostgresLeadership,
     ScheduleRunner,
+    SlotClaims,
     SqliteLeadership,
     replica_identity,
 )
 from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
+from bot.shared_clock import share_clock
 from bot.slack.api import SlackApi
 from bot.slack.edge import make_events_handler as make_slack_events_handler
 from bot.slack.platform import SlackChat
@@ -73,6 +81,7 @@ from bot.teams.edge import EdgePolicy, make_messages_handler
 from bot.teams.graph import GraphChannelClient, MsalTokenProvider, StaticTokenProvider, TokenProvider
 from bot.teams.handler import TeamsEvents
 from bot.teams.messenger import Credentials, TeamsMessenger
+from bot.teams.openid import MICROSOFT_CHANNEL_METADATA_URL, KeyPolicy, OpenIdKeyRing, metadata_source
 from bot.teams.places import TeamsPlaces
 from bot.teams.platform import TeamsChat
 from bot.teams.sso import (
@@ -94,6 +103,9 @@ from servicenow.routing import load_routing_rules
 
 log = logging.getLogger(__name__)
 
+#: How far back a new leader looks for open/retire instants no replica ran (simulated time).
+EXACT_CATCH_UP = timedelta(days=7)
+
 
 @dataclass
 class Overrides:
@@ -104,6 +116,8 @@ class Overrides:
     teams: ChatPlatform | None = None
     slack: ChatPlatform | None = None
     directory: ChannelDirectory | None = None
+    roster_source: RosterSource | None = None
+    followups: FollowUpTracker | None = None
     run_background: bool = True
 
 
@@ -132,6 +146,9 @@ class Runtime:
     dead_letters: DeadLetters
     retention: Retention
     alerts: AlertService
+    leadership: LeaderStatus
+    roster_sync: RosterSync | None
+    followups: FollowUps
     slack_api: SlackApi | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -166,6 +183,7 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         watched_channels=tuple(("slack", name) for name in settings.slack_watched_channels)
         if settings.slack_enabled
         else (),
+        followup_tracker="" if settings.followup_missing() else tracker_name(settings),
     )
 
 
@@ -185,11 +203,19 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     clock = overrides.clock or _clock_for(settings)
     config = bridge_config(settings)
-    metrics = Metrics()
+    # PagerDuty and the follow-up tracker, unless a test brings its own (those built here are closed here).
+    built_source = None if overrides.roster_source else pagerduty_roster(settings)
+    built_issues = None if overrides.followups else followup_tracker(settings)
+    roster_source = overrides.roster_source or built_source
+    issues = overrides.followups or built_issues
+    if overrides.followups is not None:
+        config = dataclasses.replace(config, followup_tracker=tracker_name(settings))
 
     # --- adapters ---------------------------------------------------------------------------------
     engine = create_engine(settings.database_url)
     store = Store(engine)
+    leadership = LeaderStatus(replica_identity(), store)
+    metrics = Metrics(leadership)
     places = TeamsPlaces(store)
     http = HttpSession()
     messenger = TeamsMessenger(
@@ -240,6 +266,16 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     alert_settings = alert_settings_of(settings)
     alert_platforms = platforms_for(chats)
     AlertJobs(store, clock, config, alert_settings, tracker, chats, directory, alert_platforms).register(jobs)
+    followups = FollowUps(
+        store,
+        clock,
+        FollowUpSettings(config.followup_tracker, settings.followup_label_list),
+        issues,
+        tracker,
+        chats,
+        worker.wake,
+    )
+    followups.register(jobs)
 
     # --- use cases ----------------------------------------------------------------------------------
     personal = PersonalCommands(store, clock, config)
@@ -247,7 +283,14 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         store, config, {**IncidentCommands(store, config, renderer).handlers(), **personal.handlers()}
     )
     alerts = AlertService(store, clock, config, alert_settings, rules, alert_platforms, wake)
-    service = BridgeService(store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts)
+    service = BridgeService(
+        store, clock, config, renderer, dispatcher, personal, wake, alerts=alerts, followups=followups
+    )
+    roster_sync = (
+        None
+        if roster_source is None
+        else RosterSync(store, clock, roster_source, _schedule_pair(settings.pagerduty_schedules))
+    )
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
     handoff = HandoffNotices(store, clock, wake, config.watched_channels)
@@ -267,6 +310,10 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     )
 
     # --- the Teams edge -----------------------------------------------------------------------------
+    signing_keys = OpenIdKeyRing(
+        settings.openid_metadata_url or MICROSOFT_CHANNEL_METADATA_URL,
+        KeyPolicy(timeout_s=settings.openid_timeout_s),
+    )
     authentication = build_authentication(settings)
     teams_events = TeamsEvents(service, places, clock)
 
@@ -313,11 +360,22 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
         alerts=alerts,
         slack_api=slack_api,
+        leadership=leadership,
+        roster_sync=roster_sync,
+        followups=followups,
     )
     app[RUNTIME] = runtime
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         await migrate(engine)
+        if isinstance(clock, SimulatedClock):
+            await share_clock(store, clock)  # every replica on the stored clock; a restart never rewinds
+        # botbuilder's token checks take their keys from the ring: fetched off the event loop.
+        signing_keys.install()
+        level, text = metadata_source(settings.openid_metadata_url, production=not settings.development)
+        log.log(level, text)
+        if not settings.auth_disabled:
+            runtime.background.append(asyncio.create_task(_prewarm(signing_keys), name="openid-prewarm"))
         runner: ScheduleRunner | None = None
         if overrides.run_background:
             inbox.start()
@@ -339,13 +397,19 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             for task in runtime.background:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if runner is not None:
+                await runner.close()
             await messenger.close()
             if slack_api is not None:
                 await slack_api.close()
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
+            for adapter in (built_source, built_issues):
+                if adapter is not None:
+                    await adapter.close()
             await authentication.close()
+            await signing_keys.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(lifetime)
@@ -379,7 +443,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         inbox.store,
         clock,
     )
-    install_pages(app, readiness=lambda: is_ready(engine))
+    install_pages(app, readiness=lambda: is_ready(engine), leadership=leadership)
     install_reporting(
         app,
         metrics,
@@ -393,6 +457,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             teams_js_url=settings.teams_js_url,
             first_response_s=settings.first_response_minutes * 60,
         ),
+        leadership,
     )
     install_plan_api(
         app,
@@ -457,6 +522,12 @@ def _clock_for(settings: Settings) -> Clock:
     return SystemClock()
 
 
+async def _prewarm(signing_keys: OpenIdKeyRing) -> None:
+    """Fetch the channel's signing keys in the background, so start-up never waits for them (a
+    failure is logged by the ring and retried by the first token check after its back-off)."""
+    await signing_keys.prewarm()
+
+
 class HttpSession:
     """The app's one aiohttp client session (Graph calls), opened on first use inside the event
     loop, as aiohttp requires, and closed at shutdown."""
@@ -472,6 +543,11 @@ class HttpSession:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _schedule_pair(schedules: tuple[str, ...]) -> tuple[str, str]:
+    """(primary, backup) schedule ids; a test's fake source may run without the settings."""
+    return (schedules[0], schedules[1]) if len(schedules) == 2 else ("primary", "backup")
 
 
 def _graph_factory(settings: Settings, http: HttpSession) -> GraphFactory:
@@ -493,12 +569,13 @@ def _graph_factory(settings: Settings, http: HttpSession) -> GraphFactory:
 
 def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     store, clock, lifecycle = runtime.store, runtime.clock, runtime.lifecycle
-    identity = replica_identity()
+    identity = runtime.leadership.identity
     leadership: SqliteLeadership | PostgresLeadership
     if store.dialect == "sqlite":
         leadership = SqliteLeadership(store, identity)
     else:
-        leadership = PostgresLeadership(settings.database_url, identity)
+        leadership = PostgresLeadership(settings.database_url, identity, store)
+    claims = SlotClaims(store, identity)
     jobs = [
         PeriodicJob("channel-lifecycle", settings.tick_seconds, lifecycle.tick),
         PeriodicJob("first-response-escalation", min(settings.tick_seconds, 10.0), runtime.escalation.tick),
@@ -512,18 +589,29 @@ def _schedule_runner(settings: Settings, runtime: Runtime) -> ScheduleRunner:
     ]
     if settings.servicenow_url:
         jobs.append(PeriodicJob("servicenow-sync", settings.servicenow_poll_interval_s, runtime.sync.poll))
+    if runtime.roster_sync is not None:
+        jobs.append(PeriodicJob("roster-sync", settings.pagerduty_sync_interval_s, runtime.roster_sync.tick))
+    if runtime.followups.enabled:
+        jobs.append(PeriodicJob("followup-states", 900, runtime.followups.refresh_states))
 
     async def exact_instants() -> list[tuple[str, float]]:
-        """Open/retire instants of the next hours, keyed by the instant (not by when it runs)."""
+        """Open/retire instants of the next hours, keyed by the instant in UTC (not by when it runs),
+        and those since the last claimed one: the slots that came due while no replica led."""
         now = clock.now()
-        upcoming = await lifecycle.upcoming_instants(now, now + timedelta(hours=6))
-        return [(at.isoformat(), clock.real_delay_until(at)) for at in upcoming]
+        since = now - EXACT_CATCH_UP
+        last = await claims.last_slot(EXACT_INSTANT_JOB)
+        if last is not None:
+            since = max(since, datetime.fromisoformat(last))
+        upcoming = await lifecycle.upcoming_instants(since, now + timedelta(hours=6))
+        return [(at.astimezone(UTC).isoformat(), clock.real_delay_until(at)) for at in upcoming]
 
     return ScheduleRunner(
         leadership,
         jobs,
         exact_instants=exact_instants,
         on_exact=lifecycle.tick,
+        claims=claims,
+        status=runtime.leadership,
         refuse_if_taken=store.dialect == "sqlite",
     )
 

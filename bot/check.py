@@ -92,6 +92,44 @@ async def _slack(settings: Settings) -> Result:
     return "ok", "slack", f"signed in to {team} as {answer.get('user') or 'the bot'}; watching {watched}"
 
 
+async def _pagerduty(settings: Settings) -> Result:
+    """Reads the primary and backup schedules: an expired token or a wrong id is named."""
+    from bot.integrations import pagerduty_roster
+
+    source = pagerduty_roster(settings)
+    if source is None:
+        if settings.pagerduty_token.get_secret_value():
+            return (
+                "FAIL",
+                "pagerduty",
+                "GOLIVE_PAGERDUTY_SCHEDULE_IDS must name the primary, then the backup schedule",
+            )
+        return "warn", "pagerduty", "GOLIVE_PAGERDUTY_TOKEN is empty: the roster comes from CSV imports only"
+    try:
+        return "ok", "pagerduty", await source.check()
+    except PortError as error:
+        return "FAIL", "pagerduty", str(error)
+    finally:
+        await source.close()
+
+
+async def _followups(settings: Settings) -> Result:
+    """Signs in to the follow-up tracker: an expired token is named."""
+    from bot.integrations import followup_tracker, tracker_name
+
+    name = tracker_name(settings)
+    tracker = followup_tracker(settings)
+    if tracker is None:
+        missing = ", ".join(settings.followup_missing())
+        return "warn", "followups", f"{name} follow-ups are off ({missing} empty)"
+    try:
+        return "ok", "followups", f"{name}: {await tracker.check()}"
+    except PortError as error:
+        return "FAIL", "followups", f"{name}: {error}"
+    finally:
+        await tracker.close()
+
+
 async def run_checks(settings: Settings) -> list[Result]:
     results: list[Result] = []
     try:
@@ -104,6 +142,8 @@ async def run_checks(settings: Settings) -> list[Result]:
         results.append(await _servicenow(settings, session))
         results.append(await _graph(settings, session))
     results.append(await _slack(settings))
+    results.append(await _pagerduty(settings))
+    results.append(await _followups(settings))
     return results
 
 

@@ -94,6 +94,9 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         now=args.now,
         speed=args.speed,
         host=args.host,
+        pagerduty_port=args.pagerduty_port,
+        github_port=args.github_port,
+        jira_port=args.jira_port,
     )
     asyncio.run(run_sandbox(options))
     return 0
@@ -329,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--servicenow-port", type=int, default=3979)
     sandbox.add_argument("--teams-port", type=int, default=3980)
     sandbox.add_argument("--slack-port", type=int, default=3981)
+    sandbox.add_argument("--pagerduty-port", type=int, default=3983)
+    sandbox.add_argument("--github-port", type=int, default=3984)
+    sandbox.add_argument("--jira-port", type=int, default=3985)
     sandbox.add_argument("--state-dir", default=".sandbox")
     sandbox.add_argument(
         "--now", type=_instant, default=None, help="start the simulated clock at this instant"
@@ -424,6 +430,15 @@ def build_parser() -> argparse.ArgumentParser:
     rduty.add_argument("--at", type=_instant, default=None)
     rduty.add_argument("--format", choices=["table", "json"], default="table")
     rduty.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_duty"))
+    rsync = roster_sub.add_parser(
+        "sync", help="apply the on-call rota of PagerDuty's primary and backup schedules (all or nothing)"
+    )
+    rsync.add_argument("--from", dest="source", choices=["pagerduty"], required=True)
+    rsync.add_argument("--dry-run", action="store_true", help="print what would change, change nothing")
+    rsync.add_argument("--since", type=_instant, default=None, help="default: this week's Monday")
+    rsync.add_argument("--until", type=_instant, default=None, help="default: 4 weeks after --since")
+    rsync.add_argument("--actor", default="cli")
+    rsync.set_defaults(handler=_delegate("bot.plan_cli", "cmd_roster_sync"))
 
     report = sub.add_parser("report", help="reports")
     report_sub = report.add_subparsers(dest="report", metavar="REPORT")

@@ -1,14 +1,19 @@
 """Clocks: the product never calls ``datetime.now()`` directly, so tests and the sandbox control time.
 
 ``SimulatedClock`` starts at a chosen instant and runs ``speed`` times faster than real time; it can
-map a simulated instant back to the real instant it will occur at, so timers can be scheduled.
+map a simulated instant back to the real instant it will occur at, so timers can be scheduled. The
+whole of a simulated clock is its :class:`ClockAnchor` (the simulated instant it showed at a
+wall-clock instant, and its speed): replicas that share an anchor show the same time, which is how
+``bot.shared_clock`` keeps every replica, and every restart, on one clock that never rewinds.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class Clock(Protocol):
@@ -27,25 +32,79 @@ class SystemClock:
         return max(0.0, (instant - self.now()).total_seconds())
 
 
-class SimulatedClock:
-    def __init__(self, start: datetime, speed: float = 1.0) -> None:
-        if start.tzinfo is None:
+@dataclass(frozen=True)
+class ClockAnchor:
+    """A simulated clock, whole: it showed ``simulated`` at the wall-clock instant ``real`` (seconds
+    since the epoch) and runs ``speed`` times faster than real time."""
+
+    simulated: datetime
+    real: float
+    speed: float
+
+    def __post_init__(self) -> None:
+        if self.simulated.tzinfo is None:
             raise ValueError("the simulated clock needs an aware start instant")
-        if speed <= 0:
+        if not self.speed > 0:
             raise ValueError("speed must be positive")
-        self._start = start.astimezone(UTC)
-        self._speed = speed
-        self._real_start = time.monotonic()
+
+    def at(self, real: float) -> datetime:
+        """What the clock shows at the wall-clock instant ``real``."""
+        return self.simulated.astimezone(UTC) + timedelta(seconds=(real - self.real) * self.speed)
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "simulated": self.simulated.astimezone(UTC).isoformat(),
+            "real": self.real,
+            "speed": self.speed,
+        }
+
+    @classmethod
+    def from_document(cls, value: Any) -> ClockAnchor | None:
+        """The stored anchor, or None when the document is not one (then a new anchor is stored)."""
+        try:
+            return cls(
+                datetime.fromisoformat(value["simulated"]), float(value["real"]), float(value["speed"])
+            )
+        except (TypeError, KeyError, ValueError):
+            return None
+
+
+class SimulatedClock:
+    """A clock running from an anchor. It reads the wall clock once, when it is made, and advances
+    with the monotonic clock from there, so it never jumps when the system clock is set."""
+
+    def __init__(self, start: datetime, speed: float = 1.0, *, wall: Callable[[], float] = time.time) -> None:
+        self._wall_at_start = wall()
+        self._monotonic_at_start = time.monotonic()
+        self._anchor = ClockAnchor(start, self._wall_at_start, speed)
+
+    @classmethod
+    def from_anchor(cls, anchor: ClockAnchor) -> SimulatedClock:
+        clock = cls(anchor.simulated, anchor.speed)
+        clock.adopt(anchor)
+        return clock
+
+    @property
+    def anchor(self) -> ClockAnchor:
+        return self._anchor
 
     @property
     def speed(self) -> float:
-        return self._speed
+        return self._anchor.speed
+
+    def adopt(self, anchor: ClockAnchor) -> None:
+        """Run from ``anchor`` from now on (start-up: the anchor every replica shares)."""
+        self._anchor = anchor
+
+    def real_now(self) -> float:
+        """The wall-clock instant now, as this clock reckons it (epoch seconds)."""
+        return self._wall_at_start + (time.monotonic() - self._monotonic_at_start)
 
     def now(self) -> datetime:
-        return self._start + timedelta(seconds=(time.monotonic() - self._real_start) * self._speed)
+        return self._anchor.at(self.real_now())
 
     def real_delay_until(self, instant: datetime) -> float:
-        return max(0.0, (instant - self.now()).total_seconds() / self._speed)
+        return max(0.0, (instant - self.now()).total_seconds() / self._anchor.speed)
 
 
 class FrozenClock:

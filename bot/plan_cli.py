@@ -343,6 +343,43 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roster_sync(args: argparse.Namespace) -> int:
+    """``golive roster sync --from pagerduty``: 0 applied (or nothing to change), 1 refused (each
+    unknown person or broken rule printed, nothing applied) or PagerDuty failed, 2 not configured."""
+    from bot.bridge.roster_sync import RosterSync, SyncWindowError
+    from bot.clock import Clock, SimulatedClock, SystemClock
+    from bot.integrations import pagerduty_roster
+
+    settings = _settings()
+    source = pagerduty_roster(settings)
+    if source is None:
+        raise CliError(
+            "PagerDuty is not configured: set GOLIVE_PAGERDUTY_TOKEN and GOLIVE_PAGERDUTY_SCHEDULE_IDS "
+            "(the primary schedule id, then the backup schedule id)"
+        )
+    clock: Clock = SystemClock()
+    if settings.development and settings.simulated_now is not None:
+        start = settings.simulated_now
+        clock = SimulatedClock(start if start.tzinfo else start.replace(tzinfo=UTC))
+    primary, backup = settings.pagerduty_schedules
+
+    async def work(store: Store):
+        try:
+            sync = RosterSync(store, clock, source, (primary, backup))
+            return await sync.run(since=args.since, until=args.until, dry_run=args.dry_run, actor=args.actor)
+        finally:
+            await source.close()
+
+    try:
+        result = _run(args, work)
+    except SyncWindowError as error:
+        raise CliError(str(error)) from None
+    stream = sys.stdout if result.ok else sys.stderr
+    for line in result.lines():
+        print(line, file=stream)
+    return 0 if result.ok else 1
+
+
 def _no_roster() -> int:
     print("No duty roster has been imported (golive roster import FILE).", file=sys.stderr)
     return 1

@@ -375,7 +375,10 @@ class IncidentTracker(Protocol):
 
 @dataclass(frozen=True)
 class OnCallEntry:
-    """One on-call shift of an external rota (PagerDuty): who, which schedule, from when to when."""
+    """One on-call shift of an external rota (PagerDuty): who, which schedule, from when to when.
+
+    ``start``/``end`` lie within the window asked about (a permanent on-call is clamped to it);
+    ``email`` is empty when the rota does not say (the person is then named by ``name``)."""
 
     email: str
     name: str
@@ -387,7 +390,9 @@ class OnCallEntry:
 class RosterSource(Protocol):
     """Where duty comes from besides the CSV (PagerDuty's on-call schedules)."""
 
-    async def on_call(self, since: datetime, until: datetime) -> list[OnCallEntry]: ...
+    async def on_call(self, since: datetime, until: datetime) -> list[OnCallEntry]:
+        """Every on-call entry of the source's schedules that overlaps ``[since, until)``."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -403,17 +408,25 @@ class FollowUpRequest:
 
 @dataclass(frozen=True)
 class FollowUp:
+    """A filed follow-up issue as its tracker holds it; ``state`` is the tracker's word (GitHub
+    ``open``/``closed``, a Jira status name); ``assignee`` whom it is assigned to, if anyone."""
+
     key: str  # "#42" or "GOLIVE-7"
     url: str
     state: str
     opened_on: date | None = None
+    assignee: str | None = None
 
 
 class FollowUpTracker(Protocol):
-    """Where follow-up work is filed (GitHub issues or Jira)."""
+    """Where follow-up work is filed (GitHub issues or Jira). ``create`` is not idempotent by
+    itself: a caller that is unsure whether an earlier create landed calls ``find`` first, with
+    the request's ``marker`` (the tracker finds it in the issue's body)."""
 
     async def find(self, marker: str) -> FollowUp | None: ...
 
     async def create(self, request: FollowUpRequest) -> FollowUp: ...
 
-    async def get(self, key: str) -> FollowUp: ...
+    async def get(self, key: str) -> FollowUp:
+        """The issue as it is now (``Permanent`` when there is no such issue)."""
+        ...

@@ -2,6 +2,11 @@
 loopback, with the sample rollout plan and roster loaded when the database is empty, and an optional
 simulated clock.
 
+The PagerDuty, GitHub and Jira emulators run beside them and the bot's settings point at them (a
+URL, token or other setting of theirs set in the environment wins, so a check can put its own
+server in place of one). At start the roster is synced from PagerDuty once (the leader repeats it
+hourly), and follow-up issues go to the GitHub emulator unless ``GOLIVE_FOLLOWUP_TRACKER=jira``.
+
 Everything it keeps lives under ``--state-dir`` (``golive.db`` is the bot's database). It is
 complete for a delivery manager: the emulated tenant's ``manager`` (Morgan Manager) is a delivery
 manager (``GOLIVE_MANAGER_AAD_IDS``), the team has a "Go Live Management" channel
@@ -35,13 +40,16 @@ from sqlalchemy.engine import make_url
 from bot import sandbox_alerts
 from bot.alerts.development import DEVELOPMENT_SECRETS
 from bot.alerts_cli import secret_for
-from bot.app import Overrides, create_app
+from bot.app import RUNTIME, Overrides, create_app
 from bot.bridge import records
 from bot.clock import SimulatedClock
 from bot.settings import Environment, Settings
+from bot.shared_clock import share_clock_at
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
+from emulators import github, jira, pagerduty
+from emulators.pagerduty.config import BACKUP_SCHEDULE_ID, PRIMARY_SCHEDULE_ID
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
@@ -68,11 +76,17 @@ class SandboxOptions:
     port: int = 3978
     servicenow_port: int = 3979
     teams_port: int = 3980
-    slack_port: int = 3981
     state_dir: Path = Path(".sandbox")
     now: datetime | None = None
     speed: float = 1.0
     host: str = "127.0.0.1"
+    # 0: a free port. ``golive sandbox`` passes 3981, 3983, 3984 and 3985 (its --slack-port,
+    # --pagerduty-port, --github-port and --jira-port); a caller that names only the ports above
+    # gets free ones here.
+    slack_port: int = 0
+    pagerduty_port: int = 0
+    github_port: int = 0
+    jira_port: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,9 @@ class SandboxUrls:
     teams: str
     servicenow: str
     slack: str = ""
+    pagerduty: str = ""
+    github: str = ""
+    jira: str = ""
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -91,6 +108,31 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     return sock
+
+
+def integration_settings(options: SandboxOptions) -> dict[str, Any]:
+    """The PagerDuty, GitHub and Jira settings that point at the sandbox's emulators, less those
+    set in the environment (which win)."""
+    base = f"http://{_loopback(options.host)}"
+    defaults: dict[str, Any] = {
+        "pagerduty_api_url": f"{base}:{options.pagerduty_port}",
+        "pagerduty_token": pagerduty.DEFAULT_TOKEN,
+        "pagerduty_schedule_ids": f"{PRIMARY_SCHEDULE_ID},{BACKUP_SCHEDULE_ID}",
+        "followup_tracker": "github",
+        "followup_labels": "go-live,follow-up",
+        "github_api_url": f"{base}:{options.github_port}",
+        "github_token": github.DEFAULT_TOKEN,
+        "github_repo": github.DEFAULT_REPO,
+        "jira_url": f"{base}:{options.jira_port}",
+        "jira_project": jira.DEFAULT_PROJECT,
+        "jira_user": jira.BOT_EMAIL,
+        "jira_token": jira.DEFAULT_API_TOKEN,
+    }
+    return {key: value for key, value in defaults.items() if f"GOLIVE_{key.upper()}" not in os.environ}
+
+
+def _loopback(host: str) -> str:
+    return "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
 
 
 def sandbox_alert_secrets() -> dict[str, str]:
@@ -121,6 +163,7 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
     secrets: dict[str, Any] = dict(sandbox_alert_secrets())
     return Settings(
         **secrets,
+        **integration_settings(options),
         env=Environment.DEVELOPMENT,
         host=options.host,
         port=options.port,
@@ -287,6 +330,9 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             ("servicenow", options.servicenow_port),
             ("teams", options.teams_port),
             ("slack", options.slack_port),
+            ("pagerduty", options.pagerduty_port),
+            ("github", options.github_port),
+            ("jira", options.jira_port),
         )
     }
     ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
@@ -296,6 +342,9 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         servicenow_port=ports["servicenow"],
         teams_port=ports["teams"],
         slack_port=ports["slack"],
+        pagerduty_port=ports["pagerduty"],
+        github_port=ports["github"],
+        jira_port=ports["jira"],
     )
     clock = SimulatedClock(options.now or datetime.now(UTC), options.speed)
     state = options.state_dir.resolve()
@@ -308,6 +357,8 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         state_dir=state / "teams",
     )
     settings = sandbox_settings(options, teams_config.team_id, teams_config.tenant_id)
+    # A restarted sandbox continues the stored clock (or moves it forward to a later --now).
+    await share_clock_at(settings.database_url, clock)
     roster = await seed_if_empty(settings, clock.now())
     people = sandbox_people(roster)
     teams_config = TeamsEmulatorConfig(
@@ -358,6 +409,10 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
             (teams_app, sockets["teams"]),
             (create_slack_emulator(slack_config), sockets["slack"]),
+            *(
+                (app, sockets[name])
+                for name, app in integration_emulators(settings, clock.now, state).items()
+            ),
             (bot_app, sockets["bot"]),
         ):
             runner = web.AppRunner(app, access_log=None)
@@ -367,6 +422,8 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         async with aiohttp.ClientSession() as session:
             async with session.post(f"{base}:{options.teams_port}/_emulator/install", json={}) as response:
                 await response.read()
+        roster_line = await first_roster_sync(bot_app)
+        followups = bot_app[RUNTIME].config.followup_tracker or "off"
         api_token = "from GOLIVE_API_TOKENS" if os.environ.get("GOLIVE_API_TOKENS") else SANDBOX_API_TOKEN
         managers = ", ".join(p.name for p in teams_config.people if p.role == "manager")
         print(
@@ -375,6 +432,10 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             f"  Slack console:     {base}:{options.slack_port}/  (#{', #'.join(slack_config.channels)})\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
             f"  Bot endpoint:      {base}:{options.port}/api/messages (Slack: /slack/events)\n"
+            f"  PagerDuty:         {settings.pagerduty_api_url}  ({roster_line})\n"
+            f"  GitHub:            {base}:{options.github_port}/  (repository {settings.github_repo})\n"
+            f"  Jira:              {base}:{options.jira_port}/  (project {settings.jira_project})\n"
+            f"  Follow-up issues:  {followups}\n"
             f"  Plan API:          {base}:{options.port}/api/plan  (bearer token: {api_token})\n"
             f"  Delivery manager:  {managers} (personal chat in the console); rotation reports in "
             f"the {MANAGEMENT_CHANNEL} channel\n"
@@ -391,6 +452,9 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
                     teams=f"{base}:{options.teams_port}",
                     servicenow=f"{base}:{options.servicenow_port}",
                     slack=f"{base}:{options.slack_port}",
+                    pagerduty=f"{base}:{options.pagerduty_port}",
+                    github=f"{base}:{options.github_port}",
+                    jira=f"{base}:{options.jira_port}",
                 )
             )
         await asyncio.Event().wait()
@@ -399,3 +463,45 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             await runner.cleanup()
         for sock in sockets.values():
             sock.close()
+
+
+def integration_emulators(
+    settings: Settings, now: Callable[[], datetime], state: Path
+) -> dict[str, web.Application]:
+    """The PagerDuty, GitHub and Jira emulators, accepting whatever credentials the bot uses."""
+    github_config = github.GitHubEmulatorConfig(
+        tokens={settings.github_token.get_secret_value() or github.DEFAULT_TOKEN: github.BOT_LOGIN},
+        repos=github.sample_repos(settings.github_repo or github.DEFAULT_REPO),
+        now=now,
+        state_dir=state / "github",
+    )
+    jira_config = dataclasses.replace(
+        jira.config_for_account(
+            settings.jira_user or jira.BOT_EMAIL,
+            settings.jira_token.get_secret_value() or jira.DEFAULT_API_TOKEN,
+            settings.jira_project or jira.DEFAULT_PROJECT,
+            state / "jira",
+        ),
+        now=now,
+    )
+    pagerduty_config = pagerduty.PagerDutyEmulatorConfig(
+        tokens=(settings.pagerduty_token.get_secret_value() or pagerduty.DEFAULT_TOKEN,),
+        now=now,
+        state_dir=state / "pagerduty",
+    )
+    return {
+        "pagerduty": pagerduty.create_pagerduty_emulator(pagerduty_config),
+        "github": github.create_github_emulator(github_config),
+        "jira": jira.create_jira_emulator(jira_config),
+    }
+
+
+async def first_roster_sync(app: web.Application) -> str:
+    """Sync the roster from PagerDuty once at start, so the demo's roster is PagerDuty's."""
+    sync = app[RUNTIME].roster_sync
+    if sync is None:
+        return "roster sync off"
+    result = await sync.run(actor="sandbox")
+    if not result.ok:
+        return f"roster sync failed: {result.reason[:120]}"
+    return f"roster synced, {len(result.changes)} week(s) changed"

@@ -9,7 +9,13 @@ replica that holds leadership:
   another one's heartbeat is fresh.
 
 The jobs themselves are idempotent (the reconciler records its decisions, escalations claim a
-unique row), so a repeated or missed tick only catches up.
+unique row), so a repeated or missed tick only catches up. Exact-instant jobs (a channel's opening or
+retiring instant) also claim their slot in ``schedule_runs`` before they run (:class:`SlotClaims`):
+a slot runs once, whichever replica leads, and a new leader runs the slots that came due while
+nobody led (those after the last claimed one), so a handover neither doubles nor skips one.
+
+Who leads is visible everywhere (``bot.leadership``): the runner keeps this replica's
+:class:`~bot.leadership.LeaderStatus`, and the leader writes its name in the leader record.
 """
 
 from __future__ import annotations
@@ -28,15 +34,26 @@ from typing import Any
 import asyncpg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.date import DateTrigger
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.leadership import (
+    HEARTBEAT_STALE,
+    LEADER_DOCUMENT,
+    LeaderStatus,
+    announce_leader,
+    save_leader_record,
+    withdraw_leader,
+)
+from bot.storage import tables
 from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x60_11_7E_B1  # "golive bridge": one constant per product
-HEARTBEAT_STALE = timedelta(seconds=30)
-LEADER_DOCUMENT = "scheduler_leader"
+#: The job id exact-instant slots are claimed under in ``schedule_runs``.
+EXACT_INSTANT_JOB = "channel-instant"
 
 
 # A tick still running when the next is due is skipped by design (max_instances=1); APScheduler
@@ -54,42 +71,74 @@ def replica_identity() -> str:
 
 
 class PostgresLeadership:
-    def __init__(self, database_url: str, identity: str) -> None:
+    """The advisory lock on a dedicated connection (named after the replica in ``pg_stat_activity``);
+    with a ``store``, the holder also writes its name in the leader record on every check."""
+
+    def __init__(self, database_url: str, identity: str, store: Store | None = None) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._identity = identity
+        self._store = store
         self._connection: asyncpg.Connection | None = None
 
     async def try_acquire(self) -> bool:
         try:
             if self._connection is None or self._connection.is_closed():
-                self._connection = await asyncpg.connect(self._dsn, timeout=5)
-            return bool(await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY))
+                self._connection = await asyncpg.connect(
+                    self._dsn, timeout=5, server_settings={"application_name": self._identity[:63]}
+                )
+            acquired = bool(
+                await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
+            )
         except (OSError, asyncpg.PostgresError, TimeoutError):
             await self._drop()
             return False
+        if acquired:
+            await self._announce()
+        return acquired
 
     async def still_held(self) -> bool:
         if self._connection is None or self._connection.is_closed():
             return False
         try:
             await asyncio.wait_for(self._connection.fetchval("SELECT 1"), 5)
-            return True
         except (OSError, asyncpg.PostgresError, TimeoutError):
             await self._drop()
             return False
+        await self._announce()
+        return True
+
+    async def _announce(self) -> None:
+        if self._store is None:
+            return
+        try:
+            await announce_leader(self._store, self._identity)
+        except (SQLAlchemyError, OSError) as error:  # the lock, not the record, is leadership
+            log.warning("leader record not written (%s)", type(error).__name__)
 
     async def release(self) -> None:
-        if self._connection is not None and not self._connection.is_closed():
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                await self._connection.fetchval("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
-        await self._drop()
+        try:
+            # While the lock is still ours, so no successor's record is cleared by mistake.
+            if self._store is not None and self._connection is not None:
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await withdraw_leader(self._store, self._identity)
+            if self._connection is not None and not self._connection.is_closed():
+                # A check cancelled mid-query leaves the connection busy: then closing it unlocks.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(
+                        self._connection.fetchval("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY), 2
+                    )
+        finally:
+            await self._drop()
 
     async def _drop(self) -> None:
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.close(timeout=2)
-        self._connection = None
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            await connection.close(timeout=2)
+        except Exception:  # a busy or broken connection: drop it hard, the session (and lock) ends
+            connection.terminate()
 
 
 class SqliteLeadership:
@@ -104,24 +153,14 @@ class SqliteLeadership:
             if current and current.get("owner") not in (None, self._identity):
                 if leader_is_live(current, now):
                     return False
-            await self._store.put_document(
-                connection, LEADER_DOCUMENT, {"owner": self._identity, "heartbeat": now.isoformat()}, now
-            )
+            await save_leader_record(self._store, connection, self._identity, now)
         return True
 
     async def still_held(self) -> bool:
         return await self.try_acquire()
 
     async def release(self) -> None:
-        async with self._store.write() as connection:
-            current = await self._store.get_document(connection, LEADER_DOCUMENT)
-            if current and current.get("owner") == self._identity:
-                await self._store.put_document(
-                    connection,
-                    LEADER_DOCUMENT,
-                    {"owner": None, "heartbeat": "1970-01-01T00:00:00+00:00"},
-                    datetime.now(UTC),
-                )
+        await withdraw_leader(self._store, self._identity)
 
 
 def leader_is_live(document: dict[str, Any], now: datetime) -> bool:
@@ -172,8 +211,41 @@ def _guarded(job: PeriodicJob) -> Callable[[], Awaitable[None]]:
     return run
 
 
+class SlotClaims:
+    """Claimed schedule slots (``schedule_runs``): a slot's job runs only where its claim is new."""
+
+    def __init__(self, store: Store, identity: str) -> None:
+        self._store = store
+        self._identity = identity[:80]
+
+    async def claim(self, job_id: str, slot: str) -> bool:
+        async with self._store.write() as connection:
+            return await self._store.insert_if_absent(
+                connection,
+                tables.schedule_runs,
+                {
+                    "job_id": job_id,
+                    "slot": slot,
+                    "claimed_at": datetime.now(UTC),
+                    "claimed_by": self._identity,
+                },
+                ["job_id", "slot"],
+            )
+
+    async def last_slot(self, job_id: str) -> str | None:
+        """The latest slot claimed for ``job_id`` (slots are UTC ISO instants, so text order is time order)."""
+        runs = tables.schedule_runs
+        async with self._store.read() as connection:
+            value = await connection.scalar(select(func.max(runs.c.slot)).where(runs.c.job_id == job_id))
+        return None if value is None else str(value)
+
+
 class ScheduleRunner:
-    """Holds leadership and runs the periodic jobs plus exact-instant jobs while it does."""
+    """Holds leadership and runs the periodic jobs plus exact-instant jobs while it does.
+
+    ``exact_instants`` lists (slot, real seconds until it is due) pairs; each slot runs ``on_exact``
+    once, after claiming it in ``claims``. A slot already due (0 s) runs at once: the catch-up of a
+    new leader. This replica's leadership is kept in ``status`` for the pages that show it."""
 
     def __init__(
         self,
@@ -182,6 +254,8 @@ class ScheduleRunner:
         *,
         exact_instants: Callable[[], Awaitable[list[tuple[str, float]]]] | None = None,
         on_exact: Callable[[], Awaitable[object]] | None = None,
+        claims: SlotClaims | None = None,
+        status: LeaderStatus | None = None,
         check_every_s: float = 3.0,
         refuse_if_taken: bool = False,
     ) -> None:
@@ -189,11 +263,22 @@ class ScheduleRunner:
         self._jobs = jobs
         self._exact_instants = exact_instants
         self._on_exact = on_exact
+        self._claims = claims
+        self.status = status or LeaderStatus("this-replica")
         self._check_every = check_every_s
         self._refuse_if_taken = refuse_if_taken
         self._scheduler: AsyncIOScheduler | None = None
         self._shutting_down = False
-        self.is_leader = False
+        self._slots_done: set[str] = set()
+
+    @property
+    def is_leader(self) -> bool:
+        return self.status.is_leader
+
+    @property
+    def handled_slots(self) -> frozenset[str]:
+        """Exact-instant slots this replica has run or found claimed by another."""
+        return frozenset(self._slots_done)
 
     def add_job(self, job: PeriodicJob) -> None:
         """Add a periodic job before ``start``."""
@@ -202,7 +287,7 @@ class ScheduleRunner:
     async def start(self) -> None:
         """Called once at start-up; refuses (SQLite) when another scheduler is alive."""
         if await self._leadership.try_acquire():
-            self._become_leader()
+            await self._become_leader()
         elif self._refuse_if_taken:
             raise SchedulerRefused(
                 "another Go Live Bridge scheduler is running against this SQLite database; "
@@ -222,14 +307,14 @@ class ScheduleRunner:
                     else:
                         await self._refresh_exact_jobs()
                 elif await self._leadership.try_acquire():
-                    self._become_leader()
+                    await self._become_leader()
         finally:
             self._stop_scheduler()
-            await self._leadership.release()
+            await self._release()
 
-    def _become_leader(self) -> None:
-        log.info("this replica is the scheduler leader")
-        self.is_leader = True
+    async def _become_leader(self) -> None:
+        log.info("this replica (%s) is the scheduler leader", self.status.identity)
+        self.status.became_leader()
         scheduler = AsyncIOScheduler(timezone=UTC, logger=_QUIET_APSCHEDULER)
         for job in self._jobs:
             scheduler.add_job(
@@ -244,29 +329,73 @@ class ScheduleRunner:
             )
         scheduler.start()
         self._scheduler = scheduler
+        await self._refresh_exact_jobs()  # at once: slots that came due during the handover
 
     async def _refresh_exact_jobs(self) -> None:
         if self._scheduler is None or self._exact_instants is None or self._on_exact is None:
             return
-        for key, delay in await self._exact_instants():
-            run_at = datetime.now(UTC) + timedelta(seconds=delay)
-            job_id = f"exact-{key}"
-            if self._scheduler.get_job(job_id) is None:
-                self._scheduler.add_job(
-                    _guarded(PeriodicJob(job_id, 0, self._on_exact)),
-                    DateTrigger(run_date=run_at),
-                    id=job_id,
-                    misfire_grace_time=300,
-                )
+        try:
+            instants = await self._exact_instants()
+        except Exception as error:  # the next check tries again; the periodic tick still runs
+            log.warning("exact-instant jobs not refreshed: %s", type(error).__name__)
+            return
+        for slot, delay in instants:
+            job_id = f"exact-{slot}"
+            if slot in self._slots_done or self._scheduler.get_job(job_id) is not None:
+                continue
+            self._scheduler.add_job(
+                _guarded(PeriodicJob(job_id, 0, self._slot_job(slot))),
+                DateTrigger(run_date=datetime.now(UTC) + timedelta(seconds=delay)),
+                id=job_id,
+                misfire_grace_time=300,
+            )
+
+    def _slot_job(self, slot: str) -> Callable[[], Awaitable[object]]:
+        async def run() -> None:
+            assert self._on_exact is not None
+            claimed = self._claims is None or await self._claims.claim(EXACT_INSTANT_JOB, slot)
+            self._slots_done.add(slot)
+            if claimed:
+                await self._on_exact()
+
+        return run
 
     def stop_jobs(self) -> None:
         """Shutting down: no new ticks (leadership is released when the run task ends)."""
         self._shutting_down = True
         self._stop_scheduler()
 
+    async def close(self) -> None:
+        """Stop and release leadership, also when the run task never got to start (then its own
+        clean-up never runs). Safe to call after ``run`` released it."""
+        self.stop_jobs()
+        await self._release()
+
+    async def _release(self) -> None:
+        try:
+            await self._leadership.release()
+        except Exception as error:  # shutting down: the lock ends with the session anyway
+            log.warning("scheduler leadership not released cleanly (%s)", type(error).__name__)
+
     def _stop_scheduler(self) -> None:
-        self.is_leader = False
+        self.status.stepped_down()
         if self._scheduler is not None:
             with contextlib.suppress(Exception):
                 self._scheduler.shutdown(wait=False)
             self._scheduler = None
+
+
+__all__ = [
+    "ADVISORY_LOCK_KEY",
+    "EXACT_INSTANT_JOB",
+    "HEARTBEAT_STALE",
+    "LEADER_DOCUMENT",
+    "PeriodicJob",
+    "PostgresLeadership",
+    "ScheduleRunner",
+    "SchedulerRefused",
+    "SlotClaims",
+    "SqliteLeadership",
+    "leader_is_live",
+    "replica_identity",
+]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from ipaddress import ip_address
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -28,6 +30,11 @@ class AppType(StrEnum):
     SINGLE_TENANT = "SingleTenant"
     MULTI_TENANT = "MultiTenant"
     USER_ASSIGNED_MSI = "UserAssignedMSI"
+
+
+class FollowUpTrackerKind(StrEnum):
+    GITHUB = "github"
+    JIRA = "jira"
 
 
 class ConfigurationError(RuntimeError):
@@ -56,6 +63,8 @@ class Settings(BaseSettings):
     microsoft_app_type: AppType = AppType.SINGLE_TENANT
     # Where inbound Bot Framework tokens are validated (the Teams emulator serves its own).
     openid_metadata_url: str = ""
+    # Seconds one fetch of that metadata and its keys may take (off the event loop; then 401).
+    openid_timeout_s: float = Field(5.0, gt=0)
     allowed_service_url_prefixes: str = ""
     allowed_tenant_ids: str = ""
 
@@ -125,6 +134,24 @@ class Settings(BaseSettings):
     slack_alert_channel: str = "check-in-experience-apm"
     alert_max_new_per_minute: int = Field(10, ge=0, le=10_000)
 
+    # Duty from PagerDuty (on when the token and both schedule ids are set): primary, then backup.
+    pagerduty_token: SecretStr = SecretStr("")
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    pagerduty_schedule_ids: str = ""
+    pagerduty_sync_interval_s: float = Field(3600.0, ge=60)
+
+    # Follow-up issues from incident cards: GitHub issues or Jira issues.
+    followup_tracker: FollowUpTrackerKind = FollowUpTrackerKind.GITHUB
+    followup_labels: str = ""
+    github_token: SecretStr = SecretStr("")
+    github_api_url: str = "https://api.github.com"
+    github_repo: str = ""
+    jira_url: str = ""
+    jira_project: str = ""
+    jira_user: str = ""
+    jira_token: SecretStr = SecretStr("")
+    jira_issue_type: str = "Task"
+
     @field_validator("microsoft_app_type", mode="before")
     @classmethod
     def _app_type_case_insensitive(cls, value: object) -> object:
@@ -157,6 +184,66 @@ class Settings(BaseSettings):
     def api_token_names(self) -> dict[str, str]:
         """The plan API's tokens -> the name each is audited under."""
         return parse_api_tokens(self.api_tokens.get_secret_value())
+
+    @field_validator("followup_tracker", mode="before")
+    @classmethod
+    def _tracker_case_insensitive(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("pagerduty_api_url", "github_api_url", "jira_url")
+    @classmethod
+    def _https_or_loopback(cls, value: str) -> str:
+        """Tokens travel to these URLs: https, or plain http only to this machine (an emulator)."""
+        value = value.strip()
+        if value and not secure_or_loopback(value):
+            raise ValueError("must be an https:// URL (http:// only on loopback, for an emulator)")
+        return value
+
+    @field_validator("github_repo")
+    @classmethod
+    def _owner_slash_name(cls, value: str) -> str:
+        value = value.strip()
+        owner, slash, name = value.partition("/")
+        if value and not (slash and owner and name and "/" not in name):
+            raise ValueError("must be owner/name")
+        return value
+
+    @field_validator("pagerduty_schedule_ids")
+    @classmethod
+    def _two_schedules(cls, value: str) -> str:
+        ids = [part.strip() for part in value.split(",") if part.strip()]
+        if len(ids) > 2:
+            raise ValueError("name the primary schedule, then the backup schedule (two ids)")
+        return ",".join(ids)
+
+    @property
+    def pagerduty_schedules(self) -> tuple[str, ...]:
+        """(primary schedule id, backup schedule id) as configured (empty when unset)."""
+        return tuple(part for part in self.pagerduty_schedule_ids.split(",") if part)
+
+    @property
+    def pagerduty_enabled(self) -> bool:
+        return bool(self.pagerduty_token.get_secret_value()) and len(self.pagerduty_schedules) == 2
+
+    @property
+    def followup_label_list(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(part.strip() for part in self.followup_labels.split(",") if part.strip()))
+
+    def followup_missing(self) -> list[str]:
+        """The settings the chosen follow-up tracker still needs (empty: follow-ups are on)."""
+        if self.followup_tracker is FollowUpTrackerKind.GITHUB:
+            wanted = {
+                "GOLIVE_GITHUB_TOKEN": self.github_token.get_secret_value(),
+                "GOLIVE_GITHUB_REPO": self.github_repo,
+            }
+        else:
+            wanted = {
+                "GOLIVE_JIRA_URL": self.jira_url,
+                "GOLIVE_JIRA_PROJECT": self.jira_project,
+                "GOLIVE_JIRA_USER": self.jira_user,
+                "GOLIVE_JIRA_TOKEN": self.jira_token.get_secret_value(),
+            }
+        return [name for name, value in wanted.items() if not value]
 
     @property
     def development(self) -> bool:
@@ -224,6 +311,23 @@ class Settings(BaseSettings):
         if self.database_url.startswith("sqlite"):
             return Path(self.database_url.split(":///", 1)[1]) if ":///" in self.database_url else None
         return None
+
+
+def secure_or_loopback(url: str) -> bool:
+    """True for an https URL, or an http URL whose host is this machine (127.0.0.0/8, ::1, localhost)."""
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return False
+    if parts.scheme == "https":
+        return True
+    if parts.scheme != "http":
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
 
 
 def _split(value: str) -> frozenset[str]:

@@ -25,6 +25,10 @@ VERB_ADD_WEEK: Final = "add_week"
 VERB_SET_SITE: Final = "set_site"
 VERB_PLAN_CONFIRM: Final = "plan_confirm"
 VERB_PLAN_CANCEL: Final = "plan_cancel"
+#: "Follow-up issue" (engineers only): one GitHub or Jira issue per incident, however often pressed.
+#: An incident card's button carries ``{"inquiry": key}``, an alert card's ``{"alert": key}``.
+VERB_FOLLOWUP: Final = "followup"
+FOLLOWUP_TITLE: Final = "Follow-up issue"
 #: Every verb a card button can send; the card-action use case handles exactly these.
 CARD_VERBS: Final[frozenset[str]] = frozenset(
     {
@@ -37,6 +41,7 @@ CARD_VERBS: Final[frozenset[str]] = frozenset(
         VERB_PLAN_CONFIRM,
         VERB_PLAN_CANCEL,
         VERB_SET_SITE,
+        VERB_FOLLOWUP,
     }
 )
 #: The verbs of a plan-change preview card (``PlanChangeView``); their data carries ``DATA_PROPOSAL``.
@@ -84,6 +89,18 @@ class SiteChoice:
 
 
 @dataclass(frozen=True)
+class FollowUpRef:
+    """An incident's follow-up issue as a card shows it; ``key`` is None while it is being filed
+    (``failed``: the tracker refused it; the thread says why)."""
+
+    tracker: str  # "GitHub" or "Jira"
+    key: str | None = None
+    url: str | None = None
+    state: str | None = None
+    failed: bool = False
+
+
+@dataclass(frozen=True)
 class IncidentCardView:
     """What the incident card shows for one inquiry. ``number``/``url`` are ``None`` until ServiceNow
     has answered (the card is posted at once and updated when the incident exists). People are
@@ -115,6 +132,9 @@ class IncidentCardView:
     resolved_by: str | None = None
     #: The open sites to choose from, when the inquiry's site is not known (else empty).
     site_choices: tuple[SiteChoice, ...] = ()
+    # Where the "Follow-up issue" button files ("GitHub", "Jira"; None: no button), and the issue.
+    followup_tracker: str | None = None
+    followup: FollowUpRef | None = None
 
 
 @dataclass(frozen=True)

@@ -204,6 +204,7 @@ def _engineer(
         work_days=work_days,
         production_access=production_access,
         email=f"{user}@example.va.gov",
+        github_login=name.lower().replace(" ", "-"),  # the GitHub emulator's sample logins
     )
 
 

@@ -25,6 +25,7 @@ class BridgeConfig:
     # Channels watched for inquiries outside the go-live channels, as (platform, channel name or id):
     # Slack's DSVA channels. Hand-off notices go there too.
     watched_channels: tuple[tuple[Platform, str], ...] = ()
+    followup_tracker: str = ""  # "GitHub" or "Jira" when follow-up issues are on
 
     @property
     def correlation_display(self) -> str:

@@ -153,6 +153,15 @@ class AlertReply:
     mentions: tuple[Mention, ...] = ()
 
 
+@dataclass(frozen=True)
+class FollowUpFiling:
+    """File the follow-up issue claimed for an incident (``followups`` row of ``correlation_id``);
+    ``subject`` is the card data key that named the incident (``inquiry``, ``alert``)."""
+
+    correlation_id: str
+    subject: str = "inquiry"
+
+
 CREATE_INCIDENT = JobKind("create_incident", Nothing)
 COMMENT = JobKind("comment", Note)
 WORK_NOTE = JobKind("work_note", Note)
@@ -175,6 +184,7 @@ ALERT_SYNC = JobKind("alert_sync", AlertRef)
 ALERT_ACKNOWLEDGE = JobKind("alert_acknowledge", AlertAction)
 ALERT_ROUTE = JobKind("alert_route", AlertAction)
 ALERT_REPLY = JobKind("alert_reply", AlertReply)
+FILE_FOLLOWUP = JobKind("file_followup", FollowUpFiling)
 
 ALL_KINDS: tuple[JobKind[Any], ...] = (
     CREATE_INCIDENT,
@@ -199,4 +209,5 @@ ALL_KINDS: tuple[JobKind[Any], ...] = (
     ALERT_ACKNOWLEDGE,
     ALERT_ROUTE,
     ALERT_REPLY,
+    FILE_FOLLOWUP,
 )

@@ -444,6 +444,8 @@ class InquiryJobs:
         if not row.card_activity_id:
             return
         context = await self._card_context(row)
+        async with self._store.read() as connection:
+            followup = await records.followup_for(connection, row.correlation_id)
         message = self._renderer.incident_message(
             row,
             context.duty,
@@ -452,6 +454,7 @@ class InquiryJobs:
             zone=context.zone,
             names=context.names,
             sites=context.sites,
+            followup=followup,
         )
         await self._chats[row.platform].update_message(thread_of(row), row.card_activity_id, message)
 

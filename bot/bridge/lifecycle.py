@@ -8,6 +8,7 @@ the welcome, or post the retirement summary and archive (a ``ChatPlatform``: Tea
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -45,8 +46,15 @@ class ChannelLifecycle:
         self._config = config
         self._template = config.channel_template
         self._wake = wake
+        # The periodic tick and an exact-instant tick may meet; on PostgreSQL two concurrent
+        # transactions would both see a channel planned and both decide to open it.
+        self._ticking = asyncio.Lock()
 
     async def tick(self, now: datetime | None = None) -> list[ChannelAction]:
+        async with self._ticking:
+            return await self._tick(now)
+
+    async def _tick(self, now: datetime | None) -> list[ChannelAction]:
         now = now or self._clock.now()
         async with self._store.write() as connection:
             plan = await records.load_plan(connection)

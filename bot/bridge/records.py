@@ -176,3 +176,12 @@ async def audit(
             stations=f" {' '.join(listed)} " if listed else None,
         )
     )
+
+
+async def followup_for(connection: AsyncConnection, correlation_id: str) -> Row[Any] | None:
+    """The follow-up issue asked for an incident (its ``followups`` row), if any."""
+    return (
+        await connection.execute(
+            select(tables.followups).where(tables.followups.c.correlation_id == correlation_id)
+        )
+    ).first()

@@ -11,6 +11,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import Row
+
 from bot import views
 from bot.bridge.config import BridgeConfig
 from bot.bridge.untrusted import safe_text
@@ -97,9 +99,11 @@ class Renderer:
         zone: str | None = None,
         names: Mapping[str, str] | None = None,
         sites: tuple[views.SiteChoice, ...] = (),
+        followup: Row[Any] | None = None,
     ) -> views.IncidentCardView:
         """The card of an inquiry as last stored from ServiceNow; ``zone`` is the site's time zone
-        and ``names`` maps user names to display names for rows stored before names were kept."""
+        and ``names`` maps user names to display names for rows stored before names were kept;
+        ``followup`` is the incident's ``followups`` row, if a follow-up issue was asked for."""
         first_response = None
         if row.first_response_at is not None:
             waited = (row.first_response_at - row.posted_at).total_seconds()
@@ -130,6 +134,8 @@ class Renderer:
             triage_guidance=category.guidance if category else None,
             resolved_by=getattr(row, "resolved_by_name", None) or None,
             site_choices=() if row.station else sites,
+            followup_tracker=self._config.followup_tracker or None,
+            followup=followup_ref(followup, self._config.followup_tracker),
         )
 
     def incident_message(
@@ -142,6 +148,7 @@ class Renderer:
         zone: str | None = None,
         names: Mapping[str, str] | None = None,
         sites: tuple[views.SiteChoice, ...] = (),
+        followup: Row[Any] | None = None,
     ) -> Message:
         """The card in the thread; on its first post, with the incident number and, for a post made
         when no engineer is working, when it will be picked up (the instant the first-response
@@ -163,7 +170,7 @@ class Renderer:
             if sites and not row.station:
                 notes.append("Which site is this about? Pick it below (the incident is logged either way).")
             text = " ".join(notes) if notes else None
-        view = self.incident_view(row, duty, zone=zone, names=names, sites=sites)
+        view = self.incident_view(row, duty, zone=zone, names=names, followup=followup, sites=sites)
         return Message(text=text, view=view, key=f"card:{row.correlation_id}")
 
     @staticmethod
@@ -256,3 +263,11 @@ def person_name(
     if not user_name:
         return None
     return display_name or (names or {}).get(user_name) or user_name
+
+
+def followup_ref(row: Any, tracker: str) -> views.FollowUpRef | None:
+    """A ``followups`` row as the card shows it (None: no follow-up was asked for)."""
+    if row is None:
+        return None
+    name = {"github": "GitHub", "jira": "Jira"}.get(row.tracker, tracker or row.tracker)
+    return views.FollowUpRef(name, row.issue_key, row.issue_url, row.issue_state, bool(row.last_error))

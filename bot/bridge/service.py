@@ -20,6 +20,7 @@ from bot.bridge import records
 from bot.bridge.actions import ActionResult, UnknownAction, apply_action
 from bot.bridge.config import BridgeConfig
 from bot.bridge.dispatch import CommandDispatcher, CommandRequest
+from bot.bridge.followups import FollowUpActions
 from bot.bridge.inquiries import InquiryService
 from bot.bridge.keys import text_fingerprint
 from bot.bridge.people import actor_label, engineer_for
@@ -65,6 +66,7 @@ class BridgeService:
         wake_outbox: Callable[[], None],
         *,
         alerts: AlertActions | None = None,
+        followups: FollowUpActions | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -74,6 +76,7 @@ class BridgeService:
         self._personal = personal
         self._wake = wake_outbox
         self._alerts = alerts
+        self._followups = followups
         self.inquiries = InquiryService(store, clock, config, dispatcher)
 
     async def on_channel_post(self, post: ChannelPost) -> None:
@@ -173,6 +176,8 @@ class BridgeService:
         log.info("adopted channel for station %s (%s)", station, values["status"])
 
     async def on_card_action(self, action: CardAction) -> ActionOutcome:
+        if action.verb == views.VERB_FOLLOWUP and self._followups is not None:
+            return await self._followups.on_card_action(action)  # inquiry and alert cards alike
         if self._alerts is not None and views.DATA_ALERT in action.data:
             return await self._alerts.on_card_action(action)
         if action.verb == views.VERB_ADD_WEEK:

@@ -28,7 +28,7 @@ import logging
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -40,7 +40,9 @@ from sqlalchemy import select
 from bot.bridge import records
 from bot.bridge.audit_trail import AuditQuery, read_audit
 from bot.bridge.deadletters import DeadLetters
+from bot.bridge.roster_sync import ROSTER_SYNC_DOCUMENT, SyncStatus
 from bot.clock import Clock, SystemClock
+from bot.leadership import LeadershipReport, LeaderStatus
 from bot.reporting.alerts import AlertsReport, alerts_report, load_alert_rows
 from bot.reporting.rotation import format_duration
 from bot.storage import tables
@@ -159,6 +161,31 @@ class AlertLine:
 
 
 @dataclass(frozen=True)
+class RosterSource:
+    """Where the roster's duty comes from: CSV imports, or PagerDuty with its last sync."""
+
+    source: str = "CSV import"
+    schedules: tuple[str, ...] = ()
+    last_sync_at: datetime | None = None
+    failing: bool = False
+    last_failure_at: datetime | None = None
+    last_failure: str = ""
+
+    @classmethod
+    def of(cls, status: SyncStatus | None) -> RosterSource:
+        if status is None:
+            return cls()
+        return cls(
+            source={"pagerduty": "PagerDuty"}.get(status.source, status.source),
+            schedules=status.schedules,
+            last_sync_at=status.last_success_at,
+            failing=status.failing,
+            last_failure_at=status.last_failure_at,
+            last_failure=status.last_failure,
+        )
+
+
+@dataclass(frozen=True)
 class DashboardData:
     now: datetime
     timeline: tuple[TimelineSite, ...]
@@ -176,6 +203,9 @@ class DashboardData:
     # Monitoring alerts of the last 7 days, and the latest alert posts (groups with their own, storms).
     alerts: AlertsReport = field(default_factory=AlertsReport)
     latest_alerts: tuple[AlertLine, ...] = ()
+    #: Which replica leads the schedule, and whether it is the one serving this page.
+    leadership: LeadershipReport | None = None
+    roster_source: RosterSource = field(default_factory=RosterSource)
 
     def to_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))
@@ -229,6 +259,7 @@ async def load_dashboard(
     async with store.read() as connection:
         plan = await records.load_plan(connection)
         roster = await records.load_roster(store, connection)
+        roster_sync = SyncStatus.from_document(await store.get_document(connection, ROSTER_SYNC_DOCUMENT))
         channel_status = {
             row.station: row.status
             for row in (await connection.execute(select(tables.channels.c.station, tables.channels.c.status)))
@@ -323,6 +354,7 @@ async def load_dashboard(
         changes=tuple(ChangeLine(e.at, e.actor, e.action, e.headline) for e in changes),
         alerts=alerts,
         latest_alerts=latest_alerts,
+        roster_source=RosterSource.of(roster_sync),
     )
 
 
@@ -626,11 +658,20 @@ TAB_SCRIPT = """// The dashboard tab: sign in through Teams, then show the dashb
 """
 
 
-def routes(store: Store, clock: Clock, window: WindowSettings, access: DashboardAccess) -> list[web.RouteDef]:
+def routes(
+    store: Store,
+    clock: Clock,
+    window: WindowSettings,
+    access: DashboardAccess,
+    leadership: LeaderStatus | None = None,
+) -> list[web.RouteDef]:
     """``/dashboard``, ``/dashboard/data.json`` and the Teams tab's ``/dashboard/tab`` pages."""
 
     async def load() -> DashboardData:
-        return await load_dashboard(store, clock.now(), window, access.first_response_s)
+        data = await load_dashboard(store, clock.now(), window, access.first_response_s)
+        if leadership is not None:
+            data = replace(data, leadership=await leadership.report())
+        return data
 
     async def page(request: web.Request) -> web.Response:
         if not await authorized(request, access):

@@ -5,10 +5,13 @@ Two kinds of figures:
 - **Calls** to ServiceNow and Teams, observed as they happen: the adapters (``ServiceNowTracker``,
   ``TeamsChat``) call :meth:`Metrics.observe_servicenow` and :meth:`Metrics.observe_teams` with each
   call's outcome: a latency histogram and an error counter, labelled by ``op`` and ``status``.
+- **Leadership** of this replica, read live: ``golive_scheduler_leader`` is 1 on the replica that
+  runs the schedule jobs and 0 on the others (``bot.leadership``).
 - **State** read from the database at scrape time (:meth:`Metrics.refresh`), so the figures survive a
   restart and agree across replicas: inquiries and incidents created (counters: the rows only grow),
   escalations and re-routes, open incidents, outbox depth by job kind and the age of its oldest job,
-  and the ServiceNow sync lag (time since the sync-back poller last saved its watermark).
+  and the ServiceNow sync lag (time since the sync-back poller last saved its watermark); the roster
+  sync from PagerDuty (``golive_roster_sync_*``: failing or not, last success and failure).
 
 Labels are only ``op``, ``status`` and ``kind``, each reduced to a short identifier, so no message
 text or personal data can ever become a label value.
@@ -29,7 +32,9 @@ from sqlalchemy import case, func, select
 
 from bot.bridge.deadletters import DeadLetters
 from bot.bridge.outbox import outbox_depth
+from bot.bridge.roster_sync import ROSTER_SYNC_DOCUMENT, SyncStatus
 from bot.clock import SystemClock
+from bot.leadership import LeaderStatus
 from bot.storage import tables
 from bot.storage.store import Store
 from servicenow.model import RESOLVED_STATES
@@ -82,6 +87,7 @@ class _Snapshot:
     sync_lag_s: float | None = None
     inbox_backlog: int = 0
     dead_letters: int = 0
+    roster_sync: SyncStatus | None = None
 
 
 class _StoreCollector(Collector):
@@ -131,20 +137,29 @@ class _StoreCollector(Collector):
         yield GaugeMetricFamily(
             "golive_outbox_oldest_age_seconds", "Age of the oldest outbox job not done", s.outbox_oldest_s
         )
+        leadership = self._metrics.leadership
+        yield GaugeMetricFamily(
+            "golive_scheduler_leader",
+            "1 when this replica leads the schedule (runs its jobs), else 0",
+            1 if leadership is not None and leadership.is_leader else 0,
+        )
         if s.sync_lag_s is not None:
             yield GaugeMetricFamily(
                 "golive_sync_lag_seconds",
                 "Seconds since the ServiceNow sync-back last completed a poll",
                 s.sync_lag_s,
             )
+        if s.roster_sync is not None:
+            yield from _roster_sync_metrics(s.roster_sync)
 
 
 class Metrics:
     """The app's metrics; create one per app (``create_app``), never a module global."""
 
-    def __init__(self) -> None:
+    def __init__(self, leadership: LeaderStatus | None = None) -> None:
         self.registry = CollectorRegistry()
         self.snapshot = _Snapshot()
+        self.leadership = leadership
         self.servicenow_seconds = Histogram(
             "golive_servicenow_request_duration_seconds",
             "ServiceNow call latency by operation and status",
@@ -255,6 +270,9 @@ class Metrics:
                     )
                 ).all()
             }
+            snapshot.roster_sync = SyncStatus.from_document(
+                await store.get_document(connection, ROSTER_SYNC_DOCUMENT)
+            )
             synced_at = await connection.scalar(
                 select(tables.documents.c.updated_at).where(tables.documents.c.key == SYNC_WATERMARK_DOCUMENT)
             )
@@ -272,6 +290,20 @@ class Metrics:
         """The body and content type the scraper asked for (text 0.0.4 or OpenMetrics)."""
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.registry), content_type
+
+
+def _roster_sync_metrics(status: SyncStatus) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "golive_roster_sync_failing",
+        "1 when the last roster sync (PagerDuty) applied nothing",
+        int(status.failing),
+    )
+    for name, at, what in (
+        ("golive_roster_sync_last_success_timestamp_seconds", status.last_success_at, "succeeded"),
+        ("golive_roster_sync_last_failure_timestamp_seconds", status.last_failure_at, "failed"),
+    ):
+        if at is not None:
+            yield GaugeMetricFamily(name, f"When a roster sync last {what} (Unix time)", at.timestamp())
 
 
 def _case(condition):

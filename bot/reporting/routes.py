@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from bot.clock import Clock
+from bot.leadership import LeaderStatus
 from bot.reporting import dashboard
 from bot.reporting.dashboard import DashboardAccess
 from bot.reporting.metrics import Metrics
@@ -19,6 +20,7 @@ def install(
     clock: Clock,
     window: WindowSettings,
     access: DashboardAccess,
+    leadership: LeaderStatus | None = None,
 ) -> None:
     async def metrics_view(request: web.Request) -> web.Response:
         await metrics.refresh(store, clock.now())
@@ -26,4 +28,4 @@ def install(
         return web.Response(body=body, headers={"Content-Type": content_type})
 
     app.router.add_get("/metrics", metrics_view)
-    app.router.add_routes(dashboard.routes(store, clock, window, access))
+    app.router.add_routes(dashboard.routes(store, clock, window, access, leadership))

@@ -350,3 +350,30 @@ alerts = Table(
     Column("escalated_to", String(200), nullable=True),
     UniqueConstraint("source", "group_key", name="uq_alerts_group"),
 )
+
+# One follow-up issue (GitHub or Jira) per incident, keyed by the incident's correlation id: the row
+# is claimed in the transaction of the first "Follow-up issue" press, so every later or concurrent
+# press finds it; the outbox job that files the issue records the tracker's answer and each step it
+# has done (the thread post, the work note), so a retried job repeats none of them.
+followups = Table(
+    "followups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("correlation_id", String(240), nullable=False, unique=True),
+    # Which card's data names the incident ("inquiry"; an alert card says "alert").
+    Column("subject", String(20), nullable=False, server_default="inquiry"),
+    Column("inquiry_id", Integer, nullable=True, index=True),
+    Column("tracker", String(20), nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("assignee", String(100), nullable=True),
+    _utc("requested_at", nullable=False),
+    Column("issue_key", String(100), nullable=True),
+    Column("issue_url", String(500), nullable=True),
+    Column("issue_state", String(60), nullable=True),
+    _utc("filed_at", nullable=True),
+    Column("thread_message_id", String(200), nullable=True),
+    _utc("noted_at", nullable=True),
+    # Why the tracker refused the issue (a setting at fault, never message text); cleared once filed.
+    Column("last_error", String(300), nullable=True),
+    _utc("updated_at", nullable=False),
+)

@@ -117,9 +117,9 @@ def build_authentication(settings: Settings) -> CachingAuthentication:
         APP_TYPE=app_type.value,
         APP_TENANTID=settings.microsoft_app_tenant_id,
     )
-    if settings.openid_metadata_url:
-        # botbuilder reads the channel's OpenID metadata location from this class attribute only.
-        ChannelValidation.open_id_metadata_endpoint = settings.openid_metadata_url
+    # botbuilder reads the channel's OpenID metadata location from this class attribute only (None:
+    # Microsoft's); the keys behind it come from ``bot.teams.openid``, installed at start-up.
+    ChannelValidation.open_id_metadata_endpoint = settings.openid_metadata_url or None
     if settings.development and settings.microsoft_app_id:
         factory: ServiceClientCredentialsFactory = _DevelopmentCredentialsFactory(settings.microsoft_app_id)
     else:

@@ -24,11 +24,13 @@ from bot.views import (
     DATA_INQUIRY,
     DATA_PROPOSAL,
     DATA_STATION,
+    FOLLOWUP_TITLE,
     SITES_INPUT,
     TRIAGE_INPUT,
     VERB_ACKNOWLEDGE,
     VERB_ADD_WEEK,
     VERB_ASSIGN_ME,
+    VERB_FOLLOWUP,
     VERB_PLAN_CANCEL,
     VERB_PLAN_CONFIRM,
     VERB_RESOLVE,
@@ -40,6 +42,7 @@ from bot.views import (
     AlertCardView,
     DutyPerson,
     DutyView,
+    FollowUpRef,
     HandoffView,
     HelpView,
     IncidentCardView,
@@ -138,7 +141,8 @@ def incident_card(view: IncidentCardView) -> dict:
 
     Unresolved: Acknowledge, one button per assignment group titled with the group's name (data
     ``{"group": name}``), Assign to me, a triage form (when categories exist) and a resolve form.
-    Resolved: no buttons.
+    Resolved: no buttons but "Follow-up issue". That button (``followup_tracker`` set, no
+    follow-up yet) files one GitHub or Jira issue; once asked for, a "Follow-up" fact shows it.
     """
     number = _link(view.number, view.url) if view.number else "Creating the ServiceNow incident…"
     title = f"Incident {number}" if view.number else number
@@ -165,11 +169,16 @@ def incident_card(view: IncidentCardView) -> dict:
                 ("Suggested group", view.suggested_group if view.suggested_group != view.group else None),
                 ("Triage", view.triage),
                 ("On duty", duty),
+                ("Follow-up", followup_text(view.followup)),
             ]
         ),
     ]
     if view.triage and view.triage_guidance:
         body.append(_text(f"{view.triage}: {view.triage_guidance}", isSubtle=True))
+    inquiry = {DATA_INQUIRY: view.inquiry_key}
+    if view.followup_tracker and view.followup is None:
+        # In the body, not among the card's actions: Teams shows at most 6 of those.
+        body.append({"type": "ActionSet", "actions": [_execute(FOLLOWUP_TITLE, VERB_FOLLOWUP, inquiry)]})
     if view.resolved:
         resolution = view.close_code or "Resolved"
         if view.close_notes:
@@ -179,7 +188,6 @@ def incident_card(view: IncidentCardView) -> dict:
         body.append(_text(resolution, isSubtle=True))
         return _card(body, fallback_text=f"Incident {view.number or ''} resolved".strip())
 
-    inquiry = {DATA_INQUIRY: view.inquiry_key}
     actions = [_execute("Acknowledge", VERB_ACKNOWLEDGE, inquiry, style="positive")]
     for group in dict.fromkeys((view.tier2_group, view.product_group)):  # de-duplicated, ordered
         actions.append(_execute(group, VERB_ROUTE, {**inquiry, DATA_GROUP: group}))
@@ -224,6 +232,20 @@ def incident_card(view: IncidentCardView) -> dict:
         )
     )
     return _card(body, actions, fallback_text=f"Incident {view.number or '(pending)'}: {view.state_label}")
+
+
+def followup_text(followup: FollowUpRef | None) -> str | None:
+    """The "Follow-up" fact: the issue's link and state, or that it is being filed."""
+    if followup is None:
+        return None
+    if not followup.key:
+        return (
+            f"Not filed in {followup.tracker} (see the thread)"
+            if followup.failed
+            else f"Filing in {followup.tracker}…"
+        )
+    state = f" ({followup.state})" if followup.state else ""
+    return f"{_link(followup.key, followup.url)}{state}"
 
 
 _ALERT_SOURCES: Final[Mapping[str, str]] = {

@@ -1,10 +1,17 @@
-"""Small pages every deployment serves: liveness, readiness, and the app's policy pages."""
+"""Small pages every deployment serves: liveness, readiness, and the app's policy pages.
+
+``/readyz`` also says whether this replica leads the schedule and which replica does:
+``{"status", "reason", "leader": true|false, "replica", "leader_replica", "leader_since"}``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
+
+from bot.leadership import LeaderStatus
 
 Readiness = Callable[[], Awaitable[tuple[bool, str]]]
 
@@ -42,12 +49,12 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def install(app: web.Application, readiness: Readiness) -> None:
+def install(app: web.Application, readiness: Readiness, leadership: LeaderStatus | None = None) -> None:
     async def readyz(request: web.Request) -> web.Response:
         ready, reason = await readiness()
-        return web.json_response(
-            {"status": "ok" if ready else "unavailable", "reason": reason}, status=200 if ready else 503
-        )
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable", "reason": reason}
+        body.update((await leadership.report()).to_json() if leadership else {"leader": False})
+        return web.json_response(body, status=200 if ready else 503)
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

@@ -68,8 +68,9 @@ async def test_concurrent_duplicates_of_one_activity_make_one_incident(stack):
 
     statuses = await asyncio.gather(*(_deliver_raw(stack, raw) for _ in range(5)))
     assert all(200 <= status < 300 for status in statuses)
-    await asyncio.sleep(0.5)
+    await stack.settled()
     assert len(await stack.incidents("short_descriptionSTARTSWITHDuplicate delivery check one")) == 1
+    assert len([r for r in await _inquiry_rows(stack) if r.root_message_id == posted["id"]]) == 1
     thread = await stack.thread(channel, posted["id"])
     assert len(bot_replies(thread)) == 1
 
@@ -81,8 +82,9 @@ async def test_redelivery_after_the_incident_exists_makes_no_second_incident_or_
     raw = await _rebuild_activity(stack, channel, posted["id"], "Late redelivery check")
     stack.clock.advance(seconds=20)  # Teams' second retry layer arrives later
     assert 200 <= await _deliver_raw(stack, raw) < 300
-    await asyncio.sleep(0.5)
+    await stack.settled()
     assert len(await stack.incidents("short_descriptionSTARTSWITHLate redelivery check")) == 1
+    assert len([r for r in await _inquiry_rows(stack) if r.root_message_id == posted["id"]]) == 1
     assert len(bot_replies(await stack.thread(channel, posted["id"]))) == 1
 
 
@@ -124,11 +126,13 @@ async def test_top_level_post_by_engineer_is_an_announcement_not_an_inquiry(stac
     engineer = ENGINEERS[0]
     from emulators.teams import Person
 
-    await stack.post(
+    posted = await stack.post(
         channel, "Announcement: new build deployed", Person(engineer.name, engineer.aad_object_id)
     )
-    await asyncio.sleep(0.8)
+    assert posted["status"] == 201  # the bot took the activity (stored before it answered)
+    await stack.settled()
     assert await stack.incidents("short_descriptionLIKEnew build deployed") == []
+    assert [r for r in await _inquiry_rows(stack) if r.root_message_id == posted["id"]] == []
 
 
 async def test_post_with_a_social_security_number_gets_a_gentle_warning(stack):
@@ -180,7 +184,9 @@ async def test_mention_outside_go_live_channels_gets_a_short_help_reply(stack):
         replies = bot_replies(await stack.thread(general["id"], posted["id"]))
         return replies
 
-    replies = await wait_for(helped)
+    await wait_for(helped)
+    await stack.settled()
+    replies = await helped()
     assert len(replies) == 1
     assert await stack.incidents("short_descriptionLIKEhello") == []
 

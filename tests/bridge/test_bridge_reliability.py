@@ -3,7 +3,6 @@ with SIGKILL mid-stream all end with exactly one incident and one thread reply p
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
@@ -11,7 +10,11 @@ import sys
 from collections import Counter
 
 import pytest
+from testkit.settle import pending_work, store_of
 from testkit.stack import SAMPLE_NOW, Stack, start_stack, wait_for
+
+from bot.storage.store import Store
+from emulators.servicenow.api import FAULTS_KEY
 
 
 def bot_replies(thread: dict) -> list[dict]:
@@ -28,8 +31,11 @@ async def post_many(stack: Stack, channel: str, prefix: str, count: int) -> list
 
 
 async def assert_exactly_one_incident_and_reply_each(
-    stack: Stack, channel: str, prefix: str, posted: list[dict]
+    stack: Stack, channel: str, prefix: str, posted: list[dict], store: Store | None = None
 ):
+    """Each post has its incident and its reply; then, the bot settled, still exactly one each.
+    ``store``: the database of a bot in another process."""
+
     async def all_done():
         rows = await stack.incidents(f"short_descriptionSTARTSWITH{prefix} ")
         if len(rows) < len(posted):
@@ -39,7 +45,9 @@ async def assert_exactly_one_incident_and_reply_each(
             return None
         return rows, threads
 
-    rows, threads = await wait_for(all_done, timeout=60)
+    await wait_for(all_done, timeout=60)
+    await stack.settled(timeout=60, store=store)
+    rows, threads = await all_done()
     descriptions = Counter(row["short_description"] for row in rows)
     assert len(rows) == len(posted)
     assert all(count == 1 for count in descriptions.values()), descriptions
@@ -48,6 +56,24 @@ async def assert_exactly_one_incident_and_reply_each(
         replies = bot_replies(threads[item["id"]])
         assert len(replies) == 1, replies
         assert any(row["number"] in replies[0]["text"] for row in rows)
+
+
+async def create_jobs(stack: Stack) -> list:
+    """The bot's outbox jobs that create incidents: attempts so far and whether each is done."""
+    from sqlalchemy import select
+
+    from bot.bridge import jobkinds
+    from bot.storage import tables
+
+    outbox = tables.outbox
+    async with stack.components.store.read() as connection:
+        return (
+            await connection.execute(
+                select(outbox.c.attempts, outbox.c.done_at).where(
+                    outbox.c.kind == jobkinds.CREATE_INCIDENT.name
+                )
+            )
+        ).all()
 
 
 async def linked_incidents(stack: Stack) -> int:
@@ -72,8 +98,19 @@ async def test_servicenow_outage_then_recovery_gives_each_acknowledged_inquiry_o
     channel = await stack.channel_of("508")
     await stack.servicenow_faults({"outage": True})
     posted = await post_many(stack, channel, "Outage", 12)
-    await asyncio.sleep(1.0)
-    assert await linked_incidents(stack) == 0  # acknowledged and stored, waiting for ServiceNow
+
+    servicenow = next(runner.app[FAULTS_KEY] for runner in stack.runners if FAULTS_KEY in runner.app)
+
+    async def stored_and_tried():
+        jobs = await create_jobs(stack)
+        refused = [call for call in servicenow.calls if call[3] == 503]
+        return len(jobs) == len(posted) and len(refused) >= 3 and jobs
+
+    # Acknowledged and stored (a create job for each), ServiceNow tried and found down; every create
+    # still waiting for it.
+    jobs = await wait_for(stored_and_tried, timeout=30)
+    assert all(job.done_at is None for job in jobs)
+    assert await linked_incidents(stack) == 0
     await stack.servicenow_faults(None)
     await assert_exactly_one_incident_and_reply_each(stack, channel, "Outage", posted)
 
@@ -153,7 +190,12 @@ async def test_bot_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     process = None
     try:
         channel = await stack.channel_of("508")
+        # Hand over once the in-process bot is idle: an activity it claimed and did not finish would
+        # wait out its 60 s lease before `golive serve` could take it.
+        await stack.settled()
         await stack.stop_bot()
+        # `golive serve` binds the port itself: the one server in the tests on a port released first.
+        stack.release_bot_port()
         process = await start_serve(stack)
         # Teams throttles every post while ServiceNow is slow: at the kill, incidents are being
         # created (some committed in ServiceNow but not yet recorded by the bot) and no reply is out.
@@ -165,7 +207,11 @@ async def test_bot_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
         posted = await post_many(stack, channel, "Killed", 20)
 
         async def some_created():
-            return len(await stack.incidents("short_descriptionSTARTSWITHKilled ")) >= 3
+            # The kill comes amid the outbox's work, not amid a turn: every post is processed (an
+            # activity claimed by the killed process would wait out its 60 s lease).
+            async with store_of(stack.settings.database_url) as store:
+                unprocessed, _ = await pending_work(store)
+            return unprocessed == 0 and len(await stack.incidents("short_descriptionSTARTSWITHKilled ")) >= 3
 
         await wait_for(some_created, timeout=30)
         process.send_signal(signal.SIGKILL)
@@ -174,7 +220,8 @@ async def test_bot_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
         async with stack.http.delete(f"{stack.teams}/_emulator/faults") as response:
             assert response.status in (200, 204)
         process = await start_serve(stack)
-        await assert_exactly_one_incident_and_reply_each(stack, channel, "Killed", posted)
+        async with store_of(stack.settings.database_url) as store:
+            await assert_exactly_one_incident_and_reply_each(stack, channel, "Killed", posted, store)
     finally:
         if process is not None and process.poll() is None:
             process.terminate()

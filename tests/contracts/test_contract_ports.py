@@ -11,18 +11,25 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
-from testkit.fakes import FakeChat, FakeTracker
+from testkit.fakes import FakeChat, FakeFollowUps, FakeRosterSource, FakeTracker
 from testkit.stack import reserve_port, serve
 
+from bot.followups.github import GitHubConfig, GitHubFollowUps
+from bot.followups.jira import JiraConfig, JiraFollowUps
+from bot.pagerduty import PagerDutyConfig, PagerDutyRoster
 from bot.ports import (
     ChatPlatform,
+    FollowUpRequest,
+    FollowUpTracker,
     IncidentDraft,
     IncidentTracker,
     Mention,
     Message,
+    OnCallEntry,
     Permanent,
     Person,
     PersonContact,
+    RosterSource,
     ThreadRef,
     Transient,
 )
@@ -38,6 +45,8 @@ from bot.teams.messenger import Credentials, TeamsMessenger
 from bot.teams.places import TeamsPlace, TeamsPlaces
 from bot.teams.platform import TeamsChat
 from bot.views import DutyPerson, DutyView
+from emulators import github, jira, pagerduty
+from emulators.pagerduty.config import BACKUP_SCHEDULE_ID, PRIMARY_SCHEDULE_ID
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
@@ -49,6 +58,7 @@ from emulators.slack import SlackEmulatorConfig, create_slack_emulator
 from emulators.slack.config import sample_people as slack_sample_people
 from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
+from schedule.sample import sample_roster
 from servicenow.errors import (
     GatewayClosed,
     IncidentNotFound,
@@ -366,3 +376,129 @@ def test_the_tracker_translates_gateway_errors_by_their_transient_mark(error, po
     assert type(translated) is port_error and error.transient == (port_error is Transient)
     if isinstance(error, ServiceNowUnavailable):
         assert translated.retry_after == error.retry_after  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------------
+# RosterSource: the fake with the sample rota, and PagerDuty's adapter against its emulator
+# --------------------------------------------------------------------------------------------------
+
+SCHEDULES = (PRIMARY_SCHEDULE_ID, BACKUP_SCHEDULE_ID)
+FIRST_MONDAY = datetime(2022, 5, 2, tzinfo=UTC)
+
+
+def sample_rota() -> list[OnCallEntry]:
+    """The sample roster's weeks as weekly on-calls (what the PagerDuty emulator's account holds)."""
+    roster = sample_roster()
+    entries = []
+    for week in roster.weeks:
+        start = datetime(week.week_start.year, week.week_start.month, week.week_start.day, tzinfo=UTC)
+        for schedule, key in zip(SCHEDULES, (week.primary, week.backup), strict=True):
+            engineer = roster.engineers[key]
+            entries.append(
+                OnCallEntry(engineer.email, engineer.name, schedule, start, start + timedelta(days=7))
+            )
+    return entries
+
+
+@pytest.fixture(params=["fake", "pagerduty"])
+async def roster_source(request: Any, aiohttp_server: Any) -> AsyncIterator[RosterSource]:
+    if request.param == "fake":
+        yield FakeRosterSource(sample_rota())
+        return
+    server = await aiohttp_server(
+        pagerduty.create_pagerduty_emulator(pagerduty.PagerDutyEmulatorConfig(now=lambda: NOW))
+    )
+    adapter = PagerDutyRoster(
+        PagerDutyConfig(str(server.make_url("")).rstrip("/"), pagerduty.DEFAULT_TOKEN, SCHEDULES, page_size=2)
+    )
+    yield adapter
+    await adapter.close()
+
+
+async def test_roster_source_lists_each_schedules_on_call_clamped_to_the_window(roster_source: RosterSource):
+    since = FIRST_MONDAY + timedelta(days=8)  # Tuesday of the second week ...
+    until = since + timedelta(days=7)  # ... to Tuesday of the third
+    entries = await roster_source.on_call(since, until)
+    assert sorted((e.schedule_id, e.email, e.start, e.end) for e in entries) == sorted(
+        [
+            (SCHEDULES[0], "marcus.lee@example.va.gov", since, FIRST_MONDAY + timedelta(days=14)),
+            (SCHEDULES[1], "priya.shah@example.va.gov", since, FIRST_MONDAY + timedelta(days=14)),
+            (SCHEDULES[0], "tom.nguyen@example.va.gov", FIRST_MONDAY + timedelta(days=14), until),
+            (SCHEDULES[1], "jane.doe@example.va.gov", FIRST_MONDAY + timedelta(days=14), until),
+        ]
+    )
+    assert {e.name for e in entries} == {"Marcus Lee", "Priya Shah", "Tom Nguyen", "Jane Doe"}
+
+
+async def test_roster_source_before_the_rota_begins_lists_nobody(roster_source: RosterSource):
+    assert await roster_source.on_call(FIRST_MONDAY - timedelta(days=30), FIRST_MONDAY) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# FollowUpTracker: the fake, GitHub's adapter and Jira's adapter against their emulators
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["fake", "github", "jira"])
+async def follow_ups(request: Any, aiohttp_server: Any) -> AsyncIterator[tuple[FollowUpTracker, str]]:
+    """A follow-up tracker and a key no issue of it has."""
+    if request.param == "fake":
+        yield FakeFollowUps(), "#999"
+        return
+    if request.param == "github":
+        server = await aiohttp_server(github.create_github_emulator(github.GitHubEmulatorConfig()))
+        tracker: GitHubFollowUps | JiraFollowUps = GitHubFollowUps(
+            GitHubConfig(str(server.make_url("")).rstrip("/"), github.DEFAULT_TOKEN, github.DEFAULT_REPO)
+        )
+        unknown = "#999"
+    else:
+        server = await aiohttp_server(jira.create_jira_emulator(jira.JiraEmulatorConfig()))
+        tracker = JiraFollowUps(
+            JiraConfig(
+                str(server.make_url("")).rstrip("/"),
+                jira.DEFAULT_PROJECT,
+                jira.BOT_EMAIL,
+                jira.DEFAULT_API_TOKEN,
+            )
+        )
+        unknown = f"{jira.DEFAULT_PROJECT}-999"
+    yield tracker, unknown
+    await tracker.close()
+
+
+def follow_up_request(number: str) -> FollowUpRequest:
+    marker = f"golive-followup: {number}"
+    return FollowUpRequest(
+        marker=marker,
+        title=f"{number}: Kiosk shows error E42",
+        body=f"Follow-up of ServiceNow incident {number}: https://sn.example/{number}\n\n{marker}",
+        labels=("go-live",),
+        assignee="jane-doe",
+    )
+
+
+async def test_follow_up_tracker_finds_a_created_issue_by_its_marker(follow_ups: tuple[FollowUpTracker, str]):
+    tracker, _ = follow_ups
+    wanted = follow_up_request("INC0010001")
+    assert await tracker.find(wanted.marker) is None
+    created = await tracker.create(wanted)
+    assert created.key and created.url and created.state
+    found = await tracker.find(wanted.marker)
+    assert found is not None and (found.key, found.url) == (created.key, created.url)
+    again = await tracker.get(created.key)
+    assert (again.key, again.url) == (created.key, created.url) and again.state
+
+
+async def test_follow_up_tracker_marker_matches_a_whole_line_only(follow_ups: tuple[FollowUpTracker, str]):
+    tracker, _ = follow_ups
+    await tracker.create(follow_up_request("INC0010001"))
+    assert await tracker.find("golive-followup: INC001000") is None
+    second = await tracker.create(follow_up_request("INC0010002"))
+    found = await tracker.find("golive-followup: INC0010002")
+    assert found is not None and found.key == second.key
+
+
+async def test_follow_up_tracker_unknown_issue_is_permanent(follow_ups: tuple[FollowUpTracker, str]):
+    tracker, unknown = follow_ups
+    with pytest.raises(Permanent):
+        await tracker.get(unknown)

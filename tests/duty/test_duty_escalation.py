@@ -3,8 +3,6 @@ simulated minutes gets exactly one reply that @mentions the backup; a first resp
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import select
 from testkit.stack import ROSTER, SAMPLE_NOW, wait_for
@@ -23,8 +21,6 @@ from schedule.roster import duty_at
 
 DUTY = duty_at(ROSTER, SAMPLE_NOW)  # week one: Jane Doe primary, Marcus Lee backup
 ESCALATION = "has had no response for 5 minutes"
-# More than three escalation ticks of the stack (every 0.3 s).
-TICKS_S = 1.0
 
 
 def engineer_person(engineer) -> Person:
@@ -56,11 +52,15 @@ async def test_escalation_comes_at_five_minutes_and_not_before_and_mentions_the_
     inquiry = await new_inquiry(stack, "Nobody answers about the kiosk error")
 
     stack.clock.advance(minutes=4, seconds=59)
-    await asyncio.sleep(TICKS_S)
+    # A tick at 4:59 raises nothing (nor did any background tick: its reply would be in the
+    # outbox, and the outbox is drained).
+    assert await stack.components.escalation.tick() == 0
+    await stack.settled()
     assert await escalations(stack, inquiry) == []
+    assert await escalation_rows(stack, inquiry) == []
 
     stack.clock.advance(seconds=1)
-    replies = await wait_for(lambda: escalations(stack, inquiry), timeout=5)
+    replies = await wait_for(lambda: escalations(stack, inquiry))
     assert len(replies) == 1
     text = replies[0]["text"]
     assert f"<at>{DUTY.backup.name}</at>" in text
@@ -76,15 +76,18 @@ async def test_escalation_comes_at_five_minutes_and_not_before_and_mentions_the_
 async def test_exactly_one_escalation_across_many_ticks_and_a_restart(stack):
     inquiry = await new_inquiry(stack, "Escalate me only once please")
     stack.clock.advance(minutes=5, seconds=30)
-    await wait_for(lambda: escalations(stack, inquiry), timeout=5)
+    await wait_for(lambda: escalations(stack, inquiry))
 
     for _ in range(5):
         assert await stack.components.escalation.tick() == 0
     stack.clock.advance(minutes=3)  # still before the second (15 minute) level
+    # Restart once the bot is idle: an activity claimed by a stopped bot waits out its 60 s lease.
+    await stack.settled()
     await stack.stop_bot()
     await stack.start_bot()
-    await asyncio.sleep(TICKS_S)
+    # The restarted bot's tick finds the level already claimed.
     assert await stack.components.escalation.tick() == 0
+    await stack.settled()
 
     assert len(await escalations(stack, inquiry)) == 1
     assert [row.level for row in await escalation_rows(stack, inquiry)] == [1]
@@ -92,12 +95,15 @@ async def test_exactly_one_escalation_across_many_ticks_and_a_restart(stack):
 
 async def test_escalation_due_while_the_bot_was_down_comes_once_after_restart(stack):
     inquiry = await new_inquiry(stack, "Posted just before the bot went down")
+    await stack.settled()  # restart once the bot is idle (see above)
     await stack.stop_bot()
     stack.clock.advance(minutes=7)
     await stack.start_bot()
-    await wait_for(lambda: escalations(stack, inquiry), timeout=5)
-    await asyncio.sleep(TICKS_S)
+    await wait_for(lambda: escalations(stack, inquiry))
+    assert await stack.components.escalation.tick() == 0
+    await stack.settled()
     assert len(await escalations(stack, inquiry)) == 1
+    assert [row.level for row in await escalation_rows(stack, inquiry)] == [1]
 
 
 @pytest.mark.parametrize("first_response", ["engineer_reply", "acknowledge", "servicenow_comment"])
@@ -120,7 +126,7 @@ async def test_no_escalation_after_a_first_response(stack, first_response):
         row = await inquiry_row(stack, inquiry)
         return row.first_response_at is not None and row
 
-    row = await wait_for(answered, timeout=5)
+    row = await wait_for(answered)
     assert (
         row.first_response_source
         == {
@@ -131,7 +137,8 @@ async def test_no_escalation_after_a_first_response(stack, first_response):
     )
 
     stack.clock.advance(minutes=14)  # past both escalation levels
-    await asyncio.sleep(TICKS_S)
+    assert await stack.components.escalation.tick() == 0
+    await stack.settled()
     assert await escalations(stack, inquiry) == []
     assert await count_containing(stack, inquiry, "no response") == 0
     assert await escalation_rows(stack, inquiry) == []
@@ -150,6 +157,7 @@ async def test_second_escalation_without_a_delivery_lead_does_not_claim_nobody_i
     async def second():
         return await count_containing(stack, inquiry, "no response for 15 minutes")
 
-    await wait_for(second, timeout=5)
+    await wait_for(second)
+    await stack.settled()
     assert await count_containing(stack, inquiry, "nobody is on duty") == 0
     assert await count_containing(stack, inquiry, "<at>") == 2  # the backup at 5 min, the primary at 15

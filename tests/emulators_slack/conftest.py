@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from slackemu_support import PEOPLE, SECRET, SIM_NOW, TOKEN, FakeBot, Received
+from testkit.stack import on_socket, reserve_port
 
 from emulators.slack import SlackEmulatorConfig, create_slack_emulator
 
@@ -37,14 +38,18 @@ EmulatorFactory = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture
-def make_emulator(aiohttp_server: Any, aiohttp_client: Any, unused_tcp_port_factory: Any) -> EmulatorFactory:
-    """Start an emulator whose public URL is its real loopback address; keyword args override config."""
+def make_emulator(aiohttp_client: Any) -> EmulatorFactory:
+    """Start an emulator whose public URL is its real loopback address; keyword args override config.
+
+    The emulator must know its own URL before it starts, so its socket is bound first (port 0: the
+    system picks a free one), its config built with that port, and it serves on that very socket.
+    """
 
     async def start(bot_url: str = "http://127.0.0.1:9/slack/events", **overrides: Any) -> TestClient:
-        port = unused_tcp_port_factory()
+        sock = reserve_port()
         settings: dict[str, Any] = {
             "bot_url": bot_url,
-            "public_url": f"http://127.0.0.1:{port}/",
+            "public_url": f"http://127.0.0.1:{sock.getsockname()[1]}/",
             "signing_secret": SECRET,
             "bot_token": TOKEN,
             "people": PEOPLE,
@@ -52,8 +57,8 @@ def make_emulator(aiohttp_server: Any, aiohttp_client: Any, unused_tcp_port_fact
             "echo_bot_messages": False,
         }
         settings.update(overrides)
-        server = await aiohttp_server(create_slack_emulator(SlackEmulatorConfig(**settings)), port=port)
-        return await aiohttp_client(server)
+        app = create_slack_emulator(SlackEmulatorConfig(**settings))
+        return await aiohttp_client(app, server_kwargs=on_socket(sock))
 
     return start
 

@@ -9,30 +9,43 @@ import sys
 from pathlib import Path
 
 import aiohttp
+from aiohttp import web
+from testkit.stack import reserve_port, wait_for
 
+import emulators.slack.app
 from emulators.slack import SlackEmulatorConfig, run_slack_emulator
 
 GOLIVE = Path(sys.executable).with_name("golive")
 
 
-async def wait_for(session: aiohttp.ClientSession, url: str, attempts: int = 250) -> aiohttp.ClientResponse:
-    for _ in range(attempts):
+async def answering(session: aiohttp.ClientSession, url: str) -> aiohttp.ClientResponse:
+    """The first answer from ``url`` once the server listens (connections are refused until then)."""
+
+    async def answer() -> aiohttp.ClientResponse | None:
         try:
             resp = await session.get(url)
-            await resp.read()
-            return resp
         except aiohttp.ClientConnectionError:
-            await asyncio.sleep(0.04)
-    raise AssertionError(f"{url} did not answer")
+            return None
+        await resp.read()
+        return resp
+
+    return await wait_for(answer, timeout=20, interval=0.04)
 
 
-async def test_run_slack_emulator_serves_without_a_bot_and_stops_on_cancel(unused_tcp_port):
-    base = f"http://127.0.0.1:{unused_tcp_port}/"
+async def test_run_slack_emulator_serves_without_a_bot_and_stops_on_cancel(monkeypatch):
+    # run_slack_emulator binds (host, port) itself; here its listener is a socket the test already
+    # holds, so no other process can take the port between choosing it and serving on it.
+    sock = reserve_port()
+    monkeypatch.setattr(
+        emulators.slack.app.web, "TCPSite", lambda runner, host, port: web.SockSite(runner, sock)
+    )
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/"
     config = SlackEmulatorConfig(bot_url="http://127.0.0.1:9/slack/events", public_url=base)
-    task = asyncio.create_task(run_slack_emulator("127.0.0.1", unused_tcp_port, config))
+    task = asyncio.create_task(run_slack_emulator("127.0.0.1", port, config))
     try:
         async with aiohttp.ClientSession() as session:
-            channels = await (await wait_for(session, base + "_emulator/channels")).json()
+            channels = await (await answering(session, base + "_emulator/channels")).json()
             channel = channels["channels"][0]["id"]
             people = await (await session.get(base + "_emulator/people")).json()
             body = {"user": people[0]["id"], "text": "anyone?"}
@@ -42,21 +55,27 @@ async def test_run_slack_emulator_serves_without_a_bot_and_stops_on_cancel(unuse
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
     assert task.cancelled()
+    assert sock.fileno() == -1  # cancelling stopped the server: its listening socket is closed
 
 
-async def test_golive_emulate_slack_takes_its_secrets_from_the_environment(unused_tcp_port, tmp_path):
+async def test_golive_emulate_slack_takes_its_secrets_from_the_environment(tmp_path):
     env = os.environ | {
         "GOLIVE_SLACK_SIGNING_SECRET": "from-env-secret",
         "GOLIVE_SLACK_BOT_TOKEN": "xoxb-from-env",
     }
-    command = [str(GOLIVE), "emulate", "slack", "--port", str(unused_tcp_port), "--state-dir", str(tmp_path)]
+    # `golive emulate slack --port` binds the port itself, in another process: the port is picked
+    # free and released just before (the one kind of server in the tests that cannot be handed a
+    # socket the test holds).
+    with reserve_port() as probe:
+        port = probe.getsockname()[1]
+    command = [str(GOLIVE), "emulate", "slack", "--port", str(port), "--state-dir", str(tmp_path)]
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path
     )
-    base = f"http://127.0.0.1:{unused_tcp_port}/"
+    base = f"http://127.0.0.1:{port}/"
     try:
         async with aiohttp.ClientSession() as session:
-            await wait_for(session, base + "_emulator/channels")
+            await answering(session, base + "_emulator/channels")
             async with session.post(
                 base + "api/auth.test", headers={"Authorization": "Bearer xoxb-from-env"}
             ) as resp:

@@ -27,7 +27,9 @@ def bot_root_posts(threads: list[dict]) -> list[dict]:
 async def test_channel_opens_at_local_opening_hour_once_across_restarts(tmp_path):
     stack = await start_stack(tmp_path, clock=FrozenClock(BEFORE_FIRST_WEEK))
     try:
-        await asyncio.sleep(1.0)
+        # A lifecycle pass at 06:00 local, and every job it (or a background tick) queued, done.
+        await stack.runtime.lifecycle.tick()
+        await stack.settled()
         assert go_live_channels(await stack.channels(), "508") == []  # 06:00 local: not yet
 
         stack.clock.set(datetime(2022, 5, 2, 11, 0, tzinfo=UTC))  # 07:00 EDT in Atlanta
@@ -38,9 +40,13 @@ async def test_channel_opens_at_local_opening_hour_once_across_restarts(tmp_path
             return bot_root_posts(await stack.threads(channel_id))
 
         await wait_for(welcomed)
+        # Restart once the bot is idle: this test is about what a restart remembers, not about a
+        # turn cut short (an activity claimed by a stopped bot waits out its 60 s lease).
+        await stack.settled()
         await stack.stop_bot()
         await stack.start_bot()
-        await asyncio.sleep(1.5)  # several ticks after the restart
+        await stack.runtime.lifecycle.tick()  # a pass after the restart, its jobs done
+        await stack.settled()
         channels = go_live_channels(await stack.channels(), "508")
         assert len(channels) == 1
         assert len(bot_root_posts(await stack.threads(channel_id))) == 1
@@ -54,7 +60,7 @@ async def test_channel_retires_after_its_window_once_with_a_summary(tmp_path):
         channel_id = await stack.channel_of("508")
         posted = await stack.post(channel_id, "Kiosk will not print")
         assert posted["status"] == 201
-        await asyncio.sleep(1.0)
+        await stack.settled()  # the inquiry has its incident before the window ends
         stack.clock.set(datetime(2022, 5, 9, 21, 1, tzinfo=UTC))  # 17:01 EDT, day 8: the window is over
 
         async def archived():
@@ -62,9 +68,11 @@ async def test_channel_retires_after_its_window_once_with_a_summary(tmp_path):
             return found and found[0]["state"] == "archived"
 
         await wait_for(archived)
+        await stack.settled()  # restart once the bot is idle (see above)
         await stack.stop_bot()
         await stack.start_bot()
-        await asyncio.sleep(1.5)
+        await stack.runtime.lifecycle.tick()  # a pass after the restart, its jobs done
+        await stack.settled()
         posts = bot_root_posts(await stack.threads(channel_id))
         assert len(posts) == 2  # the welcome and one retirement notice
         notice = str(posts[-1]["attachments"])

@@ -35,6 +35,7 @@ from bot.views import (
     DutyPerson,
     DutyView,
     FirstResponseStats,
+    FollowUpRef,
     HandoffView,
     IncidentCardView,
     IncidentRef,
@@ -117,6 +118,18 @@ def all_cards() -> dict[str, dict]:
                 resolved=True,
                 close_code="Solution provided",
                 close_notes="Cleared the kiosk cache.",
+            )
+        ),
+        "incident_followup_offered": incident_card(incident_view(followup_tracker="GitHub")),
+        "incident_followup_filed": incident_card(
+            incident_view(
+                followup_tracker="GitHub",
+                followup=FollowUpRef("GitHub", "#12", "https://github.com/o/r/issues/12", "open"),
+            )
+        ),
+        "incident_resolved_followup_offered": incident_card(
+            incident_view(
+                state_label="Resolved", resolved=True, close_code="Solution provided", followup_tracker="Jira"
             )
         ),
         "welcome": welcome_card(

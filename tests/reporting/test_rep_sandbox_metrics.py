@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from testkit.stack import wait_for
 
 from bot.cli import main
 from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
@@ -25,15 +25,6 @@ def figure(text: str, name: str, **labels: str) -> float:
             if sample.name == name and sample.labels == labels:
                 return sample.value
     return 0.0
-
-
-async def eventually(check, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.2)
 
 
 async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeypatch, capsys):
@@ -62,8 +53,7 @@ async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeyp
                     channels = (await response.json())["channels"]
                 return next((c["id"] for c in channels if c["goLive"] and c["state"] == "open"), None)
 
-            channel = await eventually(open_channel)
-            assert channel, "no go-live channel opened in the sandbox"
+            channel = await wait_for(open_channel, timeout=30)  # a go-live channel opened in the sandbox
             before = await scrape()
             for text in ("Kiosk shows error E42", "Pre-check-in link does not open"):
                 async with http.post(
@@ -76,8 +66,7 @@ async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeyp
                 created = figure(text, "golive_incidents_created_total")
                 return text if created >= figure(before, "golive_incidents_created_total") + 2 else None
 
-            after = await eventually(incidents_created)
-            assert after, "incidents were not created"
+            after = await wait_for(incidents_created, timeout=30)
             assert figure(after, "golive_inquiries_total") == figure(before, "golive_inquiries_total") + 2
             assert figure(after, "golive_open_incidents") >= 2
             dashboard = await http.get(f"{bot}/dashboard")

@@ -1,4 +1,5 @@
-"""Fixtures for the ServiceNow tests: an emulator on loopback, raw HTTP and gateway clients."""
+"""Fixtures for the gateway tests: the ServiceNow emulator on loopback (``emulator``, ``http``
+from testkit.servicenow) and gateways against it."""
 
 from __future__ import annotations
 
@@ -7,20 +8,24 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pysnc
 import pytest
-from testkit.servicenow import ENGINEERS, INTEGRATION_AUTH, JSON, PEOPLE, Emulator, self_signed_cert
+from testkit.servicenow import ENGINEERS, PEOPLE, Emulator, emulator, http, self_signed_cert
 
 from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 from servicenow.gateway import ServiceNowConfig, ServiceNowGateway
 
-
-@pytest.fixture
-async def emulator(aiohttp_server: Callable[..., Any]) -> Emulator:
-    app = create_servicenow_emulator(EmulatorConfig(engineers=ENGINEERS, people=PEOPLE))
-    return Emulator(await aiohttp_server(app))
+__all__ = [
+    "emulator",
+    "gateway",
+    "http",
+    "make_gateway",
+    "make_pysnc",
+    "make_tls_emulator",
+    "tls_emulator",
+    "tls_files",
+]
 
 
 @pytest.fixture(scope="session")
@@ -65,15 +70,6 @@ def make_pysnc(tls_files: tuple[Path, Path]) -> Iterator[Callable[..., pysnc.Ser
     yield factory
     for client in made:
         client.session.close()
-
-
-@pytest.fixture
-async def http(emulator: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
-    """A raw HTTP session to the emulator, signed in as the integration user."""
-    async with aiohttp.ClientSession(
-        base_url=emulator.base_url, headers={**INTEGRATION_AUTH, **JSON}
-    ) as session:
-        yield session
 
 
 @pytest.fixture

@@ -132,3 +132,21 @@ def test_config_repr_masks_the_password() -> None:
     assert "s3cret" not in repr(ServiceNowConfig("https://x.service-now.com", "u", "s3cret"))
     with pytest.raises(ValueError):
         ServiceNowGateway(ServiceNowConfig("x.service-now.com", "u", "p"))
+
+
+async def test_gateway_and_raw_http_see_the_same_incident(
+    emulator: Emulator, http: aiohttp.ClientSession, gateway: ServiceNowGateway
+) -> None:
+    created = await gateway.create_incident(
+        IncidentDraft("teams-abc", "Kiosk frozen", "details", "Pat", "aad-1", "Scheduling Support")
+    )
+    async with http.get(
+        f"/api/now/table/incident/{created.sys_id}", params={"sysparm_display_value": "all"}
+    ) as r:
+        raw = (await r.json())["result"]
+    assert raw["number"]["value"] == created.number
+    assert raw["assignment_group"]["display_value"] == created.assignment_group == "Scheduling Support"
+    assert raw["correlation_id"]["value"] == "teams-abc"
+    opened_by = raw["opened_by"]
+    assert (opened_by["value"] if isinstance(opened_by, dict) else opened_by) != ""
+    assert created.url == f"{emulator.base_url}/nav_to.do?uri=incident.do?sys_id={created.sys_id}"

@@ -8,6 +8,7 @@ import os
 
 import asyncpg
 import pytest
+from testkit.stack import wait_for
 
 from bot.scheduling import (
     ADVISORY_LOCK_KEY,
@@ -34,6 +35,36 @@ def leadership_for(store: Store, database_url: str, identity: str):
     if store.dialect == "sqlite":
         return SqliteLeadership(store, identity)
     return PostgresLeadership(database_url, identity)
+
+
+class Observed:
+    """A leadership that counts the runner's checks, so a test can wait for a number of them
+    instead of sleeping: each check happens after one ``check_every_s`` of the runner's loop."""
+
+    def __init__(self, leadership) -> None:
+        self._leadership = leadership
+        self.refused = 0  # attempts to acquire that found another leader
+        self.lost = 0  # checks that found leadership gone
+
+    async def try_acquire(self) -> bool:
+        acquired = await self._leadership.try_acquire()
+        self.refused += not acquired
+        return acquired
+
+    async def still_held(self) -> bool:
+        held = await self._leadership.still_held()
+        self.lost += not held
+        return held
+
+    async def release(self) -> None:
+        await self._leadership.release()
+
+
+async def until(check, timeout: float = 20.0):
+    async def condition():
+        return check()
+
+    return await wait_for(condition, timeout=timeout, interval=0.02)
 
 
 async def test_only_one_replica_holds_leadership(store, database_url):
@@ -91,25 +122,21 @@ async def test_follower_takes_over_and_runs_jobs_when_the_leader_stops(store, da
     leader = ScheduleRunner(
         leadership_for(store, database_url, f"host-a:{os.getpid()}:1"), [job("a")], check_every_s=0.1
     )
-    follower = ScheduleRunner(
-        leadership_for(store, database_url, f"host-b:{os.getpid()}:2"), [job("b")], check_every_s=0.1
-    )
+    watched = Observed(leadership_for(store, database_url, f"host-b:{os.getpid()}:2"))
+    follower = ScheduleRunner(watched, [job("b")], check_every_s=0.1)
     await leader.start()
     await follower.start()
     tasks = [asyncio.create_task(leader.run()), asyncio.create_task(follower.run())]
     try:
-        await asyncio.sleep(0.4)
+        # The leader's jobs run, while the follower has tried to take over (twice after its
+        # start) and been refused each time: its job never ran.
+        await until(lambda: ticks["a"] > 0 and watched.refused >= 3)
         assert leader.is_leader and not follower.is_leader
-        assert ticks["a"] > 0 and ticks["b"] == 0
+        assert ticks["b"] == 0
         tasks[0].cancel()
         await asyncio.gather(tasks[0], return_exceptions=True)
-        for _ in range(50):
-            if follower.is_leader:
-                break
-            await asyncio.sleep(0.1)
-        assert follower.is_leader
-        await asyncio.sleep(0.3)
-        assert ticks["b"] > 0
+        await until(lambda: follower.is_leader)
+        await until(lambda: ticks["b"] > 0)
     finally:
         for task in tasks:
             task.cancel()
@@ -125,24 +152,31 @@ async def test_lost_postgres_lock_stops_the_schedule_jobs(store, database_url):
         ticks.append(1)
 
     leadership = PostgresLeadership(database_url, "host-a:1:1")
-    runner = ScheduleRunner(leadership, [PeriodicJob("tick", 0.05, run)], check_every_s=0.1)
+    watched = Observed(leadership)
+    runner = ScheduleRunner(watched, [PeriodicJob("tick", 0.05, run)], check_every_s=0.1)
     await runner.start()
     task = asyncio.create_task(runner.run())
     try:
         assert runner.is_leader
+        await until(lambda: ticks)
         backend_pid = leadership._connection.get_server_pid()
         other_replica = await asyncpg.connect(database_url)
         try:
             await other_replica.execute("SELECT pg_terminate_backend($1)", backend_pid)
+
             # Another replica takes the lock the moment it is free.
-            for _ in range(50):
-                if await other_replica.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY):
-                    break
-                await asyncio.sleep(0.05)
-            await asyncio.sleep(0.5)
+            async def taken():
+                return await other_replica.fetchval("SELECT pg_try_advisory_lock($1)", ADVISORY_LOCK_KEY)
+
+            await wait_for(taken)
+            await until(lambda: watched.lost >= 1)
             assert not runner.is_leader
             ticks_after_loss = len(ticks)
-            await asyncio.sleep(0.3)
+            # Three more turns of the runner's loop (0.1 s each, refused: the other replica holds
+            # the lock); a job every 0.05 s would have come due before each of them.
+            refused = watched.refused
+            await until(lambda: watched.refused >= refused + 3)
+            assert not runner.is_leader
             assert len(ticks) == ticks_after_loss
         finally:
             await other_replica.close()

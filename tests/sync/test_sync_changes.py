@@ -3,12 +3,10 @@ within one poll interval plus a second; work notes and the bridge's own writes n
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from testkit.stack import ENGINEERS, STAFF, wait_for
 from testkit.sync import (
-    SETTLE_S,
     appears_once,
     card_of,
     change_in_servicenow,
@@ -116,7 +114,9 @@ async def test_the_bridges_own_comments_never_come_back_to_teams(stack):
 
     entries = await wait_for(commented)
     assert entries[0]["sys_created_by"] == stack.settings.servicenow_user
-    await asyncio.sleep(SETTLE_S + stack.settings.servicenow_poll_interval_s)
+    # A complete pass of the change feed that sees the comment, then nothing left to post.
+    await stack.runtime.sync.poll()
+    await stack.settled()
     replies = await texts(stack, inquiry)
     assert not any("every veteran today" in text for text in replies), replies
     assert not any("commented in ServiceNow" in text for text in replies), replies
@@ -136,13 +136,13 @@ async def test_poster_reply_after_resolution_reopens_the_incident(stack):
     async def reopened():
         return (await incident(stack, inquiry.sys_id))["state"]["value"] == "2"
 
-    await wait_for(reopened, timeout=5)
+    await wait_for(reopened)
 
     async def recorded():  # the bot records the reopened state right after ServiceNow answers
         row = await inquiry_row(stack, inquiry)
         return row if row.state == 2 else None
 
-    row = await wait_for(recorded, timeout=5)
+    row = await wait_for(recorded)
     assert row.resolved_at is None
 
 
@@ -159,8 +159,9 @@ async def test_engineer_reply_after_resolution_does_not_reopen(stack):
         return [e for e in await stack.journal(inquiry.sys_id) if "Glad it is sorted" in e["value"]]
 
     await wait_for(commented)
-    await asyncio.sleep(0.5)
+    await stack.settled()  # the reply's every job has run: a reopen would have been one of them
     assert (await incident(stack, inquiry.sys_id))["state"]["value"] == "6"
+    assert (await inquiry_row(stack, inquiry)).state == 6
 
 
 async def test_changes_made_on_the_queue_page_sync_too(stack):
@@ -234,7 +235,8 @@ async def test_group_change_in_servicenow_updates_the_card_and_counts_a_re_route
         card = next(r for r in thread["replies"] if r["id"] == inquiry.card_id)
         return "eCheck-in Vet Facing Apps" in _facts(card_of(card)).get("Group", "")
 
-    await wait_for(card_shows_product_group, timeout=3)
+    await wait_for(card_shows_product_group)
+    await stack.settled()
     row = await inquiry_row(stack, inquiry)
     assert row.re_routes == 1
     assert row.assignment_group == "eCheck-in Vet Facing Apps"

@@ -39,7 +39,7 @@ from bot.storage import tables
 from schedule.plan import RolloutPlan
 from schedule.roster import export_roster_csv
 from schedule.sample import sample_plan, sample_roster
-from testkit.fakes import FakeChat, FakeDirectory, FakeTracker
+from testkit.fakes import FakeChat, FakeDirectory, FakeFollowUps, FakeRosterSource, FakeTracker
 from testkit.stack import SAMPLE_NOW
 
 STAFF = Person("29:pat", "Pat Frontdesk", "a1b2c3d4-0000-4000-8000-000000000001")
@@ -59,6 +59,8 @@ class FakeBridge:
     chat: FakeChat
     tracker: FakeTracker
     directory: FakeDirectory
+    roster_source: FakeRosterSource = field(default_factory=FakeRosterSource)
+    followups: FakeFollowUps = field(default_factory=FakeFollowUps)
     slack: FakeChat | None = None  # the Slack chat platform, when the bridge runs with Slack on
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
@@ -157,6 +159,7 @@ def settings_for(tmp_path: Path, **extra: Any) -> Settings:
         microsoft_app_id="",
         servicenow_url="http://servicenow.invalid",
         team_id="team",
+        pagerduty_schedule_ids="PPRIMRY,PBACKUP",
     )
     values.update(extra)
     return Settings(**values)
@@ -192,6 +195,7 @@ async def fake_bridge(
             "slack_channels": SLACK_CHANNEL,
             **settings,
         }
+    roster_source, followups = FakeRosterSource(), FakeFollowUps()
     app = create_app(
         settings_for(tmp_path, **settings),
         Overrides(
@@ -200,6 +204,8 @@ async def fake_bridge(
             teams=chat,
             slack=slack_chat,
             directory=directory,
+            roster_source=roster_source,
+            followups=followups,
             run_background=False,
         ),
     )
@@ -211,7 +217,9 @@ async def fake_bridge(
             await records.save_plan(connection, plan or sample_plan(), now)
             if roster:
                 await records.save_roster_csv(runtime.store, connection, export_roster_csv(ROSTER), now)
-        bridge = FakeBridge(runtime, clock, chat, tracker, directory, slack_chat)
+        bridge = FakeBridge(
+            runtime, clock, chat, tracker, directory, roster_source, followups, slack=slack_chat
+        )
         if open_channels:
             await runtime.lifecycle.tick()
             await bridge.drain()

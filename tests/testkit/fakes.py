@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import quote
 
+from bot.followups.body import carries_marker
 from bot.ports import (
     ChatChannel,
     FollowUp,
@@ -398,27 +399,47 @@ class FakeRosterSource:
         self.failures = Failures()
 
     async def on_call(self, since: datetime, until: datetime) -> list[OnCallEntry]:
+        """The entries overlapping ``[since, until)``, clamped to it (as PagerDuty's are)."""
         self.failures.check("on_call")
-        return [e for e in self.entries if e.end > since and e.start < until]
+        return [
+            replace(e, start=max(e.start, since), end=min(e.end, until))
+            for e in self.entries
+            if e.end > since and e.start < until
+        ]
 
 
 class FakeFollowUps:
-    """``FollowUpTracker``: issues by key, found by their marker."""
+    """``FollowUpTracker``: issues by key, found by their marker (a whole line of the body).
+
+    ``lose_next_replies(n)``: the next n creates land, then fail as if their answer was lost."""
 
     def __init__(self) -> None:
         self.issues: dict[str, tuple[FollowUpRequest, FollowUp]] = {}
         self.failures = Failures()
+        self.creates = 0
         self._numbers = itertools.count(1)
+        self._lost_replies = 0
+
+    def lose_next_replies(self, times: int = 1) -> None:
+        self._lost_replies += times
 
     async def find(self, marker: str) -> FollowUp | None:
         self.failures.check("find")
-        return next((issue for request, issue in self.issues.values() if marker in request.body), None)
+        return next(
+            (issue for request, issue in self.issues.values() if carries_marker(request.body, marker)), None
+        )
 
     async def create(self, request: FollowUpRequest) -> FollowUp:
         self.failures.check("create")
+        self.creates += 1
         number = next(self._numbers)
-        issue = FollowUp(f"#{number}", f"https://github.example/issues/{number}", "open")
+        issue = FollowUp(
+            f"#{number}", f"https://github.example/issues/{number}", "open", assignee=request.assignee
+        )
         self.issues[issue.key] = (request, issue)
+        if self._lost_replies:
+            self._lost_replies -= 1
+            raise Transient("GitHub could not be reached (the answer was lost)", retry_after=0)
         return issue
 
     async def get(self, key: str) -> FollowUp:
@@ -426,6 +447,11 @@ class FakeFollowUps:
         if key not in self.issues:
             raise Permanent(f"follow-up {key} not found")
         return self.issues[key][1]
+
+    def set_state(self, key: str, state: str) -> None:
+        """As when someone closes the issue in the tracker."""
+        request, issue = self.issues[key]
+        self.issues[key] = (request, replace(issue, state=state))
 
 
 __all__ = [

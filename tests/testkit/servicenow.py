@@ -1,23 +1,41 @@
-"""Helpers shared by the ServiceNow tests (a uniquely named module: test dirs have no __init__)."""
+"""Helpers shared by the ServiceNow emulator tests (tests/emulators_servicenow) and the gateway
+tests that run against it (tests/servicenow): the emulator on loopback, raw HTTP to it, its faults.
+
+The fixtures ``emulator`` and ``http`` are defined here once; each folder's conftest.py imports them.
+"""
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from emulators.servicenow import EmulatorConfig, create_servicenow_emulator
 from emulators.servicenow.api import FAULTS_KEY, STORE_KEY
 from emulators.servicenow.config import INTEGRATION_PASSWORD, INTEGRATION_USER
 
-__all__ = ["ADMIN_AUTH", "ENGINEERS", "INTEGRATION_AUTH", "JSON", "PEOPLE", "Emulator", "self_signed_cert"]
+__all__ = [
+    "ADMIN_AUTH",
+    "ENGINEERS",
+    "INTEGRATION_AUTH",
+    "JSON",
+    "PEOPLE",
+    "Emulator",
+    "emulator",
+    "http",
+    "self_signed_cert",
+    "set_faults",
+]
 
 ENGINEERS = (("jdoe", "Jane Doe", "jane.doe@example.com"), ("rroe", "Rick Roe", "rick.roe@example.com"))
 # Everyone else the Teams and Slack emulators would know, in the shapes the sandbox may pass.
@@ -78,3 +96,30 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
         )
     )
     return cert_path, key_path
+
+
+@pytest.fixture
+async def emulator(aiohttp_server: Callable[..., Any]) -> Emulator:
+    app = create_servicenow_emulator(EmulatorConfig(engineers=ENGINEERS, people=PEOPLE))
+    return Emulator(await aiohttp_server(app))
+
+
+@pytest.fixture
+async def http(emulator: Emulator) -> AsyncIterator[aiohttp.ClientSession]:
+    """A raw HTTP session to the emulator, signed in as the integration user."""
+    async with aiohttp.ClientSession(
+        base_url=emulator.base_url, headers={**INTEGRATION_AUTH, **JSON}
+    ) as session:
+        yield session
+
+
+async def set_faults(emulator: Emulator, body: dict[str, Any] | None) -> dict[str, Any]:
+    """Merge ``body`` into the emulator's faults (None clears them); returns the faults now set."""
+    async with aiohttp.ClientSession() as session:
+        if body is None:
+            async with session.delete(f"{emulator.base_url}/_emulator/faults") as response:
+                assert response.status == 200
+                return await response.json()
+        async with session.post(f"{emulator.base_url}/_emulator/faults", json=body) as response:
+            assert response.status == 200
+            return await response.json()

@@ -19,15 +19,17 @@ from aiohttp import web
 from bot.app import RUNTIME, Overrides, Runtime, create_app
 from bot.clock import FrozenClock
 from bot.settings import Environment, Settings
+from bot.storage.store import Store
 from emulators.servicenow import (
     INTEGRATION_PASSWORD,
     INTEGRATION_USER,
     EmulatorConfig,
     create_servicenow_emulator,
 )
-from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from emulators.teams import EMULATOR, Person, TeamsEmulator, TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
 from schedule.sample import sample_roster
+from testkit.settle import settled
 
 # Tuesday of the sample plan's first week, mid-afternoon on the US east coast.
 SAMPLE_NOW = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
@@ -47,6 +49,13 @@ def reserve_port(port: int = 0) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     return sock
+
+
+def on_socket(sock: socket.socket) -> dict[str, Any]:
+    """``server_kwargs`` for pytest-aiohttp's ``aiohttp_client(app, server_kwargs=...)``: its test
+    server listens on ``sock``, a socket the test already holds (for an app that must know its own
+    URL before it starts)."""
+    return {"port": sock.getsockname()[1], "socket_factory": lambda *_: sock}
 
 
 async def serve(app: web.Application, sock: socket.socket) -> web.AppRunner:
@@ -117,6 +126,35 @@ class Stack:
     @property
     def components(self) -> Runtime:
         return self.runtime
+
+    @property
+    def teams_emulator(self) -> TeamsEmulator:
+        return next(runner.app[EMULATOR] for runner in self.runners if EMULATOR in runner.app)
+
+    def teams_delivering(self) -> bool:
+        """The Teams emulator is still telling the bot about a channel change on its own (it does
+        that after answering the Graph call, as Teams does). Its set of such deliveries is private;
+        the emulator is ours, and this is the one place a test looks at it."""
+        return bool(self.teams_emulator._tasks)
+
+    async def settled(self, timeout: float = 20.0, store: Store | None = None) -> None:
+        """Wait until nothing is under way: no delivery of the Teams emulator's own in flight, every
+        received activity processed and every outbox job done, seen in that order in one pass.
+        ``store``: the database of a bot running in another process (``testkit.settle.store_of``)."""
+        store = store or self.runtime.store
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = max(0.1, deadline - time.monotonic())
+
+            async def quiet() -> bool:
+                return not self.teams_delivering()
+
+            await wait_for(quiet, timeout=remaining)
+            await settled(store, timeout=remaining)
+            if not self.teams_delivering():
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the Teams emulator kept delivering for {timeout}s")
 
     async def channels(self) -> list[dict]:
         async with self.http.get(f"{self.teams}/_emulator/channels") as response:
@@ -205,9 +243,11 @@ class Stack:
     async def start_bot(self, overrides: Overrides | None = None) -> None:
         overrides = overrides or Overrides(clock=self.clock)
         app = create_app(self.settings, overrides)
-        # The first start serves on the socket reserved with the stack; a restart binds the port again.
-        sock, self.bot_socket = self.bot_socket or reserve_port(self.bot_port), None
-        self.runners.append(await serve(app, sock))
+        # Each start serves on a duplicate of the socket reserved with the stack: stopping the bot
+        # closes the duplicate only, so the port stays ours across restarts (never released and
+        # bound again), and the emulator's deliveries during a restart wait in the listen backlog.
+        assert self.bot_socket is not None, "the bot's port was released"
+        self.runners.append(await serve(app, self.bot_socket.dup()))
         self.bot_app = app
 
     async def stop_bot(self) -> None:
@@ -216,6 +256,14 @@ class Stack:
                 await runner.cleanup()
                 self.runners.remove(runner)
         self.bot_app = None
+
+    def release_bot_port(self) -> None:
+        """Close the stack's hold on the bot's port, for a bot in another process that binds it
+        itself (``golive serve --port``); the in-process bot cannot start again afterwards."""
+        assert self.bot_app is None, "stop the bot first"
+        if self.bot_socket is not None:
+            self.bot_socket.close()
+            self.bot_socket = None
 
     async def close(self) -> None:
         for runner in reversed(self.runners):

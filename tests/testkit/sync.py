@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 
@@ -11,8 +10,6 @@ from testkit.stack import STAFF, Stack, wait_for
 
 # The stack polls ServiceNow every 0.3 s; a change must show in Teams within one interval plus 1 s.
 SYNC_DEADLINE_S = 0.3 + 1.0
-# How long to keep watching after something appeared (or to wait for something that must not).
-SETTLE_S = 1.0
 
 
 @dataclass
@@ -56,13 +53,16 @@ async def count_containing(stack: Stack, inquiry: Inquiry, needle: str) -> int:
 
 
 async def appears_once(stack: Stack, inquiry: Inquiry, needle: str, *, since: float) -> None:
-    """``needle`` shows in one bot reply within the sync deadline (counted from ``since``), and stays one."""
+    """``needle`` shows in one bot reply within the sync deadline (counted from ``since``), and is
+    still one after another complete pass of the change feed over the same changes and a settled
+    outbox."""
 
     async def shown():
         return await count_containing(stack, inquiry, needle)
 
     await wait_for(shown, timeout=max(0.05, since + SYNC_DEADLINE_S - time.monotonic()), interval=0.03)
-    await asyncio.sleep(SETTLE_S)
+    await stack.runtime.sync.poll()
+    await stack.settled()
     assert await shown() == 1, await texts(stack, inquiry)
 
 

@@ -1,18 +1,26 @@
-"""Helpers for the Teams emulator tests: people, a fake bot's record, driver API shortcuts."""
+"""Helpers for the Teams emulator tests (tests/emulators_teams) and the Graph client tests that run
+against it (tests/teams): people, a fake bot, the emulator on a socket the test holds, driver API
+shortcuts.
+
+The fixtures ``fake_bot``, ``make_emulator`` and ``emulator`` are defined here once; each folder's
+conftest.py imports them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from emulators.teams import Person
+from emulators.teams import Person, TeamsEmulatorConfig, create_teams_emulator
+from testkit.stack import on_socket, reserve_port
 
 STAFF = Person("Pat Frontdesk", "11111111-1111-4111-8111-111111111111", "site-staff")
 ENGINEER = Person("Alex Engineer", "22222222-2222-4222-8222-222222222222", "engineer")
@@ -78,3 +86,58 @@ async def create_channel(client: TestClient, name: str) -> str:
     resp = await client.post(f"/v1.0/teams/{team_id}/channels", json={"displayName": name})
     assert resp.status == 201, await resp.text()
     return (await resp.json())["id"]
+
+
+@pytest.fixture
+async def fake_bot(aiohttp_server: Any) -> AsyncIterator[FakeBot]:
+    """A tiny bot on port 0 that records every activity and answers through ``on_activity``."""
+    bot = FakeBot()
+
+    async def messages(request: web.Request) -> web.StreamResponse:
+        activity = await request.json()
+        bot.received.append(activity)
+        bot.authorization.append(request.headers.get("Authorization"))
+        if bot.on_activity is not None:
+            answer = await bot.on_activity(activity)
+            if answer is not None:
+                return answer
+        return web.Response(status=201)
+
+    app = web.Application()
+    app.router.add_post("/api/messages", messages)
+    server = await aiohttp_server(app)
+    bot.url = str(server.make_url("/api/messages"))
+    async with aiohttp.ClientSession() as session:
+        bot.session = session
+        yield bot
+
+
+EmulatorFactory = Callable[..., Awaitable[TestClient]]
+
+
+@pytest.fixture
+def make_emulator(aiohttp_client: Any) -> EmulatorFactory:
+    """Start an emulator whose serviceUrl is its real loopback address; keyword args override config.
+
+    The emulator must know its own URL before it starts, so its socket is bound first (port 0: the
+    system picks a free one), its config built with that port, and it serves on that very socket.
+    """
+
+    async def start(bot_url: str = "http://127.0.0.1:9/api/messages", **overrides: Any) -> TestClient:
+        sock = reserve_port()
+        settings: dict[str, Any] = {
+            "bot_url": bot_url,
+            "public_url": f"http://127.0.0.1:{sock.getsockname()[1]}/",
+            "people": PEOPLE,
+            "now": lambda: SIM_NOW,
+        }
+        settings.update(overrides)
+        app = create_teams_emulator(TeamsEmulatorConfig(**settings))
+        return await aiohttp_client(app, server_kwargs=on_socket(sock))
+
+    return start
+
+
+@pytest.fixture
+async def emulator(make_emulator: EmulatorFactory, fake_bot: FakeBot) -> TestClient:
+    return await make_emulator(fake_bot.url)

@@ -1,15 +1,15 @@
-"""Fault injection in the emulator, and how the gateway lives through it."""
+"""How the gateway lives through the faults the ServiceNow emulator injects: outages, throttling,
+lost replies, slowness, refused connections."""
 
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
-from typing import Any
 
 import aiohttp
 import pytest
-from testkit.servicenow import Emulator
+from testkit.servicenow import Emulator, set_faults
+from testkit.stack import reserve_port, wait_for
 
 from servicenow.errors import IncidentNotFound, ServiceNowRejected, ServiceNowUnavailable
 from servicenow.gateway import IncidentDraft, ServiceNowGateway
@@ -21,96 +21,23 @@ def _draft(cid: str = "teams-0001") -> IncidentDraft:
     return IncidentDraft(cid, "Kiosk frozen", "details", "Pat Site", "aad-1", "Scheduling Support")
 
 
-async def _faults(emulator: Emulator, body: dict[str, Any] | None) -> dict[str, Any]:
-    async with aiohttp.ClientSession() as session:
-        if body is None:
-            async with session.delete(f"{emulator.base_url}/_emulator/faults") as response:
-                assert response.status == 200
-                return await response.json()
-        async with session.post(f"{emulator.base_url}/_emulator/faults", json=body) as response:
-            assert response.status == 200
-            return await response.json()
-
-
 def _count(emulator: Emulator, cid: str) -> int:
     return sum(1 for row in emulator.incidents() if row["correlation_id"] == cid)
-
-
-async def test_fault_endpoint_merges_and_clears_without_auth(emulator: Emulator) -> None:
-    assert await _faults(emulator, {"latency_ms": 5}) == {"latency_ms": 5}
-    assert await _faults(emulator, {"outage": True}) == {"latency_ms": 5, "outage": True}
-    assert await _faults(emulator, {"latency_ms": None}) == {"outage": True}
-    assert await _faults(emulator, None) == {}
-    async with aiohttp.ClientSession() as session:
-        async with session.post(f"{emulator.base_url}/_emulator/faults", json={"bogus": 1}) as response:
-            assert response.status == 400
-
-
-async def test_outage_answers_503_envelope_and_spares_the_queue_page(
-    emulator: Emulator, http: aiohttp.ClientSession
-) -> None:
-    await _faults(emulator, {"outage": True})
-    async with http.get(INCIDENTS) as response:
-        assert response.status == 503
-        body = await response.json()
-    assert body["status"] == "failure" and body["error"]["message"]
-    async with http.get("/") as response:
-        assert response.status == 200
-
-
-async def test_status_fault_with_count_fires_then_clears(
-    emulator: Emulator, http: aiohttp.ClientSession
-) -> None:
-    await _faults(emulator, {"status": 403, "count": 1})
-    async with http.get(INCIDENTS) as response:
-        assert response.status == 403
-        assert (await response.json())["error"]["detail"].startswith("ACL Exception Read Failed")
-    async with http.get(INCIDENTS) as response:
-        assert response.status == 200
-
-
-async def test_status_fault_rate_zero_never_fires(emulator: Emulator, http: aiohttp.ClientSession) -> None:
-    await _faults(emulator, {"status": 500, "rate": 0})
-    for _ in range(5):
-        async with http.get(INCIDENTS) as response:
-            assert response.status == 200
-
-
-async def test_rate_limit_answers_429_with_headers_after_limit(
-    emulator: Emulator, http: aiohttp.ClientSession
-) -> None:
-    await _faults(emulator, {"rate_limit": {"limit": 2, "retry_after": 7}})
-    for _ in range(2):
-        async with http.get(INCIDENTS) as response:
-            assert response.status == 200
-            assert response.headers["X-RateLimit-Limit"] == "2"
-    async with http.get(INCIDENTS) as response:
-        assert response.status == 429
-        assert response.headers["Retry-After"] == "7"
-        assert response.headers["X-RateLimit-Limit"] == "2"
-        assert int(response.headers["X-RateLimit-Reset"]) >= int(time.time())
-        assert len(response.headers["X-RateLimit-Rule"]) == 32
-        body = await response.json()
-    assert body["error"]["message"] == "Rate limit exceeded" and body["status"] == "failure"
-
-
-async def test_latency_fault_delays_calls(emulator: Emulator, http: aiohttp.ClientSession) -> None:
-    await _faults(emulator, {"latency_ms": 200})
-    started = time.monotonic()
-    async with http.get(INCIDENTS) as response:
-        assert response.status == 200
-    assert time.monotonic() - started >= 0.2
 
 
 async def test_outage_then_recovery_creates_exactly_one_incident(
     emulator: Emulator, make_gateway: Callable[..., ServiceNowGateway]
 ) -> None:
     gateway = make_gateway(backoff_base_s=0.05, backoff_max_s=0.2, max_attempts=30)
-    await _faults(emulator, {"outage": True})
+    await set_faults(emulator, {"outage": True})
     creating = asyncio.create_task(gateway.create_incident(_draft()))
-    await asyncio.sleep(0.4)
-    assert not creating.done()
-    await _faults(emulator, None)
+
+    async def refused_three_times():
+        return sum(1 for call in emulator.faults.calls if call[3] == 503) >= 3
+
+    await wait_for(refused_three_times, timeout=10)
+    assert not creating.done()  # still retrying through the outage
+    await set_faults(emulator, None)
     record = await asyncio.wait_for(creating, 10)
     assert record.number == "INC0010001"
     assert _count(emulator, "teams-0001") == 1
@@ -120,7 +47,7 @@ async def test_outage_longer_than_attempts_raises_unavailable(
     emulator: Emulator, make_gateway: Callable[..., ServiceNowGateway]
 ) -> None:
     gateway = make_gateway(max_attempts=3)
-    await _faults(emulator, {"outage": True})
+    await set_faults(emulator, {"outage": True})
     with pytest.raises(ServiceNowUnavailable) as raised:
         await gateway.create_incident(_draft())
     assert raised.value.status == 503 and raised.value.retryable
@@ -132,7 +59,7 @@ async def test_retry_after_429_create_makes_exactly_one_incident(
     emulator: Emulator, http: aiohttp.ClientSession, make_gateway: Callable[..., ServiceNowGateway]
 ) -> None:
     gateway = make_gateway()
-    await _faults(emulator, {"rate_limit": {"limit": 2, "retry_after": 1}})
+    await set_faults(emulator, {"rate_limit": {"limit": 2, "retry_after": 1}})
     async with http.get(INCIDENTS) as response:  # uses one of the two calls of this window
         assert response.status == 200
     record = await gateway.create_incident(_draft())
@@ -147,7 +74,7 @@ async def test_retry_after_longer_than_backoff_cap_is_handed_back(
     emulator: Emulator, make_gateway: Callable[..., ServiceNowGateway]
 ) -> None:
     gateway = make_gateway(backoff_max_s=0.5)
-    await _faults(emulator, {"rate_limit": {"limit": 0, "retry_after": 30}})
+    await set_faults(emulator, {"rate_limit": {"limit": 0, "retry_after": 30}})
     with pytest.raises(ServiceNowUnavailable) as raised:
         await gateway.find_by_correlation_id("teams-x")
     assert raised.value.status == 429 and raised.value.retry_after == 30
@@ -158,7 +85,7 @@ async def test_lost_reply_after_commit_makes_exactly_one_incident(
     emulator: Emulator, make_gateway: Callable[..., ServiceNowGateway], delay_ms: int
 ) -> None:
     gateway = make_gateway(timeout_s=0.4)
-    await _faults(emulator, {"drop_reply_after_commit": {"count": 1, "delay_ms": delay_ms}})
+    await set_faults(emulator, {"drop_reply_after_commit": {"count": 1, "delay_ms": delay_ms}})
     record = await gateway.create_incident(_draft("teams-lost"))
     assert _count(emulator, "teams-lost") == 1
     assert record.sys_id == emulator.incidents()[0]["sys_id"]
@@ -171,7 +98,7 @@ async def test_lost_reply_on_comment_writes_it_once(
 ) -> None:
     gateway = make_gateway()
     record = await gateway.create_incident(_draft("teams-c"))
-    await _faults(emulator, {"drop_reply_after_commit": {"count": 1, "methods": ["PUT"]}})
+    await set_faults(emulator, {"drop_reply_after_commit": {"count": 1, "methods": ["PUT"]}})
     await gateway.add_comment(record.sys_id, "a reply ^NQ with a caret")
     values = [j["value"] for j in emulator.store.journal(record.sys_id)]
     assert values == ["a reply ^NQ with a caret"]
@@ -188,7 +115,7 @@ async def test_repeated_create_returns_the_existing_incident(
 async def test_concurrent_creates_of_one_correlation_id_make_one_incident(
     emulator: Emulator, gateway: ServiceNowGateway
 ) -> None:
-    await _faults(emulator, {"latency_ms": 30})
+    await set_faults(emulator, {"latency_ms": 30})
     records = await asyncio.gather(*(gateway.create_incident(_draft("teams-race")) for _ in range(5)))
     assert len({r.sys_id for r in records}) == 1 and _count(emulator, "teams-race") == 1
 
@@ -198,19 +125,19 @@ async def test_concurrency_cap_is_respected(
 ) -> None:
     gateway = make_gateway(max_concurrency=3)
     created = await gateway.create_incident(_draft("teams-cap"))
-    await _faults(emulator, {"latency_ms": 150})
+    await set_faults(emulator, {"latency_ms": 150})
     emulator.faults.max_in_flight = 0
     await asyncio.gather(*(gateway.get_incident(created.sys_id) for _ in range(10)))
     assert emulator.faults.max_in_flight == 3
 
 
 async def test_server_error_status_is_retried(emulator: Emulator, gateway: ServiceNowGateway) -> None:
-    await _faults(emulator, {"status": 502, "count": 2})
+    await set_faults(emulator, {"status": 502, "count": 2})
     assert await gateway.find_by_correlation_id("teams-none") is None
 
 
 async def test_client_error_is_rejected_without_retry(emulator: Emulator, gateway: ServiceNowGateway) -> None:
-    await _faults(emulator, {"status": 403})
+    await set_faults(emulator, {"status": 403})
     with pytest.raises(ServiceNowRejected) as raised:
         await gateway.find_by_correlation_id("teams-none")
     assert raised.value.status == 403
@@ -235,12 +162,15 @@ async def test_unknown_incident_is_not_found(gateway: ServiceNowGateway) -> None
         await gateway.set_state("not-a-sys-id", 2)
 
 
-async def test_connection_refused_is_unavailable(unused_tcp_port: int) -> None:
+async def test_connection_refused_is_unavailable() -> None:
     from servicenow.gateway import ServiceNowConfig
 
-    config = ServiceNowConfig(
-        f"http://127.0.0.1:{unused_tcp_port}", "u", "p", timeout_s=1, max_attempts=2, backoff_base_s=0.01
-    )
-    async with ServiceNowGateway(config) as gateway:
-        with pytest.raises(ServiceNowUnavailable):
-            await gateway.get_incident("a" * 32)
+    # A port the test holds bound but not listening: every connection to it is refused.
+    with reserve_port() as closed:
+        port = closed.getsockname()[1]
+        config = ServiceNowConfig(
+            f"http://127.0.0.1:{port}", "u", "p", timeout_s=1, max_attempts=2, backoff_base_s=0.01
+        )
+        async with ServiceNowGateway(config) as gateway:
+            with pytest.raises(ServiceNowUnavailable):
+                await gateway.get_incident("a" * 32)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from typing import Any, Protocol
 
 import aiohttp
@@ -207,23 +206,3 @@ async def test_seeded_groups_and_users_exist(backend: Backend) -> None:
     assert {"Scheduling Support", "eCheck-in Vet Facing Apps"} <= groups
     users = {r["user_name"] for r in await backend.query("sys_user", "", fields=["user_name"])}
     assert {"admin", INTEGRATION_USER, "jdoe", "rroe"} <= users
-
-
-async def test_gateway_and_raw_http_see_the_same_incident(
-    emulator: Emulator, http: aiohttp.ClientSession, make_gateway: Callable[..., Any]
-) -> None:
-    from servicenow.gateway import IncidentDraft
-
-    gateway = make_gateway()
-    created = await gateway.create_incident(
-        IncidentDraft("teams-abc", "Kiosk frozen", "details", "Pat", "aad-1", "Scheduling Support")
-    )
-    async with http.get(
-        f"/api/now/table/incident/{created.sys_id}", params={"sysparm_display_value": "all"}
-    ) as r:
-        raw = (await r.json())["result"]
-    assert raw["number"]["value"] == created.number
-    assert raw["assignment_group"]["display_value"] == created.assignment_group == "Scheduling Support"
-    assert raw["correlation_id"]["value"] == "teams-abc"
-    assert _ref_value(raw["opened_by"]) != ""
-    assert created.url == f"{emulator.base_url}/nav_to.do?uri=incident.do?sys_id={created.sys_id}"

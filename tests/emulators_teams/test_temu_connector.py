@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from testkit.stack import wait_for
 from testkit.teams_emulator import (
     BACKUP,
     ENGINEER,
@@ -322,11 +323,11 @@ async def test_team_conversations_list_the_channels(emulator):
 
 async def test_graph_channel_create_tells_the_bot_channel_created(emulator, fake_bot):
     channel = await create_channel(emulator, "Go Live - 508 Atlanta")
-    for _ in range(100):
-        if fake_bot.of_type("conversationUpdate"):
-            break
-        await __import__("asyncio").sleep(0.01)
-    [update] = fake_bot.of_type("conversationUpdate")
+
+    async def told():  # the emulator tells the bot after answering the Graph call
+        return fake_bot.of_type("conversationUpdate")
+
+    [update] = await wait_for(told, timeout=10, interval=0.01)
     assert update["channelData"]["eventType"] == "channelCreated"
     assert update["channelData"]["channel"] == {"id": channel, "name": "Go Live - 508 Atlanta"}
 
