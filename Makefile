@@ -36,7 +36,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/golive sandbox --port 3978 --servicenow-port 3979 --teams-port 3980 \
+	$(BIN)/golive sandbox --port 3978 --servicenow-port 3979 --teams-port 3980 --slack-port 3981 \
 		--pagerduty-port 3983 --github-port 3984 --jira-port 3985 \
 		--state-dir .sandbox --now 2022-05-03T15:00:00Z --speed 1
 

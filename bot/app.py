@@ -1,6 +1,6 @@
 """The composition root: ``create_app(settings)`` builds everything, in one typed pass, and wires it.
 
-Adapters first (storage, ServiceNow, Teams), then the outbox's job registry and worker, then the
+Adapters first (storage, ServiceNow, Teams, Slack when configured), then the outbox's job registry and worker, then the
 use cases that queue work for it, then the edges that call the use cases. Nothing is bound late:
 every collaborator arrives by constructor. Start-up and tear-down pair up in ``cleanup_ctx``
 (migrations, background tasks, leadership); the app's state is one typed :class:`Runtime` under
@@ -66,6 +66,12 @@ from bot.scheduling import (
 from bot.servicenow_tracker import ServiceNowTracker
 from bot.settings import Settings
 from bot.shared_clock import share_clock
+from bot.slack.api import SlackApi
+from bot.slack.edge import make_events_handler as make_slack_events_handler
+from bot.slack.platform import SlackChat
+from bot.slack.router import SlackEvents
+from bot.slack.signature import SignatureVerifier
+from bot.slack.workspace import SlackWorkspace
 from bot.storage.database import create_engine, is_ready, migrate
 from bot.storage.store import Store
 from bot.teams.activity import Activity as TeamsActivity
@@ -108,6 +114,7 @@ class Overrides:
     clock: Clock | None = None
     tracker: IncidentTracker | None = None
     teams: ChatPlatform | None = None
+    slack: ChatPlatform | None = None
     directory: ChannelDirectory | None = None
     roster_source: RosterSource | None = None
     followups: FollowUpTracker | None = None
@@ -142,6 +149,7 @@ class Runtime:
     leadership: LeaderStatus
     roster_sync: RosterSync | None
     followups: FollowUps
+    slack_api: SlackApi | None = None
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -172,6 +180,9 @@ def bridge_config(settings: Settings) -> BridgeConfig:
         delivery_lead=(settings.delivery_lead_aad_id, "Delivery lead")
         if settings.delivery_lead_aad_id
         else None,
+        watched_channels=tuple(("slack", name) for name in settings.slack_watched_channels)
+        if settings.slack_enabled
+        else (),
         followup_tracker="" if settings.followup_missing() else tracker_name(settings),
     )
 
@@ -224,7 +235,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         ServiceNowGateway(servicenow_config(settings)) if settings.servicenow_url else None,
         metrics.observe_servicenow,
     )
+    slack_api, slack_workspace, slack_chat = _slack(settings, metrics)
+    slack: ChatPlatform | None = overrides.slack or slack_chat
     platforms: dict[str, ChatPlatform] = {"teams": teams}
+    if slack is not None:
+        platforms["slack"] = slack
     chats = Chats(platforms)
     rules = load_routing_rules(
         settings.routing_rules_file or None,
@@ -278,7 +293,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
     )
     lifecycle = ChannelLifecycle(store, clock, config, wake)
     escalation = EscalationService(store, clock, config, wake)
-    handoff = HandoffNotices(store, clock, wake)
+    handoff = HandoffNotices(store, clock, wake, config.watched_channels)
     sync = SyncBack(
         store,
         clock,
@@ -309,6 +324,11 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         "teams": run_stored_activity,
         **{source: alerts.receive for source in SOURCES},
     }
+    if slack_api is not None and slack_workspace is not None:
+        slack_events = SlackEvents(
+            service, slack_workspace, slack_api, settings.slack_watched_channels, clock
+        )
+        turns["slack"] = slack_events.handle
     processor = ActivityProcessor(store, turns, max_attempts=settings.max_attempts, ingest_busy=arrivals.busy)
     inbox = ActivityInbox(store, processor.wake, arrivals)
     policy = EdgePolicy(
@@ -339,6 +359,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         dead_letters=DeadLetters(store, clock),
         retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
         alerts=alerts,
+        slack_api=slack_api,
         leadership=leadership,
         roster_sync=roster_sync,
         followups=followups,
@@ -379,6 +400,8 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             if runner is not None:
                 await runner.close()
             await messenger.close()
+            if slack_api is not None:
+                await slack_api.close()
             if overrides.tracker is None and isinstance(tracker, ServiceNowTracker):
                 await tracker.close()
             await http.close()
@@ -399,6 +422,15 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         for secret in settings.servicenow_callback_secret.get_secret_value().split(",")
         if secret.strip()
     ]
+    if slack_api is not None:
+
+        async def store_slack(payload: dict[str, Any], key: str) -> None:
+            await inbox.store(payload, source="slack", key=key)
+
+        verifier = SignatureVerifier(
+            tuple(s.strip() for s in settings.slack_signing_secret.get_secret_value().split(",") if s.strip())
+        )
+        app.router.add_post("/slack/events", make_slack_events_handler(verifier, store_slack))
     app.router.add_post("/servicenow/events", make_servicenow_events_handler(sync, secrets, store, clock))
     install_alerts(
         app,
@@ -466,6 +498,19 @@ def alert_settings_of(settings: Settings) -> AlertSettings:
         slack_channel=settings.slack_alert_channel,
         max_new_per_minute=settings.alert_max_new_per_minute,
     )
+
+
+def _slack(
+    settings: Settings, metrics: Metrics
+) -> tuple[SlackApi | None, SlackWorkspace | None, SlackChat | None]:
+    """The Slack adapter when Slack is on (bot token and signing secret set)."""
+    if not settings.slack_enabled:
+        return None, None, None
+    api = SlackApi(
+        settings.slack_bot_token.get_secret_value(), settings.slack_api_url, observe=metrics.observe_slack
+    )
+    workspace = SlackWorkspace(api)
+    return api, workspace, SlackChat(api, workspace)
 
 
 def _clock_for(settings: Settings) -> Clock:

@@ -12,6 +12,7 @@ import aiohttp
 
 from bot.ports import PortError
 from bot.settings import ConfigurationError, Settings
+from bot.slack.api import SlackApi
 from bot.storage.database import create_engine, is_ready, migrate
 
 Result = tuple[str, str, str]  # (status, what, detail)
@@ -75,6 +76,22 @@ async def _graph(settings: Settings, session: aiohttp.ClientSession) -> Result:
     return "ok", "graph", "Go Live team found"
 
 
+async def _slack(settings: Settings) -> Result:
+    """Slack's connectivity: ``auth.test`` with the bot token."""
+    if not settings.slack_enabled:
+        return "ok", "slack", "off (GOLIVE_SLACK_BOT_TOKEN and GOLIVE_SLACK_SIGNING_SECRET not both set)"
+    api = SlackApi(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    try:
+        answer = await api.call("auth.test")
+    except PortError as error:
+        return "FAIL", "slack", f"auth.test failed: {getattr(error, 'reason', type(error).__name__)}"
+    finally:
+        await api.close()
+    team = answer.get("team") or answer.get("team_id") or "the workspace"
+    watched = ", ".join(f"#{name}" for name in settings.slack_watched_channels) or "no channel"
+    return "ok", "slack", f"signed in to {team} as {answer.get('user') or 'the bot'}; watching {watched}"
+
+
 async def _pagerduty(settings: Settings) -> Result:
     """Reads the primary and backup schedules: an expired token or a wrong id is named."""
     from bot.integrations import pagerduty_roster
@@ -124,6 +141,7 @@ async def run_checks(settings: Settings) -> list[Result]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
         results.append(await _servicenow(settings, session))
         results.append(await _graph(settings, session))
+    results.append(await _slack(settings))
     results.append(await _pagerduty(settings))
     results.append(await _followups(settings))
     return results

@@ -89,6 +89,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         port=args.port,
         servicenow_port=args.servicenow_port,
         teams_port=args.teams_port,
+        slack_port=args.slack_port,
         state_dir=Path(args.state_dir),
         now=args.now,
         speed=args.speed,
@@ -330,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=3978)
     sandbox.add_argument("--servicenow-port", type=int, default=3979)
     sandbox.add_argument("--teams-port", type=int, default=3980)
+    sandbox.add_argument("--slack-port", type=int, default=3981)
     sandbox.add_argument("--pagerduty-port", type=int, default=3983)
     sandbox.add_argument("--github-port", type=int, default=3984)
     sandbox.add_argument("--jira-port", type=int, default=3985)

@@ -84,6 +84,7 @@ PAYLOAD_LOGGERS = (
     "pysnow",
     "msal",
     "alembic",
+    "slack_sdk",
 )
 
 

@@ -172,7 +172,11 @@ class ChatChannel:
 
 @dataclass(frozen=True)
 class ChannelPost:
-    """A message in a channel: a thread's root (an inquiry, perhaps) or a reply in a thread."""
+    """A message in a channel: a thread's root (an inquiry, perhaps) or a reply in a thread.
+
+    ``watched``: the platform watches this channel for inquiries on its own (Slack's DSVA channels):
+    it is no go-live channel of one site, so an inquiry's site comes from its text (or a picker).
+    """
 
     thread: ThreadRef
     message_id: str
@@ -181,6 +185,7 @@ class ChannelPost:
     posted_at: datetime
     mentions_bot: bool
     from_bot: bool
+    watched: bool = False
 
     @property
     def is_root(self) -> bool:

@@ -1,5 +1,6 @@
-"""``golive sandbox``: the bot, the Teams emulator and the ServiceNow emulator on loopback, with the
-sample rollout plan and roster loaded when the database is empty, and an optional simulated clock.
+"""``golive sandbox``: the bot, the Teams emulator, the ServiceNow emulator and the Slack emulator on
+loopback, with the sample rollout plan and roster loaded when the database is empty, and an optional
+simulated clock.
 
 The PagerDuty, GitHub and Jira emulators run beside them and the bot's settings point at them (a
 URL, token or other setting of theirs set in the environment wins, so a check can put its own
@@ -11,6 +12,9 @@ complete for a delivery manager: the emulated tenant's ``manager`` (Morgan Manag
 manager (``GOLIVE_MANAGER_AAD_IDS``), the team has a "Go Live Management" channel
 (``GOLIVE_MANAGEMENT_CHANNEL_ID``) where the rotation report card is posted at the end of each
 simulated week, and the plan API answers the sandbox token (``GOLIVE_API_TOKENS``, unless set).
+An integration's URL or secret set in the environment wins over the sandbox's own
+(``GOLIVE_SLACK_API_URL``, ``GOLIVE_SLACK_SIGNING_SECRET``, ``GOLIVE_SLACK_BOT_TOKEN``...), so a check
+can put its own server or secret in place of an emulator.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.slack import DEV_BOT_TOKEN, DEV_SIGNING_SECRET, SlackEmulatorConfig, create_slack_emulator
+from emulators.slack import Person as SlackPerson
+from emulators.slack.config import sample_people as slack_sample_people
 from emulators.teams import EMULATOR, Person, TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import ANONYMOUS_BOT_ID, DEFAULT_TENANT_ID, sample_people
 from schedule.roster import DutyRoster, export_roster_csv, role_of
@@ -73,8 +80,10 @@ class SandboxOptions:
     now: datetime | None = None
     speed: float = 1.0
     host: str = "127.0.0.1"
-    # 0: a free port. ``golive sandbox`` passes 3983, 3984 and 3985 (its --pagerduty-port,
-    # --github-port and --jira-port); a caller that names only the ports above gets free ones here.
+    # 0: a free port. ``golive sandbox`` passes 3981, 3983, 3984 and 3985 (its --slack-port,
+    # --pagerduty-port, --github-port and --jira-port); a caller that names only the ports above
+    # gets free ones here.
+    slack_port: int = 0
     pagerduty_port: int = 0
     github_port: int = 0
     jira_port: int = 0
@@ -87,6 +96,7 @@ class SandboxUrls:
     bot: str
     teams: str
     servicenow: str
+    slack: str = ""
     pagerduty: str = ""
     github: str = ""
     jira: str = ""
@@ -148,6 +158,7 @@ def tab_sso_resource(options: SandboxOptions) -> str:
 def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEFAULT_TENANT_ID) -> Settings:
     state = options.state_dir.resolve()
     tick = max(0.5, min(15.0, 60.0 / options.speed))
+    slack = slack_settings(options)
     teams = f"http://{options.host}:{options.teams_port}"
     secrets: dict[str, Any] = dict(sandbox_alert_secrets())
     return Settings(
@@ -165,6 +176,9 @@ def sandbox_settings(options: SandboxOptions, team_id: str, tenant_id: str = DEF
         graph_url=f"http://{options.host}:{options.teams_port}/v1.0",
         team_id=team_id,
         tick_seconds=tick,
+        slack_bot_token=SecretStr(slack.bot_token),
+        slack_signing_secret=SecretStr(slack.signing_secret),
+        slack_api_url=slack.api_url,
         # The dashboard tab signs in through the emulated Teams: its SDK stand-in, its tenant's keys.
         microsoft_app_tenant_id=tenant_id,
         teams_js_url=f"{teams}/_emulator/teams-js/MicrosoftTeams.min.js",
@@ -191,6 +205,39 @@ def manager_settings(settings: Settings, people: tuple[Person, ...], management_
             "api_tokens": api_tokens,
         }
     )
+
+
+def _from_environment(name: str, default: str) -> str:
+    """The environment's value when set (it wins over the sandbox's own), else ``default``."""
+    return os.environ.get(name) or default
+
+
+@dataclass(frozen=True)
+class SandboxSlack:
+    bot_token: str
+    signing_secret: str
+    api_url: str
+
+
+def slack_settings(options: SandboxOptions) -> SandboxSlack:
+    """The bot's Slack settings: the Slack emulator's, unless the environment names others."""
+    return SandboxSlack(
+        bot_token=_from_environment("GOLIVE_SLACK_BOT_TOKEN", DEV_BOT_TOKEN),
+        signing_secret=_from_environment("GOLIVE_SLACK_SIGNING_SECRET", DEV_SIGNING_SECRET),
+        api_url=_from_environment("GOLIVE_SLACK_API_URL", f"http://{options.host}:{options.slack_port}/api/"),
+    )
+
+
+def slack_people(roster: DutyRoster) -> tuple[SlackPerson, ...]:
+    """The Slack workspace's people: the sample site staff and manager, and the roster's engineers
+    (by their e-mail, with their Slack id when the roster has one)."""
+    staff = tuple(p for p in slack_sample_people() if p.role != "engineer")
+    engineers = tuple(
+        SlackPerson(e.name, e.email, "engineer", user_id=e.slack_user_id)
+        for e in roster.engineers.values()
+        if e.email
+    )
+    return staff + engineers
 
 
 def sandbox_people(roster: DutyRoster) -> tuple[Person, ...]:
@@ -242,6 +289,18 @@ def duty_reader(database_url: str, fallback: DutyRoster) -> Callable[[str, datet
     return duty_for
 
 
+def slack_duty_reader(database_url: str, fallback: DutyRoster) -> Callable[[str, datetime], str | None]:
+    """The Slack emulator's ``duty_for``: an engineer's role at an instant, by their e-mail."""
+    current = roster_reader(database_url, fallback)
+
+    def duty_for(email: str, at: datetime) -> str | None:
+        roster = current()
+        engineer = roster.engineer_by_email(email)
+        return role_of(roster, engineer.aad_object_id, at) if engineer is not None else None
+
+    return duty_for
+
+
 async def seed_if_empty(settings: Settings, now: datetime) -> DutyRoster:
     """Load the sample plan and roster into an empty database; return the roster in force."""
     engine = create_engine(settings.database_url)
@@ -270,6 +329,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
             ("bot", options.port),
             ("servicenow", options.servicenow_port),
             ("teams", options.teams_port),
+            ("slack", options.slack_port),
             ("pagerduty", options.pagerduty_port),
             ("github", options.github_port),
             ("jira", options.jira_port),
@@ -281,6 +341,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         port=ports["bot"],
         servicenow_port=ports["servicenow"],
         teams_port=ports["teams"],
+        slack_port=ports["slack"],
         pagerduty_port=ports["pagerduty"],
         github_port=ports["github"],
         jira_port=ports["jira"],
@@ -310,6 +371,16 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         tab_sso_resource=tab_sso_resource(options),
         channels=(MANAGEMENT_CHANNEL,),
     )
+    slack_config = SlackEmulatorConfig(
+        bot_url=f"{base}:{options.port}/slack/events",
+        public_url=f"{base}:{options.slack_port}/",
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        bot_token=slack_settings(options).bot_token,
+        people=slack_people(roster),
+        duty_for=slack_duty_reader(settings.database_url, roster),
+        now=clock.now,
+        state_dir=state / "slack",
+    )
     teams_app = create_teams_emulator(teams_config)
     management = teams_app[EMULATOR].state.channel_named(MANAGEMENT_CHANNEL)
     assert management is not None  # the emulator creates it at start
@@ -337,6 +408,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         for app, sock in (
             (create_servicenow_emulator(servicenow_config), sockets["servicenow"]),
             (teams_app, sockets["teams"]),
+            (create_slack_emulator(slack_config), sockets["slack"]),
             *(
                 (app, sockets[name])
                 for name, app in integration_emulators(settings, clock.now, state).items()
@@ -357,8 +429,9 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
         print(
             "\nGo Live Bridge sandbox is running (Ctrl-C to stop)\n"
             f"  Teams console:     {base}:{options.teams_port}/\n"
+            f"  Slack console:     {base}:{options.slack_port}/  (#{', #'.join(slack_config.channels)})\n"
             f"  ServiceNow queue:  {base}:{options.servicenow_port}/  (admin / admin)\n"
-            f"  Bot endpoint:      {base}:{options.port}/api/messages\n"
+            f"  Bot endpoint:      {base}:{options.port}/api/messages (Slack: /slack/events)\n"
             f"  PagerDuty:         {settings.pagerduty_api_url}  ({roster_line})\n"
             f"  GitHub:            {base}:{options.github_port}/  (repository {settings.github_repo})\n"
             f"  Jira:              {base}:{options.jira_port}/  (project {settings.jira_project})\n"
@@ -378,6 +451,7 @@ async def run_sandbox(options: SandboxOptions, on_ready: Callable[[SandboxUrls],
                     bot=f"{base}:{options.port}",
                     teams=f"{base}:{options.teams_port}",
                     servicenow=f"{base}:{options.servicenow_port}",
+                    slack=f"{base}:{options.slack_port}",
                     pagerduty=f"{base}:{options.pagerduty_port}",
                     github=f"{base}:{options.github_port}",
                     jira=f"{base}:{options.jira_port}",

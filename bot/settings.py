@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     product_name: str = "eCheck-in"
     routing_rules_file: str = ""
 
+    # Slack (the DSVA channels): on when both the bot token and the signing secret are set.
+    slack_bot_token: SecretStr = SecretStr("")
+    slack_signing_secret: SecretStr = SecretStr("")
+    slack_api_url: str = "https://slack.com/api/"
+    slack_channels: str = "check-in-go-live"
+
     window_open_hour: int = Field(7, ge=0, le=23)
     window_days: int = Field(7, ge=1, le=60)
     window_retire_hour: int = Field(17, ge=0, le=23)
@@ -246,6 +252,17 @@ class Settings(BaseSettings):
     @property
     def auth_disabled(self) -> bool:
         return not self.microsoft_app_id
+
+    @property
+    def slack_enabled(self) -> bool:
+        """Slack is on when both its bot token and its signing secret are set."""
+        return bool(self.slack_bot_token.get_secret_value() and self.slack_signing_secret.get_secret_value())
+
+    @property
+    def slack_watched_channels(self) -> tuple[str, ...]:
+        """The Slack channels (names, or ids) whose top-level posts are inquiries, in order."""
+        names = [part.strip().lstrip("#") for part in self.slack_channels.split(",")]
+        return tuple(dict.fromkeys(name for name in names if name))
 
     @property
     def manager_ids(self) -> frozenset[str]:

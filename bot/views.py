@@ -21,6 +21,8 @@ VERB_ASSIGN_ME: Final = "assign_me"
 VERB_TRIAGE: Final = "triage"
 VERB_RESOLVE: Final = "resolve"
 VERB_ADD_WEEK: Final = "add_week"
+#: Choose the site of an inquiry posted where the channel does not say (a watched Slack channel).
+VERB_SET_SITE: Final = "set_site"
 VERB_PLAN_CONFIRM: Final = "plan_confirm"
 VERB_PLAN_CANCEL: Final = "plan_cancel"
 #: "Follow-up issue" (engineers only): one GitHub or Jira issue per incident, however often pressed.
@@ -38,6 +40,7 @@ CARD_VERBS: Final[frozenset[str]] = frozenset(
         VERB_ADD_WEEK,
         VERB_PLAN_CONFIRM,
         VERB_PLAN_CANCEL,
+        VERB_SET_SITE,
         VERB_FOLLOWUP,
     }
 )
@@ -49,6 +52,7 @@ DATA_INQUIRY: Final = "inquiry"
 #: An alert card's buttons carry the alert's correlation id under this key (instead of ``inquiry``).
 DATA_ALERT: Final = "alert"
 DATA_GROUP: Final = "group"
+DATA_STATION: Final = "station"
 DATA_PROPOSAL: Final = "proposal"
 TRIAGE_INPUT: Final = "category"
 CLOSE_CODE_INPUT: Final = "close_code"
@@ -74,6 +78,14 @@ DEFAULT_POSTING_TIPS: Final[tuple[str, ...]] = (
 class IncidentRef:
     number: str
     url: str
+
+
+@dataclass(frozen=True)
+class SiteChoice:
+    """A site offered by the site picker (``VERB_SET_SITE`` with ``{"station": ...}``)."""
+
+    station: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -118,6 +130,8 @@ class IncidentCardView:
     #: What the support handbook says to do for the chosen triage category.
     triage_guidance: str | None = None
     resolved_by: str | None = None
+    #: The open sites to choose from, when the inquiry's site is not known (else empty).
+    site_choices: tuple[SiteChoice, ...] = ()
     # Where the "Follow-up issue" button files ("GitHub", "Jira"; None: no button), and the issue.
     followup_tracker: str | None = None
     followup: FollowUpRef | None = None

@@ -1,5 +1,5 @@
 """Incident actions shared by card buttons and thread commands: acknowledge, route, assign, triage,
-resolve. Each records the decision at once (the first response, the re-route for the report) and
+resolve, and setting the site of an inquiry its channel did not tell. Each records the decision at once (the first response, the re-route for the report) and
 queues the ServiceNow call; the job that makes the call shows the card from what ServiceNow answers,
 so no card is ever rendered from a change ServiceNow has not made yet. Triage lives only here, so it
 refreshes the card itself.
@@ -22,6 +22,7 @@ from bot.commands import CLOSE_CODES, parse_group
 from bot.ports import Person
 from bot.storage import tables
 from bot.storage.store import Store
+from schedule.plan import WindowSettings, go_live_day
 from servicenow.routing import TRIAGE_CATEGORIES, triage_category
 
 
@@ -49,6 +50,7 @@ async def apply_action(
     at: datetime,
     source: str,
     where: str = "Teams",
+    window: WindowSettings | None = None,
 ) -> ActionResult:
     """Apply one action to an inquiry's incident inside the caller's transaction; audited with the
     actor's id and name."""
@@ -64,6 +66,7 @@ async def apply_action(
         at=at,
         source=source,
         where=where,
+        window=window,
     )
     incident = inquiry.number or inquiry.correlation_id
     if result.changed:
@@ -90,6 +93,7 @@ async def _apply(
     at: datetime,
     source: str,
     where: str,
+    window: WindowSettings | None = None,
 ) -> ActionResult:
     inquiries = tables.inquiries
     this_inquiry = inquiries.c.id == inquiry.id
@@ -189,4 +193,45 @@ async def _apply(
             inquiry_id=inquiry.id,
         )
         return ActionResult(200, f"Resolving with '{match}'.", True)
+    if verb == "set_site":
+        return await _set_site(store, connection, inquiry, data, actor, at=at, where=where, window=window)
     raise UnknownAction(verb)
+
+
+async def _set_site(
+    store: Store,
+    connection: AsyncConnection,
+    inquiry: Any,
+    data: dict[str, Any],
+    actor: Person,
+    *,
+    at: datetime,
+    where: str,
+    window: WindowSettings | None,
+) -> ActionResult:
+    """Record the site of an inquiry its channel did not tell (the site picker); a work note says so."""
+    station = str(data.get("station") or "").strip().upper()
+    site = await records.planned_site(connection, station) if station else None
+    if site is None or site.pulled:
+        return ActionResult(400, "Choose one of the sites in the rollout plan.")
+    if station == inquiry.station:
+        return ActionResult(200, f"The site is already {station} {site.site.name}.")
+    await connection.execute(
+        update(tables.inquiries)
+        .where(tables.inquiries.c.id == inquiry.id)
+        .values(
+            station=station,
+            site_name=site.site.name,
+            go_live_day=go_live_day(site, window, inquiry.posted_at),
+        )
+    )
+    label = f"{station} {site.site.name}"
+    await enqueue(
+        store,
+        connection,
+        kinds.WORK_NOTE,
+        kinds.Note(f"Site set to {label} by {actor.name} in {where}."),
+        inquiry_id=inquiry.id,
+    )
+    await enqueue(store, connection, kinds.UPDATE_CARD, kinds.Nothing(), inquiry_id=inquiry.id)
+    return ActionResult(200, f"Site set to {label}.", True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.ports import Platform
 from schedule.plan import WindowSettings
 
 
@@ -21,6 +22,9 @@ class BridgeConfig:
     manager_ids: frozenset[str] = frozenset()
     integration_user: str = "golive.integration"
     delivery_lead: tuple[str, str] | None = None  # (Entra object id, name)
+    # Channels watched for inquiries outside the go-live channels, as (platform, channel name or id):
+    # Slack's DSVA channels. Hand-off notices go there too.
+    watched_channels: tuple[tuple[Platform, str], ...] = ()
     followup_tracker: str = ""  # "GitHub" or "Jira" when follow-up issues are on
 
     @property

@@ -1,6 +1,7 @@
 """Hand-off notices: when duty passes to other engineers (a roster week takes effect, a fallback date
-starts or ends), every open go-live channel gets a notice as a new thread, so site staff and the
-incoming engineer see who is on duty and what is still open in that channel.
+starts or ends), every open go-live channel and every watched channel (Slack's DSVA channels) gets a
+notice as a new thread, so site staff and the incoming engineer see who is on duty and what is still
+open in that channel.
 
 ``HandoffNotices.tick`` looks at the hand-offs in ``(last checked, now]`` with
 :func:`schedule.roster.duty_changes`. The watermark lives in the documents table and moves in the
@@ -12,8 +13,9 @@ The first tick only sets the watermark: a new deployment does not announce hand-
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -76,10 +78,17 @@ def handoff_view(
 
 
 class HandoffNotices:
-    def __init__(self, store: Store, clock: Clock, wake: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        wake: Callable[[], None],
+        watched: Sequence[tuple[Platform, str]] = (),
+    ) -> None:
         self._store = store
         self._clock = clock
         self._wake = wake
+        self._watched = tuple(watched)
 
     async def tick(self, now: datetime | None = None) -> int:
         """Queue a notice per hand-off since the last tick and open channel; returns how many."""
@@ -94,7 +103,9 @@ class HandoffNotices:
                 roster = await records.load_roster(self._store, connection)
                 changes = [] if roster is None else duty_changes(roster, since + _STEP, now + _STEP)
                 for at, before, after in changes:
-                    queued += await announce_handoff(self._store, connection, at, before, after)
+                    queued += await announce_handoff(
+                        self._store, connection, at, before, after, watched=self._watched
+                    )
             await self._store.put_document(connection, WATERMARK, {"checked_until": now.isoformat()}, now)
         if queued:
             self._wake()
@@ -102,23 +113,44 @@ class HandoffNotices:
 
 
 async def announce_handoff(
-    store: Store, connection: AsyncConnection, at: datetime, before: Duty, after: Duty
+    store: Store,
+    connection: AsyncConnection,
+    at: datetime,
+    before: Duty,
+    after: Duty,
+    *,
+    watched: Sequence[tuple[Platform, str]] = (),
 ) -> int:
-    """Queue the notice of one hand-off into every open go-live channel; returns how many."""
+    """Queue the notice of one hand-off into every open go-live channel and every watched channel
+    (``(platform, channel)``: Slack's DSVA channels); returns how many."""
     queued = 0
+    instant = at.astimezone(UTC).isoformat()
     channels = await _open_channels(connection)
-    platform: Platform = "teams"  # the go-live channels are Teams channels
-    for channel in channels:
+    for channel in channels:  # the go-live channels are Teams channels
         view = handoff_view(at, before, after, await _open_incidents(connection, channel))
         if await enqueue(
             store,
             connection,
             kinds.CHANNEL_NOTICE,
-            kinds.ChannelNotice(platform, channel, handoff=view),
-            dedupe_key=f"handoff:{channel}:{at.astimezone(UTC).isoformat()}",
+            kinds.ChannelNotice("teams", channel, handoff=view),
+            dedupe_key=f"handoff:{channel}:{instant}",
         ):
             queued += 1
-    log.info("duty hand-off at %s: notice queued for %d channels", at.isoformat(), len(channels))
+    for platform, channel in watched:
+        # A watched channel serves every site: it hears of the open incidents raised outside the
+        # go-live channels on its platform.
+        view = handoff_view(at, before, after, await _open_watched_incidents(connection, platform))
+        if await enqueue(
+            store,
+            connection,
+            kinds.CHANNEL_NOTICE,
+            kinds.ChannelNotice(platform, channel, handoff=view, only_if_open=False),
+            dedupe_key=f"handoff:{platform}:{channel}:{instant}",
+        ):
+            queued += 1
+    log.info(
+        "duty hand-off at %s: notice queued for %d channels", at.isoformat(), len(channels) + len(watched)
+    )
     return queued
 
 
@@ -133,11 +165,23 @@ async def _open_channels(connection: AsyncConnection) -> list[str]:
 
 
 async def _open_incidents(connection: AsyncConnection, channel_id: str) -> list[views.IncidentRef]:
+    return await _open_where(connection, tables.inquiries.c.channel_id == channel_id)
+
+
+async def _open_watched_incidents(connection: AsyncConnection, platform: str) -> list[views.IncidentRef]:
+    inquiries, channels = tables.inquiries, tables.channels
+    go_live = select(channels.c.channel_id).where(channels.c.channel_id.is_not(None))
+    return await _open_where(
+        connection, (inquiries.c.platform == platform) & inquiries.c.channel_id.not_in(go_live)
+    )
+
+
+async def _open_where(connection: AsyncConnection, where: Any) -> list[views.IncidentRef]:
     inquiries = tables.inquiries
     rows = await connection.execute(
         select(inquiries.c.number, inquiries.c.incident_url)
         .where(
-            inquiries.c.channel_id == channel_id,
+            where,
             inquiries.c.number.is_not(None),
             inquiries.c.deleted.is_(False),
             inquiries.c.state.is_(None) | inquiries.c.state.not_in(RESOLVED_STATES),

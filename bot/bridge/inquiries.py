@@ -8,6 +8,7 @@ Nothing here waits for the incident tracker or a chat platform.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import update
@@ -22,6 +23,7 @@ from bot.bridge.keys import correlation_id_for, text_fingerprint
 from bot.bridge.outbox import enqueue
 from bot.bridge.people import engineer_for
 from bot.bridge.privacy import looks_like_personal_data
+from bot.bridge.sites import site_named_in
 from bot.clock import Clock
 from bot.commands import THREAD, ParsedCommand, find_command, parse_command
 from bot.ports import ChannelPost, MessageDeleted, MessageEdited, ThreadRef
@@ -31,6 +33,14 @@ from schedule.plan import go_live_day
 from servicenow.model import STATE_RESOLVED
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Intake:
+    """The site an inquiry belongs to (None: not known yet) and whether its channel had closed."""
+
+    station: str | None
+    late: bool
 
 
 def is_thread_command(command: ParsedCommand | None) -> bool:
@@ -74,7 +84,7 @@ class InquiryService:
             if post.from_bot:
                 return False
             channel = await records.channel_by_id(connection, post.thread.channel_id)
-            if channel is None:
+            if channel is None and not post.watched:
                 if post.mentions_bot:
                     await enqueue(
                         self._store, connection, kinds.REPLY, kinds.ThreadReply(post.thread, template="help")
@@ -89,13 +99,24 @@ class InquiryService:
             await self._follow_up(connection, post, existing, engineer)
             return True
 
+    async def _intake(
+        self, connection: AsyncConnection, post: ChannelPost, channel: Any, text: str
+    ) -> Intake:
+        """Where an inquiry belongs: its go-live channel's site, or (a watched channel) the site its
+        text names, if any."""
+        if channel is not None:
+            return Intake(channel.station, late=channel.status in {"retired", "cancelled"})
+        plan = await records.load_plan(connection, include_pulled=False)
+        site = site_named_in(text, plan, self._config.window, post.posted_at)
+        return Intake(site.station if site is not None else None, late=False)
+
     async def _new_inquiry(
         self, connection: AsyncConnection, post: ChannelPost, channel: Any, engineer: Any
     ) -> bool:
         command = parse_command(post.text) if post.mentions_bot else None
         asked_to_log = command is not None and command.name == "log"
         if engineer is not None and not asked_to_log:
-            log.info("engineer announcement in channel of station %s: not an inquiry", channel.station)
+            log.info("engineer announcement in a watched or go-live channel: not an inquiry")
             return False
         if is_thread_command(command):
             await enqueue(
@@ -105,7 +126,8 @@ class InquiryService:
         text = command.raw_args if asked_to_log and command is not None and command.raw_args else post.text
         if not text.strip():
             text = "(empty post)"
-        site = await records.planned_site(connection, channel.station)
+        intake = await self._intake(connection, post, channel, text)
+        site = await records.planned_site(connection, intake.station) if intake.station else None
         day = go_live_day(site, self._config.window, post.posted_at) if site is not None else None
         now = self._clock.now()
         thread = post.thread
@@ -116,7 +138,7 @@ class InquiryService:
                 channel_id=thread.channel_id,
                 root_message_id=thread.root_id,
                 conversation_id=thread.key,
-                station=channel.station,
+                station=intake.station,
                 site_name=site.site.name if site else None,
                 author_name=post.author.name,
                 author_aad_id=post.author.aad_object_id,
@@ -125,7 +147,7 @@ class InquiryService:
                 posted_at=post.posted_at,
                 received_at=now,
                 go_live_day=day,
-                late=channel.status in {"retired", "cancelled"},
+                late=intake.late,
                 logged_by_engineer=engineer is not None,
                 assignment_group=self._config.tier2_group,
                 escalation_level=0,
@@ -151,7 +173,7 @@ class InquiryService:
                 inquiry_id=inquiry_id,
                 dedupe_key=f"pii:{inquiry_id}",
             )
-        log.info("inquiry %s recorded for station %s", inquiry_id, channel.station)
+        log.info("inquiry %s recorded for station %s", inquiry_id, intake.station or "(not known yet)")
         return True
 
     async def _follow_up(

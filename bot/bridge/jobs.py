@@ -37,7 +37,7 @@ from bot.ports import (
 )
 from bot.storage import tables
 from bot.storage.store import Store
-from bot.views import AddWeekFormView
+from bot.views import AddWeekFormView, SiteChoice
 from schedule.roster import Duty, duty_at, pick_assignee
 from servicenow.model import RESOLVED_STATES, STATE_IN_PROGRESS, STATE_NEW, STATE_RESOLVED
 
@@ -133,6 +133,7 @@ class CardContext:
     duty: Duty | None
     zone: str | None
     names: Mapping[str, str]
+    sites: tuple[SiteChoice, ...] = ()
 
 
 class InquiryJobs:
@@ -205,10 +206,17 @@ class InquiryJobs:
         async with self._store.read() as connection:
             roster = await records.load_roster(self._store, connection)
             site = await records.planned_site(connection, row.station) if row.station else None
+            # An inquiry whose channel did not tell its site (a watched Slack channel) offers a picker.
+            sites = (
+                ()
+                if row.station
+                else await records.site_choices(connection, self._config.window, self._clock.now())
+            )
         return CardContext(
             duty=None if roster is None else duty_at(roster, row.posted_at),
             zone=site.time_zone if site is not None else None,
             names=records.engineer_names(roster),
+            sites=sites,
         )
 
     # --- creating the incident ----------------------------------------------------------------------
@@ -245,7 +253,13 @@ class InquiryJobs:
             row = await self._inquiry(job)
         if row.card_activity_id is None:
             message = self._renderer.incident_message(
-                row, context.duty, self._clock.now(), first_post=True, zone=context.zone, names=context.names
+                row,
+                context.duty,
+                self._clock.now(),
+                first_post=True,
+                zone=context.zone,
+                names=context.names,
+                sites=context.sites,
             )
             posted = await post_once(chat, job, thread, message)
             await self._save(row.id, card_activity_id=posted or "")
@@ -439,6 +453,7 @@ class InquiryJobs:
             first_post=False,
             zone=context.zone,
             names=context.names,
+            sites=context.sites,
             followup=followup,
         )
         await self._chats[row.platform].update_message(thread_of(row), row.card_activity_id, message)

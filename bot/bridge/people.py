@@ -36,4 +36,4 @@ def actor_label(person: Person | None) -> str:
 
 def mention_of(engineer: Engineer) -> Mention:
     """How to reach an engineer on any platform."""
-    return Mention(engineer.name, engineer.aad_object_id, engineer.email)
+    return Mention(engineer.name, engineer.aad_object_id, engineer.email, engineer.slack_user_id)

@@ -232,7 +232,9 @@ class PersonalCommands:
             f"{after.primary.name} primary and {after.backup.name} backup on {day.isoformat() if day else '?'} "
             f"(were {duty.primary.name} and {duty.backup.name})",
         )
-        await announce_handoff(self._store, connection, now, duty, after)
+        await announce_handoff(
+            self._store, connection, now, duty, after, watched=self._config.watched_channels
+        )
         when = f"{day:%A %d %B}" if day else "today"
         return Answer(
             text=(

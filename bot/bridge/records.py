@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import Row, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.bridge.sites import open_sites
 from bot.storage import tables
 from bot.storage.store import Store
-from schedule.plan import PlannedSite, RolloutPlan, Site
+from bot.views import SiteChoice
+from schedule.plan import PlannedSite, RolloutPlan, Site, WindowSettings
 from schedule.reconciler import ChannelState
 from schedule.roster import DutyRoster, parse_roster_csv
 
@@ -114,6 +116,14 @@ async def planned_site(connection: AsyncConnection, station: str) -> PlannedSite
         go_live_date=row.go_live_date,
         pulled=bool(row.pulled),
     )
+
+
+async def site_choices(
+    connection: AsyncConnection, window: WindowSettings, at: datetime
+) -> tuple[SiteChoice, ...]:
+    """The open sites at ``at``, for the site picker of an inquiry whose site is not known."""
+    plan = await load_plan(connection, include_pulled=False)
+    return tuple(SiteChoice(entry.station, entry.name) for entry in open_sites(plan, window, at))
 
 
 async def save_roster_csv(store: Store, connection: AsyncConnection, text: str, at: datetime) -> None:

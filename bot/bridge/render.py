@@ -98,6 +98,7 @@ class Renderer:
         *,
         zone: str | None = None,
         names: Mapping[str, str] | None = None,
+        sites: tuple[views.SiteChoice, ...] = (),
         followup: Row[Any] | None = None,
     ) -> views.IncidentCardView:
         """The card of an inquiry as last stored from ServiceNow; ``zone`` is the site's time zone
@@ -132,6 +133,7 @@ class Renderer:
             close_notes=row.close_notes or None,
             triage_guidance=category.guidance if category else None,
             resolved_by=getattr(row, "resolved_by_name", None) or None,
+            site_choices=() if row.station else sites,
             followup_tracker=self._config.followup_tracker or None,
             followup=followup_ref(followup, self._config.followup_tracker),
         )
@@ -145,6 +147,7 @@ class Renderer:
         first_post: bool,
         zone: str | None = None,
         names: Mapping[str, str] | None = None,
+        sites: tuple[views.SiteChoice, ...] = (),
         followup: Row[Any] | None = None,
     ) -> Message:
         """The card in the thread; on its first post, with the incident number and, for a post made
@@ -164,8 +167,10 @@ class Renderer:
                         f"{self._config.tier2_group} queue and someone will pick it up at "
                         f"{_when(pickup, zone_of(zone))}."
                     )
+            if sites and not row.station:
+                notes.append("Which site is this about? Pick it below (the incident is logged either way).")
             text = " ".join(notes) if notes else None
-        view = self.incident_view(row, duty, zone=zone, names=names, followup=followup)
+        view = self.incident_view(row, duty, zone=zone, names=names, followup=followup, sites=sites)
         return Message(text=text, view=view, key=f"card:{row.correlation_id}")
 
     @staticmethod

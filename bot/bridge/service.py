@@ -204,13 +204,17 @@ class BridgeService:
                 "invoke",
                 now,
             )
-            refused = first_sight and (roster is None or actor is None or engineer is None)
+            # Anyone may say which site an inquiry is about (the poster knows best); the rest is the
+            # engineers' work, and without a roster nobody is known as an engineer (deny by default).
+            engineers_only = action.verb != views.VERB_SET_SITE
+            refused = first_sight and (
+                actor is None or (engineers_only and (roster is None or engineer is None))
+            )
             if not first_sight:
                 result = ActionResult(200, "Already done.")
-            elif roster is None:
-                # Deny by default: without a roster nobody is known as an engineer.
+            elif engineers_only and roster is None:
                 result = ActionResult(403, NO_ROSTER)
-            elif actor is None or engineer is None:
+            elif actor is None or (engineers_only and engineer is None):
                 result = ActionResult(403, "Only engineers on the duty roster can change incidents.")
             else:
                 try:
@@ -221,11 +225,12 @@ class BridgeService:
                         action.verb,
                         action.data,
                         actor,
-                        actor_servicenow_user=engineer.servicenow_user,
+                        actor_servicenow_user=engineer.servicenow_user if engineer else None,
                         groups=self._config.groups,
                         at=action.at or now,
                         source="card",
                         where=action.platform.capitalize(),
+                        window=self._config.window,
                     )
                 except UnknownAction:
                     result = ActionResult(400, f"Unknown action '{action.verb[:40]}'.")

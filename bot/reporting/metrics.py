@@ -186,6 +186,19 @@ class Metrics:
             ["op", "status"],
             registry=self.registry,
         )
+        self.slack_seconds = Histogram(
+            "golive_slack_request_duration_seconds",
+            "Slack Web API call latency by method and status",
+            ["op", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.slack_errors = Counter(
+            "golive_slack_errors",
+            "Slack Web API calls that failed, by method and status",
+            ["op", "status"],
+            registry=self.registry,
+        )
         self.registry.register(_StoreCollector(self))
 
     # -- hooks called where the calls happen ------------------------------------------------------
@@ -195,6 +208,9 @@ class Metrics:
 
     def observe_teams(self, op: str, status: int | str | None, seconds: float) -> None:
         self._observe(self.teams_seconds, self.teams_errors, op, status, seconds)
+
+    def observe_slack(self, op: str, status: int | str | None, seconds: float) -> None:
+        self._observe(self.slack_seconds, self.slack_errors, op.replace(".", "_"), status, seconds)
 
     @staticmethod
     def _observe(histogram, errors, op, status, seconds) -> None:

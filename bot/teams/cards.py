@@ -23,6 +23,7 @@ from bot.views import (
     DATA_GROUP,
     DATA_INQUIRY,
     DATA_PROPOSAL,
+    DATA_STATION,
     FOLLOWUP_TITLE,
     SITES_INPUT,
     TRIAGE_INPUT,
@@ -34,6 +35,7 @@ from bot.views import (
     VERB_PLAN_CONFIRM,
     VERB_RESOLVE,
     VERB_ROUTE,
+    VERB_SET_SITE,
     VERB_TRIAGE,
     WEEK_START_INPUT,
     AddWeekFormView,
@@ -198,6 +200,18 @@ def incident_card(view: IncidentCardView) -> dict:
                 [_execute("Set triage", VERB_TRIAGE, inquiry)],
             )
         )
+    if view.site_choices:
+        # The inquiry's channel did not tell its site (a watched Slack channel): anyone may say it.
+        picker = {
+            "type": "Input.ChoiceSet",
+            "id": DATA_STATION,
+            "label": "Site",
+            "style": "compact",
+            "isRequired": True,
+            "errorMessage": "Choose a site.",
+            "choices": [{"title": f"{c.station} {c.name}", "value": c.station} for c in view.site_choices],
+        }
+        actions.append(_show_card("Site", [picker], [_execute("Set site", VERB_SET_SITE, inquiry)]))
     actions.append(
         _show_card(
             "Resolve",

@@ -45,6 +45,7 @@ TIERS: dict[str, str] = {
     "conversations.info": "tier3",
     "conversations.join": "tier3",
     "conversations.list": "tier2",
+    "conversations.open": "tier3",
     "conversations.replies": "tier3",
     "users.info": "tier4",
     "users.lookupByEmail": "tier3",

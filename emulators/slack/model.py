@@ -38,6 +38,7 @@ class Channel:
     is_archived: bool = False
     topic: str = ""
     purpose: str = ""
+    is_im: bool = False  # a direct message between one person and the bot (conversations.open)
 
 
 @dataclass

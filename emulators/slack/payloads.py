@@ -150,9 +150,9 @@ def channel_json(config: SlackEmulatorConfig, channel: Channel, *, bot_member: b
     return {
         "id": channel.id,
         "name": channel.name,
-        "is_channel": True,
+        "is_channel": not channel.is_im,
         "is_group": False,
-        "is_im": False,
+        "is_im": channel.is_im,
         "is_mpim": False,
         "is_private": False,
         "created": channel.created,

@@ -22,7 +22,7 @@ from typing import Any
 
 from emulators.slack import payloads as wire
 from emulators.slack.blocks import find_action
-from emulators.slack.config import Person, SlackEmulatorConfig
+from emulators.slack.config import Person, SlackEmulatorConfig, slack_id
 from emulators.slack.delivery import FORM, JSON, BotLink, Delivery, Signing
 from emulators.slack.errors import DriverError
 from emulators.slack.faults import FaultState
@@ -199,7 +199,13 @@ class SlackEmulator:
             "teamId": self.config.team_id,
             "teamName": self.config.team_name,
             "channels": [
-                {"id": c.id, "name": c.name, "is_archived": c.is_archived, "is_member": self.bot_in(c)}
+                {
+                    "id": c.id,
+                    "name": c.name,
+                    "is_archived": c.is_archived,
+                    "is_member": self.bot_in(c),
+                    "is_im": c.is_im,
+                }
                 for c in self.state.channels.values()
             ],
         }
@@ -286,7 +292,10 @@ class SlackEmulator:
             out["reason"] = "the bot is not a member of this channel, so Slack sends it no events"
             return out
         parent = self.parent_user(channel.id, root_ts)
-        event_id, result = await self.send_event(wire.message_event(self.config, message, parent), signing)
+        event = wire.message_event(self.config, message, parent)
+        if channel.is_im:
+            event["channel_type"] = "im"
+        event_id, result = await self.send_event(event, signing)
         out |= {"status": result.status, "delivered": True, "event_id": event_id}
         if self.config.bot_user_id in wire.mentioned_users(text):
             mention_id, mention = await self.send_event(wire.app_mention_event(self.config, message), signing)
@@ -378,6 +387,18 @@ class SlackEmulator:
             "event_id": event_id,
             "member_joined_status": joined.status,
         }
+
+    def open_direct(self, person: Person) -> Channel:
+        """The direct message channel between `person` and the bot, made on first use."""
+        channel_id = slack_id("D", f"{self.config.team_id}:im:{person.user_id}")
+        channel = self.state.channels.get(channel_id)
+        if channel is None:
+            members = [person.user_id, self.config.bot_user_id]
+            created = int(self.now().timestamp())
+            channel = Channel(channel_id, f"dm-{person.handle}", created, person.user_id, members, is_im=True)
+            self.state.channels[channel.id] = channel
+            self.changed()
+        return channel
 
     def create_channel(self, name: str, creator: str, *, bot_member: bool) -> Channel:
         channel_id = self.config.channel_id(name)

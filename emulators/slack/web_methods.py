@@ -265,7 +265,7 @@ def conversations_list(emu: SlackEmulator, args: Args) -> dict[str, Any]:
     offset = int(start) if start and start.isdigit() else 0
     if start is not None and not start.isdigit():
         raise ApiError("invalid_cursor")
-    channels = sorted(emu.state.channels.values(), key=lambda c: c.created)
+    channels = sorted((c for c in emu.state.channels.values() if not c.is_im), key=lambda c: c.created)
     if "public_channel" not in [t.strip() for t in types]:
         channels = []
     if _bool(args, "exclude_archived"):
@@ -297,6 +297,20 @@ def conversations_join(emu: SlackEmulator, args: Args) -> dict[str, Any]:
         }
     emu.bot_join(channel)
     return {"ok": True, "channel": wire.channel_json(emu.config, channel, bot_member=True)}
+
+
+def conversations_open(emu: SlackEmulator, args: Args) -> dict[str, Any]:
+    """A direct message with one person (the bot's side of it); the same one each time."""
+    users = [u.strip() for u in (_str(args, "users") or "").split(",") if u.strip()]
+    if not users:
+        raise ApiError("users_list_not_supplied")
+    if len(users) > 1:
+        raise ApiError("not_supported", "the emulator opens direct messages with one person only")
+    person = emu.person(users[0])
+    if person is None:
+        raise ApiError("user_not_found")
+    channel = emu.open_direct(person)
+    return {"ok": True, "channel": {"id": channel.id}}
 
 
 def conversations_create(emu: SlackEmulator, args: Args) -> dict[str, Any]:
@@ -437,6 +451,7 @@ METHODS: dict[str, Method] = {
     "conversations.list": conversations_list,
     "conversations.info": conversations_info,
     "conversations.join": conversations_join,
+    "conversations.open": conversations_open,
     "conversations.create": conversations_create,
     "conversations.archive": conversations_archive,
     "conversations.history": conversations_history,

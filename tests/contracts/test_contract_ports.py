@@ -4,7 +4,7 @@ emulator over loopback), so the fakes the use-case tests rely on cannot drift fr
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +34,9 @@ from bot.ports import (
     Transient,
 )
 from bot.servicenow_tracker import ServiceNowTracker, translate
+from bot.slack.api import Pacer, SlackApi
+from bot.slack.platform import SlackChat
+from bot.slack.workspace import SlackWorkspace
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
 from bot.teams.directory import TeamsChannelDirectory
@@ -50,6 +53,9 @@ from emulators.servicenow import (
     EmulatorConfig,
     create_servicenow_emulator,
 )
+from emulators.slack import Person as SlackPerson
+from emulators.slack import SlackEmulatorConfig, create_slack_emulator
+from emulators.slack.config import sample_people as slack_sample_people
 from emulators.teams import TeamsEmulatorConfig, create_teams_emulator
 from emulators.teams.config import sample_people
 from schedule.sample import sample_roster
@@ -202,16 +208,68 @@ async def test_tracker_replaces_the_text_of_an_edited_post(tracker: IncidentTrac
     assert (await tracker.get_incident(record.sys_id)).short_description == "Kiosk shows error E43"
 
 
-@pytest.fixture(params=["fake", "teams"])
-async def chat(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ChatPlatform, str]]:
-    """A chat platform and a channel of it to post in."""
-    if request.param == "fake":
-        fake = FakeChat()
-        for person in sample_people():
+TEAMS_PERSON = sample_people()[0]
+SLACK_PERSON = slack_sample_people()[0]
+
+
+@dataclass(frozen=True)
+class ChatCase:
+    """A chat platform under contract: a channel of it, someone to message directly, a poster it
+    can tell about and one it cannot, and how its thread links begin."""
+
+    platform: ChatPlatform
+    channel: str
+    someone: Mention
+    known: Person
+    unknown: Person
+    link_prefix: str = "https://"
+
+
+def teams_case(platform: ChatPlatform, channel: str) -> ChatCase:
+    return ChatCase(
+        platform,
+        channel,
+        Mention(TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id),
+        Person("29:x", TEAMS_PERSON.name, TEAMS_PERSON.aad_object_id),
+        Person("29:y", "Nobody", "00000000-dead-4000-8000-000000000000"),
+    )
+
+
+def slack_case(platform: ChatPlatform, channel: str, link_prefix: str = "https://") -> ChatCase:
+    return ChatCase(
+        platform,
+        channel,
+        Mention(SLACK_PERSON.name, email=SLACK_PERSON.email),
+        Person(SLACK_PERSON.user_id, SLACK_PERSON.name, platform="slack"),
+        Person("U0NOBODY00", "Nobody", platform="slack"),
+        link_prefix,
+    )
+
+
+@pytest.fixture(params=["fake", "teams", "fake-slack", "slack"])
+async def chat(request: Any, tmp_path: Any) -> AsyncIterator[ChatCase]:
+    """A chat platform and what the cases need of it."""
+    if request.param in ("fake", "fake-slack"):
+        slack = request.param == "fake-slack"
+        fake = FakeChat("slack" if slack else "teams")
+        for person in slack_sample_people() if slack else sample_people():
             email = ".".join(person.name.lower().split()) + "@example.org"
-            fake.contacts[person.aad_object_id] = PersonContact(email, email)
-        fake.link_base = "https://teams.example/l/message/"
-        yield fake, "19:contract@thread.tacv2"
+            key = person.user_id if isinstance(person, SlackPerson) else person.aad_object_id
+            fake.contacts[key] = PersonContact(email, "" if slack else email)
+        fake.link_base = "https://slack.example/archives/" if slack else "https://teams.example/l/message/"
+        yield slack_case(fake, "C0CONTRACT") if slack else teams_case(fake, "19:contract@thread.tacv2")
+        return
+    if request.param == "slack":
+        sock = reserve_port()
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
+        config = SlackEmulatorConfig(bot_token="xoxb-contract", public_url=url, now=lambda: NOW)
+        runner = await serve(create_slack_emulator(config), sock)
+        api = SlackApi("xoxb-contract", f"{url}api/", pacer=Pacer(interval_s=0.01))
+        try:
+            yield slack_case(SlackChat(api, SlackWorkspace(api)), config.channel_id("check-in-go-live"), url)
+        finally:
+            await api.close()
+            await runner.cleanup()
         return
     sock = reserve_port()
     url = f"http://127.0.0.1:{sock.getsockname()[1]}/"
@@ -236,7 +294,7 @@ async def chat(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ChatPlatform,
         lambda team_id: GraphChannelClient(http, f"{url}v1.0", team_id, tokens), team["teamId"], places
     )
     try:
-        yield TeamsChat(messenger, places, history=history), channel
+        yield teams_case(TeamsChat(messenger, places, history=history), channel)
     finally:
         await messenger.close()
         await http.close()
@@ -244,10 +302,11 @@ async def chat(request: Any, tmp_path: Any) -> AsyncIterator[tuple[ChatPlatform,
         await engine.dispose()
 
 
-async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str]):
-    platform, channel = chat
+async def test_chat_threads_replies_and_updates(chat: ChatCase):
+    platform, channel = chat.platform, chat.channel
     thread = await platform.start_thread(channel, Message(text="A notice"))
     assert isinstance(thread, ThreadRef) and thread.channel_id == channel and thread.root_id
+    assert thread.platform == platform.platform
     view = DutyView("Tue 03 May", DutyPerson("Jane Doe"), DutyPerson("Marcus Lee"))
     reply_id = await platform.post_in_thread(
         thread,
@@ -261,40 +320,32 @@ async def test_chat_threads_replies_and_updates(chat: tuple[ChatPlatform, str]):
     await platform.update_message(thread, reply_id, Message(view=DutyView("Tue 03 May", None, None)))
 
 
-async def test_chat_direct_message_reaches_a_person_of_the_tenant(chat: tuple[ChatPlatform, str]):
-    platform, _ = chat
-    person = sample_people()[0]
-    await platform.send_direct(Mention(person.name, person.aad_object_id), Message(text="hello"))
+async def test_chat_direct_message_reaches_a_person_of_the_tenant(chat: ChatCase):
+    await chat.platform.send_direct(chat.someone, Message(text="hello"))
     with pytest.raises(Permanent):
-        await platform.send_direct(Mention("Nobody"), Message(text="hello"))
+        await chat.platform.send_direct(Mention("Nobody"), Message(text="hello"))
 
 
-async def test_chat_links_a_thread_and_knows_its_people(chat: tuple[ChatPlatform, str]):
-    platform, channel = chat
+async def test_chat_links_a_thread_and_knows_its_people(chat: ChatCase):
+    platform, channel = chat.platform, chat.channel
     thread = await platform.start_thread(channel, Message(text="A notice"))
     link = await platform.thread_link(thread, "Go Live - 508 Atlanta")
-    assert link is not None and link.startswith("https://")
-    assert quote(thread.channel_id, safe="") in link and thread.root_id in link
-    person = sample_people()[0]
-    contact = await platform.person_contact(thread, Person("29:x", person.name, person.aad_object_id))
+    assert link is not None and link.startswith(chat.link_prefix)
+    assert quote(thread.channel_id, safe="") in link
+    assert thread.root_id.replace(".", "") in link.replace(".", "")
+    contact = await platform.person_contact(thread, chat.known)
     assert contact is not None and contact.email.endswith("@example.org")
-    assert (
-        await platform.person_contact(
-            thread, Person("29:y", "Nobody", "00000000-dead-4000-8000-000000000000")
-        )
-        is None
-    )
+    assert await platform.person_contact(thread, chat.unknown) is None
 
 
-async def test_chat_updating_an_unknown_message_is_permanent(chat: tuple[ChatPlatform, str]):
-    platform, channel = chat
-    thread = await platform.start_thread(channel, Message(text="A notice"))
+async def test_chat_updating_an_unknown_message_is_permanent(chat: ChatCase):
+    thread = await chat.platform.start_thread(chat.channel, Message(text="A notice"))
     with pytest.raises(Permanent):
-        await platform.update_message(thread, "no-such-message", Message(text="x"))
+        await chat.platform.update_message(thread, "no-such-message", Message(text="x"))
 
 
-async def test_chat_finds_its_own_earlier_post_by_key_or_text(chat: tuple[ChatPlatform, str]):
-    platform, channel = chat
+async def test_chat_finds_its_own_earlier_post_by_key_or_text(chat: ChatCase):
+    platform, channel = chat.platform, chat.channel
     notice = Message(view=DutyView("Tue 03 May", DutyPerson("Jane Doe"), None), key="job:41")
     thread = await platform.start_thread(channel, notice)
     assert await platform.find_posted(channel, None, notice) == thread.root_id

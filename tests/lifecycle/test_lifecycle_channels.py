@@ -89,6 +89,7 @@ async def test_sandbox_with_speed_retires_the_channel_on_time_in_the_emulator(tm
         port=0,
         servicenow_port=0,
         teams_port=0,
+        slack_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 9, 20, 58, tzinfo=UTC),
         speed=60.0,

@@ -42,6 +42,7 @@ from bot.views import (
     PlanChangeView,
     RetirementView,
     RotationReportView,
+    SiteChoice,
     SiteCount,
     WelcomeView,
     escalation_text,
@@ -108,6 +109,9 @@ def all_cards() -> dict[str, dict]:
             )
         ),
         "incident_no_triage_categories": incident_card(incident_view(triage_categories=())),
+        "incident_site_unknown": incident_card(
+            incident_view(station="", site_name="", site_choices=(SiteChoice("508", "Atlanta"),))
+        ),
         "incident_resolved": incident_card(
             incident_view(
                 state_label="Resolved",

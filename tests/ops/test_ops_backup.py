@@ -85,6 +85,7 @@ async def test_backup_while_the_sandbox_handles_posts_restores_to_a_database_tha
         port=0,
         servicenow_port=0,
         teams_port=0,
+        slack_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )

@@ -108,6 +108,7 @@ async def test_the_sandbox_logs_an_inquiry_in_both_formats_without_its_text(tmp_
         port=0,
         servicenow_port=0,
         teams_port=0,
+        slack_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )

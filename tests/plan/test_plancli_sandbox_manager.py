@@ -38,6 +38,7 @@ async def test_sandbox_manager_adds_a_week_from_a_personal_chat_and_reads_the_re
         port=0,
         servicenow_port=0,
         teams_port=0,
+        slack_port=0,
         state_dir=tmp_path / "sandbox",
         now=BEFORE_FIRST_ROTATION_ENDS,
         speed=3600.0,

@@ -32,6 +32,7 @@ async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeyp
         port=0,
         servicenow_port=0,
         teams_port=0,
+        slack_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )

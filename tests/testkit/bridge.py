@@ -43,6 +43,8 @@ from testkit.fakes import FakeChat, FakeDirectory, FakeFollowUps, FakeRosterSour
 from testkit.stack import SAMPLE_NOW
 
 STAFF = Person("29:pat", "Pat Frontdesk", "a1b2c3d4-0000-4000-8000-000000000001")
+SLACK_STAFF = Person("U0PAT00001", "Pat Frontdesk", email="pat.frontdesk@example.org", platform="slack")
+SLACK_CHANNEL = "C0GOLIVE01"
 ROSTER = sample_roster()
 
 
@@ -59,6 +61,7 @@ class FakeBridge:
     directory: FakeDirectory
     roster_source: FakeRosterSource = field(default_factory=FakeRosterSource)
     followups: FakeFollowUps = field(default_factory=FakeFollowUps)
+    slack: FakeChat | None = None  # the Slack chat platform, when the bridge runs with Slack on
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> str:
@@ -102,6 +105,24 @@ class FakeBridge:
         message_id = self.next_id()
         thread = reply_to or ThreadRef("teams", channel, message_id)
         post = ChannelPost(thread, message_id, author, text, at or self.clock.now(), mentions_bot, False)
+        await self.runtime.service.on_channel_post(post)
+        return post
+
+    async def slack_post(
+        self,
+        text: str,
+        author: Person = SLACK_STAFF,
+        *,
+        channel: str = SLACK_CHANNEL,
+        reply_to: ThreadRef | None = None,
+        mentions_bot: bool = False,
+        watched: bool = True,
+        at: datetime | None = None,
+    ) -> ChannelPost:
+        """A person's message in a Slack channel (a watched one unless told otherwise)."""
+        ts = f"{1651590000 + int(self.next_id())}.000100"
+        thread = reply_to or ThreadRef("slack", channel, ts)
+        post = ChannelPost(thread, ts, author, text, at or self.clock.now(), mentions_bot, False, watched)
         await self.runtime.service.on_channel_post(post)
         return post
 
@@ -152,9 +173,11 @@ async def fake_bridge(
     plan: RolloutPlan | None = None,
     roster: bool = True,
     open_channels: bool = True,
+    slack: bool = False,
     **settings: Any,
 ) -> AsyncIterator[FakeBridge]:
-    """The product on fakes with the sample plan (and roster), its channels opened at ``now``."""
+    """The product on fakes with the sample plan (and roster), its channels opened at ``now``;
+    ``slack``: with Slack on too (a fake Slack platform; ``SLACK_CHANNEL`` watched)."""
     clock = FrozenClock(now)
     chat, tracker, directory = FakeChat(), FakeTracker(now=clock.now), FakeDirectory()
     # The people of the tenant, known to the chat platform and to the tracker as in the sandbox.
@@ -162,6 +185,16 @@ async def fake_bridge(
         email = person.email or ".".join(person.name.lower().split()) + "@example.org"
         chat.contacts[person.aad_object_id or person.id] = PersonContact(email, email)
         tracker.add_user(email.partition("@")[0], person.name, email)
+    slack_chat = FakeChat("slack") if slack else None
+    if slack_chat is not None:  # Slack tells a poster's e-mail from their user id
+        slack_chat.contacts[SLACK_STAFF.id] = PersonContact(SLACK_STAFF.email or "", "")
+    if slack:
+        settings = {
+            "slack_bot_token": "xoxb-fake",
+            "slack_signing_secret": "fake-secret",
+            "slack_channels": SLACK_CHANNEL,
+            **settings,
+        }
     roster_source, followups = FakeRosterSource(), FakeFollowUps()
     app = create_app(
         settings_for(tmp_path, **settings),
@@ -169,6 +202,7 @@ async def fake_bridge(
             clock=clock,
             tracker=tracker,
             teams=chat,
+            slack=slack_chat,
             directory=directory,
             roster_source=roster_source,
             followups=followups,
@@ -183,7 +217,9 @@ async def fake_bridge(
             await records.save_plan(connection, plan or sample_plan(), now)
             if roster:
                 await records.save_roster_csv(runtime.store, connection, export_roster_csv(ROSTER), now)
-        bridge = FakeBridge(runtime, clock, chat, tracker, directory, roster_source, followups)
+        bridge = FakeBridge(
+            runtime, clock, chat, tracker, directory, roster_source, followups, slack=slack_chat
+        )
         if open_channels:
             await runtime.lifecycle.tick()
             await bridge.drain()

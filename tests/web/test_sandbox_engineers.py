@@ -32,6 +32,7 @@ async def test_sandbox_people_swap_and_tab_sign_in(tmp_path):
         port=0,
         servicenow_port=0,
         teams_port=0,
+        slack_port=0,
         state_dir=tmp_path / "sandbox",
         now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
     )
