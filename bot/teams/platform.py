@@ -63,6 +63,10 @@ def is_post_of(found: dict[str, Any], message: Message) -> bool:
     return bool(message.text) and _plain(body.get("content")) == _plain(message.text)
 
 
+CONTACT_TTL_S = 3600.0
+CONTACT_CACHE_SIZE = 10_000
+
+
 class TeamsChat:
     """``ChatPlatform`` for Teams."""
 
@@ -77,6 +81,9 @@ class TeamsChat:
         self._places = places
         self._observe = observe
         self._history = history
+        # Member lookups, remembered: a site's few posters ask many questions, and the lookup sits
+        # before the incident's creation. Keyed by member id: (expires at, contact).
+        self._contacts: dict[str, tuple[float, PersonContact]] = {}
 
     @property
     def platform(self) -> Platform:
@@ -168,16 +175,26 @@ class TeamsChat:
         member_id = person.aad_object_id or person.id
         if not member_id:
             return None
+        now = time.monotonic()
+        cached = self._contacts.get(member_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
         place = await self._places.require()
         member = await self._call(
             "get_member", lambda: self._messenger.get_member(place.service_url, thread.channel_id, member_id)
         )
         if not member:
             return None
-        return PersonContact(
+        contact = PersonContact(
             email=str(member.get("email") or ""),
             user_principal_name=str(member.get("userPrincipalName") or ""),
         )
+        if len(self._contacts) >= CONTACT_CACHE_SIZE:
+            self._contacts = {key: entry for key, entry in self._contacts.items() if entry[0] > now}
+            if len(self._contacts) >= CONTACT_CACHE_SIZE:
+                self._contacts.clear()
+        self._contacts[member_id] = (now + CONTACT_TTL_S, contact)
+        return contact
 
 
 TEAMS_WEB = "https://teams.microsoft.com"
