@@ -3,14 +3,12 @@ start, as the dashboard says) and a "Follow-up issue" press files an issue in th
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
-
 import aiohttp
 import pytest
+from testkit.sandbox import running_sandbox
 from testkit.stack import wait_for
 
-from bot.sandbox import SandboxOptions, SandboxUrls, integration_settings, run_sandbox, sandbox_settings
+from bot.sandbox import SandboxOptions, integration_settings, sandbox_settings
 
 pytestmark = pytest.mark.slow
 
@@ -19,17 +17,7 @@ JANE = {"name": "Jane Doe", "aadObjectId": "5b0c9a4e-1f7d-4c2a-9e3b-0a1d2c3e4f01
 
 
 async def test_the_sandbox_roster_comes_from_pagerduty_and_a_follow_up_lands_in_github(tmp_path):
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 3, 15, tzinfo=UTC),
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        urls = await asyncio.wait_for(ready, 30)
+    async with running_sandbox(tmp_path) as urls:
         assert urls.pagerduty and urls.github and urls.jira
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{urls.bot}/dashboard/data.json") as response:
@@ -81,9 +69,6 @@ async def test_the_sandbox_roster_comes_from_pagerduty_and_a_follow_up_lands_in_
             [issue] = await wait_for(issues)
             assert issue["repo"] == "golive-bridge/go-live-followups" and issue["assignees"] == ["jane-doe"]
             assert sorted(issue["labels"]) == ["follow-up", "go-live"]
-    finally:
-        sandbox.cancel()
-        await asyncio.gather(sandbox, return_exceptions=True)
 
 
 def test_an_integration_setting_in_the_environment_wins_over_the_sandbox_emulator(monkeypatch):

@@ -3,15 +3,15 @@ twice: the bot drives the Teams emulator's Graph API from the stored plan."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import aiohttp
 import pytest
+from testkit.sandbox import running_sandbox
 from testkit.stack import start_stack, wait_for
 
 from bot.clock import FrozenClock
-from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 
 BEFORE_FIRST_WEEK = datetime(2022, 5, 2, 10, 0, tzinfo=UTC)  # 06:00 in Atlanta, Monday of week 1
 
@@ -85,21 +85,7 @@ async def test_channel_retires_after_its_window_once_with_a_summary(tmp_path):
 @pytest.mark.slow
 async def test_sandbox_with_speed_retires_the_channel_on_time_in_the_emulator(tmp_path):
     """16:58 in Atlanta at 60x: two simulated minutes later the 508 channel retires."""
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 9, 20, 58, tzinfo=UTC),
-        speed=60.0,
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_sandbox(options, ready.set_result))
-    import aiohttp
-
-    try:
-        urls = await asyncio.wait_for(ready, 30)
+    async with running_sandbox(tmp_path, now=datetime(2022, 5, 9, 20, 58, tzinfo=UTC), speed=60.0) as urls:
         teams = urls.teams
         async with aiohttp.ClientSession() as http:
 
@@ -123,9 +109,6 @@ async def test_sandbox_with_speed_retires_the_channel_on_time_in_the_emulator(tm
             ZoneInfo("America/New_York")
         )
         assert (at.hour, at.minute) in {(17, 0), (17, 1)}
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 async def test_late_post_in_a_retired_channel_still_becomes_an_incident_and_is_redirected(tmp_path):

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -20,10 +19,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ops_support import STAFF, eventually
+from testkit.sandbox import running_sandbox
 
 from bot.backup import DatabaseInUse, NotAGoLiveDatabase, backup_database, restore_database
 from bot.cli import main
-from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 from bot.storage.database import SchemaTooNew, create_engine, head_revision, migrate
 
 POSTS = 24
@@ -81,19 +80,10 @@ async def test_backup_while_the_sandbox_handles_posts_restores_to_a_database_tha
     tmp_path, monkeypatch, capsys
 ):
     monkeypatch.chdir(tmp_path)
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
-    )
-    database = options.state_dir / "golive.db"
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        teams = (await asyncio.wait_for(ready, 30)).teams
+    state_dir = tmp_path / "sandbox"
+    database = state_dir / "golive.db"
+    async with running_sandbox(tmp_path, state_dir=state_dir) as urls:
+        teams = urls.teams
         async with aiohttp.ClientSession() as http:
 
             async def open_channel() -> str | None:
@@ -125,7 +115,7 @@ async def test_backup_while_the_sandbox_handles_posts_restores_to_a_database_tha
                 assert time.monotonic() < deadline, "the incidents were not all made"
                 before = counts(database)["inquiries"]
                 out = tmp_path / f"mid-{len(mid_stream)}.db"
-                assert await cli("backup", "--state-dir", str(options.state_dir), "--out", str(out)) == 0
+                assert await cli("backup", "--state-dir", str(state_dir), "--out", str(out)) == 0
                 mid_stream.append((before, out, counts(database)["inquiries"]))
             await posting
             for before, out, after in mid_stream:
@@ -133,18 +123,14 @@ async def test_backup_while_the_sandbox_handles_posts_restores_to_a_database_tha
                 assert before <= counts(out)["inquiries"] <= after
 
             final = tmp_path / "final.db"
-            assert await cli("backup", "--state-dir", str(options.state_dir), "--out", str(final)) == 0
+            assert await cli("backup", "--state-dir", str(state_dir), "--out", str(final)) == 0
             live_report = await rotation_report(database, monkeypatch, capsys)
             live_counts = counts(database)
 
             # The bot is running: restoring over its database is refused and changes nothing.
-            assert await cli("restore", str(final), "--state-dir", str(options.state_dir)) == 2
+            assert await cli("restore", str(final), "--state-dir", str(state_dir)) == 2
             assert "in use" in capsys.readouterr().err
             assert counts(database)["inquiries"] == POSTS
-    finally:
-        sandbox.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await sandbox
 
     assert_consistent(final)
     assert live_report["inquiries"] == POSTS
@@ -153,7 +139,7 @@ async def test_backup_while_the_sandbox_handles_posts_restores_to_a_database_tha
     assert await rotation_report(elsewhere / "golive.db", monkeypatch, capsys) == live_report
     assert counts(elsewhere / "golive.db") == live_counts
     # Stopped, the sandbox's own database can be restored in place; no stale WAL is left beside it.
-    assert await cli("restore", str(mid_stream[0][1]), "--state-dir", str(options.state_dir)) == 0
+    assert await cli("restore", str(mid_stream[0][1]), "--state-dir", str(state_dir)) == 0
     assert counts(database) == counts(mid_stream[0][1])
     assert not database.with_name("golive.db-wal").exists()
     assert not database.with_name("golive.db-shm").exists()

@@ -3,13 +3,11 @@ with message text; text by default in development and the sandbox, JSON in produ
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
@@ -17,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ops_support import STAFF, eventually
 from pydantic import ValidationError
+from testkit.sandbox import running_sandbox
 
 from bot.logs import JsonFormatter, LogFormat, TextFormatter, configure_logging
-from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 from bot.settings import Settings
 
 TEXT_LINE = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO |WARNING|ERROR|CRITICAL) \S+  .*$")
@@ -104,18 +102,8 @@ async def test_the_sandbox_logs_an_inquiry_in_both_formats_without_its_text(tmp_
     json_handler = logging.StreamHandler(json_stream)
     json_handler.setFormatter(JsonFormatter())
     logging.getLogger().addHandler(json_handler)
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        teams = (await asyncio.wait_for(ready, 30)).teams
+    async with running_sandbox(tmp_path) as urls:
+        teams = urls.teams
         async with aiohttp.ClientSession() as http:
 
             async def open_channel() -> str | None:
@@ -134,10 +122,6 @@ async def test_the_sandbox_logs_an_inquiry_in_both_formats_without_its_text(tmp_
                 return "-> incident INC" in text_stream.getvalue()
 
             assert await eventually(incident_logged), "no incident was logged"
-    finally:
-        sandbox.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await sandbox
     text_lines = text_stream.getvalue().splitlines()
     entries = [json.loads(line) for line in json_stream.getvalue().splitlines()]
     assert len(text_lines) == len(entries) > 0

@@ -5,16 +5,16 @@ the simulated week the rotation report card appears in the "Go Live Management" 
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 import pytest
+from testkit.sandbox import running_sandbox
 from testkit.stack import wait_for
 
 from bot import views
-from bot.sandbox import MANAGEMENT_CHANNEL, SANDBOX_API_TOKEN, SandboxOptions, SandboxUrls, run_sandbox
+from bot.sandbox import MANAGEMENT_CHANNEL, SANDBOX_API_TOKEN
 
 # Three simulated hours before the first week's last channel (Manila, 17:00 PHT) retires.
 BEFORE_FIRST_ROTATION_ENDS = datetime(2022, 5, 11, 6, 0, tzinfo=UTC)
@@ -34,19 +34,7 @@ async def test_sandbox_manager_adds_a_week_from_a_personal_chat_and_reads_the_re
 ):
     monkeypatch.delenv("GOLIVE_API_TOKENS", raising=False)
     monkeypatch.delenv("GOLIVE_MANAGER_AAD_IDS", raising=False)
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=BEFORE_FIRST_ROTATION_ENDS,
-        speed=3600.0,
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    task = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        urls = await asyncio.wait_for(ready, 30)
+    async with running_sandbox(tmp_path, now=BEFORE_FIRST_ROTATION_ENDS, speed=3600.0) as urls:
         async with aiohttp.ClientSession() as http:
 
             async def get(url: str, **kwargs: Any) -> Any:
@@ -130,6 +118,3 @@ async def test_sandbox_manager_adds_a_week_from_a_personal_chat_and_reads_the_re
 
             [posted] = await wait_for(report, timeout=30)
             assert posted["attachments"][0]["content"]["type"] == "AdaptiveCard"
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from testkit.sandbox import running_sandbox
 from testkit.stack import wait_for
 
 from bot.cli import main
-from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
 
 pytestmark = pytest.mark.slow
 
@@ -28,18 +27,7 @@ def figure(text: str, name: str, **labels: str) -> float:
 
 
 async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeypatch, capsys):
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        urls = await asyncio.wait_for(ready, 30)
+    async with running_sandbox(tmp_path) as urls:
         bot, teams = urls.bot, urls.teams
         async with aiohttp.ClientSession() as http:
 
@@ -72,13 +60,9 @@ async def test_metrics_move_when_the_sandbox_handles_inquiries(tmp_path, monkeyp
             dashboard = await http.get(f"{bot}/dashboard")
             assert dashboard.status == 200
             assert "Kiosk" not in await dashboard.text()  # the dashboard never shows inquiry text
-    finally:
-        sandbox.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await sandbox
     capsys.readouterr()
 
-    monkeypatch.setenv("GOLIVE_DATABASE_URL", f"sqlite:///{options.state_dir / 'golive.db'}")
+    monkeypatch.setenv("GOLIVE_DATABASE_URL", f"sqlite:///{tmp_path / 'sandbox' / 'golive.db'}")
     monkeypatch.chdir(tmp_path)
     # the CLI runs its own event loop, so it runs in a thread here as it would in a shell
     assert (

@@ -3,18 +3,16 @@ the environment's Slack settings win over the sandbox's own, and `golive check` 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+from testkit.sandbox import running_sandbox
 from testkit.stack import wait_for
 
 from bot.check import run_checks
-from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox, sandbox_settings
+from bot.sandbox import SandboxOptions, sandbox_settings
 from bot.settings import Environment, Settings
 from emulators.slack import SlackEmulatorConfig, create_slack_emulator
 
@@ -22,18 +20,7 @@ from emulators.slack import SlackEmulatorConfig, create_slack_emulator
 async def test_the_sandbox_runs_slack_with_both_channels_and_a_post_there_becomes_an_incident(
     tmp_path: Path, capsys
 ):
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        urls = await asyncio.wait_for(ready, 30)
+    async with running_sandbox(tmp_path) as urls:
         assert f"Slack console:     {urls.slack}/" in capsys.readouterr().out
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{urls.slack}/_emulator/channels") as response:
@@ -57,10 +44,6 @@ async def test_the_sandbox_runs_slack_with_both_channels_and_a_post_there_become
                 return [r for r in root["replies"] if r.get("bot_id") and "INC" in r["text"]]
 
             assert await wait_for(reply_with_number, timeout=30)
-    finally:
-        sandbox.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sandbox
 
 
 def test_the_sandbox_points_the_bot_at_its_slack_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

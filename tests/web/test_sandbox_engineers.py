@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-
-from bot.sandbox import SandboxOptions, SandboxUrls, run_sandbox
+from testkit.sandbox import running_sandbox
 
 pytestmark = pytest.mark.slow
 ADMIN = {"Authorization": aiohttp.encode_basic_auth("admin", "admin"), "Accept": "application/json"}
@@ -28,18 +26,7 @@ async def eventually(check, timeout: float = 30.0):
 
 
 async def test_sandbox_people_swap_and_tab_sign_in(tmp_path):
-    options = SandboxOptions(
-        port=0,
-        servicenow_port=0,
-        teams_port=0,
-        slack_port=0,
-        state_dir=tmp_path / "sandbox",
-        now=datetime(2022, 5, 3, 15, 0, tzinfo=UTC),
-    )
-    ready: asyncio.Future[SandboxUrls] = asyncio.get_running_loop().create_future()
-    sandbox = asyncio.create_task(run_sandbox(options, ready.set_result))
-    try:
-        urls = await asyncio.wait_for(ready, 30)
+    async with running_sandbox(tmp_path) as urls:
         async with aiohttp.ClientSession() as http:
 
             async def people() -> list[dict]:
@@ -86,7 +73,3 @@ async def test_sandbox_people_swap_and_tab_sign_in(tmp_path):
                 f"{urls.bot}/dashboard/tab/view", headers={"Authorization": "Bearer not.a.token"}
             ) as response:
                 assert response.status == 401
-    finally:
-        sandbox.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await sandbox
