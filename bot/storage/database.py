@@ -15,6 +15,7 @@ Errors: ``DatabaseUrlError`` (a backend the product does not support), ``SchemaT
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,7 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
+@functools.cache  # the migrations ship with the code: reading them once per process is enough
 def _scripts() -> ScriptDirectory:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -11,8 +11,10 @@ runs every job the outbox holds, so it asserts on a settled state (never after a
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+import sqlite3
+from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
+from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -165,6 +167,88 @@ def settings_for(tmp_path: Path, **extra: Any) -> Settings:
     return Settings(**values)
 
 
+@dataclass(frozen=True)
+class _Fakes:
+    """Everything a bridge holds outside its database, copied together so shared references
+    (the tracker reads the clock) stay shared in the copy."""
+
+    clock: FrozenClock
+    chat: FakeChat
+    tracker: FakeTracker
+    directory: FakeDirectory
+    roster_source: FakeRosterSource
+    followups: FakeFollowUps
+    slack: FakeChat | None
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    database: bytes  # sqlite3 ``serialize`` of the set-up database
+    fakes: _Fakes
+
+
+# Setting up (migrations, the plan, the roster, every channel of the week) costs far more than most
+# use-case tests. A setup depends only on these arguments, so the first test with them builds it and
+# the next ones start from a copy of its database and fakes.
+_SNAPSHOTS: dict[Hashable, _Snapshot] = {}
+
+
+def _snapshot_key(
+    now: datetime,
+    plan: RolloutPlan | None,
+    roster: bool,
+    open_channels: bool,
+    slack: bool,
+    settings: dict[str, Any],
+) -> Hashable | None:
+    if plan is not None or not open_channels:
+        return None
+    key = (now, roster, slack, tuple(sorted(settings.items())))
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _new_fakes(now: datetime, slack: bool) -> _Fakes:
+    clock = FrozenClock(now)
+    chat, tracker, directory = FakeChat(), FakeTracker(now=clock.now), FakeDirectory()
+    # The people of the tenant, known to the chat platform and to the tracker as in the sandbox.
+    for person in (STAFF, *(person_of(e) for e in ROSTER.engineers.values())):
+        email = person.email or ".".join(person.name.lower().split()) + "@example.org"
+        chat.contacts[person.aad_object_id or person.id] = PersonContact(email, email)
+        tracker.add_user(email.partition("@")[0], person.name, email)
+    slack_chat = FakeChat("slack") if slack else None
+    if slack_chat is not None:  # Slack tells a poster's e-mail from their user id
+        slack_chat.contacts[SLACK_STAFF.id] = PersonContact(SLACK_STAFF.email or "", "")
+    return _Fakes(clock, chat, tracker, directory, FakeRosterSource(), FakeFollowUps(), slack_chat)
+
+
+def _take_snapshot(database: Path, fakes: _Fakes) -> _Snapshot:
+    source, copy = sqlite3.connect(database), sqlite3.connect(":memory:")
+    try:
+        source.backup(copy)  # consistent while the product's connections are open
+        image = bytearray(copy.serialize())
+        image[18:20] = b"\x01\x01"  # the header's WAL flags: an in-memory image cannot open in WAL mode
+        return _Snapshot(bytes(image), deepcopy(fakes))
+    finally:
+        source.close()
+        copy.close()
+
+
+def _restore_snapshot(snapshot: _Snapshot, database: Path) -> _Fakes:
+    database.parent.mkdir(parents=True, exist_ok=True)
+    image, target = sqlite3.connect(":memory:"), sqlite3.connect(database)
+    try:
+        image.deserialize(snapshot.database)
+        image.backup(target)
+    finally:
+        image.close()
+        target.close()
+    return deepcopy(snapshot.fakes)
+
+
 @asynccontextmanager
 async def fake_bridge(
     tmp_path: Path,
@@ -178,16 +262,6 @@ async def fake_bridge(
 ) -> AsyncIterator[FakeBridge]:
     """The product on fakes with the sample plan (and roster), its channels opened at ``now``;
     ``slack``: with Slack on too (a fake Slack platform; ``SLACK_CHANNEL`` watched)."""
-    clock = FrozenClock(now)
-    chat, tracker, directory = FakeChat(), FakeTracker(now=clock.now), FakeDirectory()
-    # The people of the tenant, known to the chat platform and to the tracker as in the sandbox.
-    for person in (STAFF, *(person_of(e) for e in ROSTER.engineers.values())):
-        email = person.email or ".".join(person.name.lower().split()) + "@example.org"
-        chat.contacts[person.aad_object_id or person.id] = PersonContact(email, email)
-        tracker.add_user(email.partition("@")[0], person.name, email)
-    slack_chat = FakeChat("slack") if slack else None
-    if slack_chat is not None:  # Slack tells a poster's e-mail from their user id
-        slack_chat.contacts[SLACK_STAFF.id] = PersonContact(SLACK_STAFF.email or "", "")
     if slack:
         settings = {
             "slack_bot_token": "xoxb-fake",
@@ -195,17 +269,21 @@ async def fake_bridge(
             "slack_channels": SLACK_CHANNEL,
             **settings,
         }
-    roster_source, followups = FakeRosterSource(), FakeFollowUps()
+    key = _snapshot_key(now, plan, roster, open_channels, slack, settings)
+    snapshot = _SNAPSHOTS.get(key) if key is not None else None
+    settings_ = settings_for(tmp_path, **settings)
+    database = tmp_path / "golive.db"
+    fakes = _restore_snapshot(snapshot, database) if snapshot else _new_fakes(now, slack)
     app = create_app(
-        settings_for(tmp_path, **settings),
+        settings_,
         Overrides(
-            clock=clock,
-            tracker=tracker,
-            teams=chat,
-            slack=slack_chat,
-            directory=directory,
-            roster_source=roster_source,
-            followups=followups,
+            clock=fakes.clock,
+            tracker=fakes.tracker,
+            teams=fakes.chat,
+            slack=fakes.slack,
+            directory=fakes.directory,
+            roster_source=fakes.roster_source,
+            followups=fakes.followups,
             run_background=False,
         ),
     )
@@ -213,16 +291,26 @@ async def fake_bridge(
     await runner.setup()
     try:
         runtime = app[RUNTIME]
-        async with runtime.store.write() as connection:
-            await records.save_plan(connection, plan or sample_plan(), now)
-            if roster:
-                await records.save_roster_csv(runtime.store, connection, export_roster_csv(ROSTER), now)
         bridge = FakeBridge(
-            runtime, clock, chat, tracker, directory, roster_source, followups, slack=slack_chat
+            runtime,
+            fakes.clock,
+            fakes.chat,
+            fakes.tracker,
+            fakes.directory,
+            fakes.roster_source,
+            fakes.followups,
+            slack=fakes.slack,
         )
-        if open_channels:
-            await runtime.lifecycle.tick()
-            await bridge.drain()
+        if snapshot is None:
+            async with runtime.store.write() as connection:
+                await records.save_plan(connection, plan or sample_plan(), now)
+                if roster:
+                    await records.save_roster_csv(runtime.store, connection, export_roster_csv(ROSTER), now)
+            if open_channels:
+                await runtime.lifecycle.tick()
+                await bridge.drain()
+            if key is not None:
+                _SNAPSHOTS[key] = _take_snapshot(database, fakes)
         yield bridge
     finally:
         await runner.cleanup()
