@@ -101,7 +101,10 @@ class PostgresLeadership:
         if self._connection is None or self._connection.is_closed():
             return False
         try:
-            await asyncio.wait_for(self._connection.fetchval("SELECT 1"), 5)
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+            # arrives as the query ends, and a runner being stopped would then run on.
+            async with asyncio.timeout(5):
+                await self._connection.fetchval("SELECT 1")
         except (OSError, asyncpg.PostgresError, TimeoutError):
             await self._drop()
             return False
@@ -125,9 +128,8 @@ class PostgresLeadership:
             if self._connection is not None and not self._connection.is_closed():
                 # A check cancelled mid-query leaves the connection busy: then closing it unlocks.
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(
-                        self._connection.fetchval("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY), 2
-                    )
+                    async with asyncio.timeout(2):
+                        await self._connection.fetchval("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
         finally:
             await self._drop()
 

@@ -15,6 +15,7 @@ payload (which may hold personal data) is dropped once processed. An event that 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import time
@@ -223,10 +224,11 @@ class ActivityProcessor:
             if processed:
                 continue
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), self._poll)
-            except TimeoutError:
-                pass
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+            # arrives as the wait ends, and the loop would then never stop.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll):
+                    await self._wake.wait()
 
     async def stop(self, grace_s: float = 10.0) -> None:
         """Stop taking events; the one being processed may finish within ``grace_s`` (a turn cut

@@ -16,6 +16,7 @@ picked up again once its lease runs out. Outcomes, classified once here:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import uuid
@@ -219,10 +220,11 @@ class OutboxWorker:
                 if claimed and len(self._running) < self._concurrency:
                     continue
                 self._wake.clear()
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._poll)
-                except TimeoutError:
-                    pass
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+                # arrives as the wait ends, and the loop would then never stop.
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll):
+                        await self._wake.wait()
             if self._running:
                 await asyncio.wait(list(self._running))
         finally:
