@@ -5,8 +5,8 @@ in the alert channel for them.
   the incident when it has none, adds the work note that is due (``alert_views.note_text``: a
   recovery at once, repeats at most every 10 minutes), and posts or updates the row's card on each
   platform (Teams always; Slack when configured), with its follow-up issue when one was asked for
-  (``bot.bridge.followups``). It reconciles from the row, so running it twice,
-  or late, does nothing twice; many alerts arriving while one is queued share it.
+  (``bot.bridge.followups``). It reconciles from the row, so running it twice, or late, does
+  nothing twice; many alerts arriving while one is queued share it.
 - ``alert_acknowledge`` / ``alert_route``: the engineer's action in ServiceNow (a work note naming
   them; the state moves to In Progress; the group changes).
 - ``alert_reply``: a reply in the thread of the row's post on one platform ("being handled", an
