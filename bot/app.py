@@ -29,7 +29,7 @@ from bot.bridge.config import BridgeConfig
 from bot.bridge.deadletters import DeadLetterNotices, DeadLetters
 from bot.bridge.dispatch import CommandDispatcher
 from bot.bridge.escalation import EscalationService
-from bot.bridge.followups import FollowUps, FollowUpSettings
+from bot.bridge.followups import ALERT_SUBJECT, INQUIRY_SUBJECT, FollowUps, FollowUpSettings
 from bot.bridge.handoff import HandoffNotices
 from bot.bridge.incident_commands import IncidentCommands
 from bot.bridge.ingest import ActivityInbox, ActivityProcessor, Arrivals
@@ -274,6 +274,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         tracker,
         chats,
         worker.wake,
+        subjects=(INQUIRY_SUBJECT, ALERT_SUBJECT),
     )
     followups.register(jobs)
 

@@ -322,6 +322,7 @@ class AlertCardView:
     under ``DATA_ALERT``; ``number``/``url`` are None until ServiceNow has answered. ``recovered``
     marks a group its sender reports healthy again (or resolved); the incident stays open for an
     engineer, so the buttons stay. A storm lists its groups (``members``, ``more_members`` beyond).
+    ``followup_tracker``/``followup``: the "Follow-up issue" button and the issue it filed.
     """
 
     alert_key: str
@@ -344,6 +345,10 @@ class AlertCardView:
     more_members: int = 0
     tier2_group: str = "Scheduling Support"
     product_group: str = "eCheck-in Vet Facing Apps"
+    # Where the "Follow-up issue" button files ("GitHub", "Jira"; None: no button), and the issue of
+    # the alert's incident once one was asked for (as on ``IncidentCardView``).
+    followup_tracker: str | None = None
+    followup: FollowUpRef | None = None
 
 
 # --------------------------------------------------------------------------------------------------

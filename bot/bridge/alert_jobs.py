@@ -4,8 +4,9 @@ in the alert channel for them.
 - ``alert_sync`` brings one alert row (a group with its own incident, or a storm) up to date: creates
   the incident when it has none, adds the work note that is due (``alert_views.note_text``: a
   recovery at once, repeats at most every 10 minutes), and posts or updates the row's card on each
-  platform (Teams always; Slack when configured). It reconciles from the row, so running it twice,
-  or late, does nothing twice; many alerts arriving while one is queued share it.
+  platform (Teams always; Slack when configured), with its follow-up issue when one was asked for
+  (``bot.bridge.followups``). It reconciles from the row, so running it twice, or late, does
+  nothing twice; many alerts arriving while one is queued share it.
 - ``alert_acknowledge`` / ``alert_route``: the engineer's action in ServiceNow (a work note naming
   them; the state moves to In Progress; the group changes).
 - ``alert_reply``: a reply in the thread of the row's post on one platform ("being handled", an
@@ -30,7 +31,7 @@ from typing import Any, Final
 
 from sqlalchemy import select, update
 
-from bot.bridge import alert_views
+from bot.bridge import alert_views, records
 from bot.bridge import jobkinds as kinds
 from bot.bridge.alerts import NOTE_INTERVAL, AlertSettings, storm_members
 from bot.bridge.config import BridgeConfig
@@ -218,7 +219,16 @@ class AlertJobs:
         if message_id is not None and posted >= row.version:
             return row
         members = await self._members(row)
-        message = alert_views.card_message(row, members, self._config.tier2_group, self._config.product_group)
+        async with self._store.read() as connection:
+            followup = await records.followup_for(connection, row.correlation_id)
+        message = alert_views.card_message(
+            row,
+            members,
+            self._config.tier2_group,
+            self._config.product_group,
+            followup_tracker=self._config.followup_tracker,
+            followup=followup,
+        )
         chat = self._chats[platform]
         if message_id is None:
             channel = getattr(row, f"{platform}_channel_id") or await self._channel(platform)

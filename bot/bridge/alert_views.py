@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from bot.bridge.render import followup_ref
 from bot.ports import Message
 from bot.views import AlertCardView, AlertLink, StormMember
 
@@ -131,7 +132,17 @@ def note_text(row: Any, members: Sequence[Any], since: datetime | None) -> str |
     )
 
 
-def card_view(row: Any, members: Sequence[Any], tier2_group: str, product_group: str) -> AlertCardView:
+def card_view(
+    row: Any,
+    members: Sequence[Any],
+    tier2_group: str,
+    product_group: str,
+    *,
+    followup_tracker: str = "",
+    followup: Any = None,
+) -> AlertCardView:
+    """The post of an alert row; ``followup_tracker`` ("GitHub", "Jira", "" when off) offers the
+    "Follow-up issue" button, ``followup`` is the incident's ``followups`` row once one was asked for."""
     details = tuple(_names(row))
     if row.kind == "storm":
         details = (("Groups", str(row.members)),)
@@ -159,11 +170,23 @@ def card_view(row: Any, members: Sequence[Any], tier2_group: str, product_group:
         more_members=max(0, row.members - len(members[:STORM_LISTED])) if row.kind == "storm" else 0,
         tier2_group=tier2_group,
         product_group=product_group,
+        followup_tracker=followup_tracker or None,
+        followup=followup_ref(followup, followup_tracker),
     )
 
 
-def card_message(row: Any, members: Sequence[Any], tier2_group: str, product_group: str) -> Message:
-    view = card_view(row, members, tier2_group, product_group)
+def card_message(
+    row: Any,
+    members: Sequence[Any],
+    tier2_group: str,
+    product_group: str,
+    *,
+    followup_tracker: str = "",
+    followup: Any = None,
+) -> Message:
+    view = card_view(
+        row, members, tier2_group, product_group, followup_tracker=followup_tracker, followup=followup
+    )
     state = "recovered" if view.recovered else row.state
     return Message(
         text=f"{short_description(row)} ({state}, {row.count} alerts)",

@@ -356,17 +356,7 @@ class AlertService:
     async def _ensure_sync(
         self, connection: AsyncConnection, alert_id: int, not_before: datetime | None = None
     ) -> None:
-        """Queue one ``alert_sync`` for the row unless one is queued and not yet started."""
-        alerts = tables.alerts
-        claimed = await connection.execute(
-            update(alerts)
-            .where(alerts.c.id == alert_id, alerts.c.sync_pending.is_(False))
-            .values(sync_pending=True)
-        )
-        if claimed.rowcount == 1:
-            await enqueue(
-                self._store, connection, kinds.ALERT_SYNC, kinds.AlertRef(alert_id), not_before=not_before
-            )
+        await ensure_sync(self._store, connection, alert_id, not_before)
 
     # ---- card actions -----------------------------------------------------------------------------
 
@@ -412,15 +402,22 @@ class AlertService:
                 )
             row = (await connection.execute(select(alerts).where(alerts.c.id == row.id))).one()
             members = await storm_members(connection, row)
+            followup = await records.followup_for(connection, row.correlation_id)
         self._wake()
         if status != 200:
             return ActionOutcome(status, message)
-        view = alert_views.card_view(row, members, self._config.tier2_group, self._config.product_group)
+        view = alert_views.card_view(
+            row,
+            members,
+            self._config.tier2_group,
+            self._config.product_group,
+            followup_tracker=self._config.followup_tracker,
+            followup=followup,
+        )
         return ActionOutcome(200, message, view)
 
     async def _by_key(self, connection: AsyncConnection, key: str) -> Any:
-        alerts = tables.alerts
-        return (await connection.execute(select(alerts).where(alerts.c.correlation_id == key))).first()
+        return await alert_by_key(connection, key)
 
     async def _acknowledge(
         self, connection: AsyncConnection, row: Any, actor: str, where: str, at: datetime
@@ -554,6 +551,50 @@ class AlertService:
         return len(rows)
 
 
+async def ensure_sync(
+    store: Store, connection: AsyncConnection, alert_id: int, not_before: datetime | None = None
+) -> None:
+    """Queue one ``alert_sync`` for the row unless one is queued and not yet started."""
+    alerts = tables.alerts
+    claimed = await connection.execute(
+        update(alerts)
+        .where(alerts.c.id == alert_id, alerts.c.sync_pending.is_(False))
+        .values(sync_pending=True)
+    )
+    if claimed.rowcount == 1:
+        await enqueue(store, connection, kinds.ALERT_SYNC, kinds.AlertRef(alert_id), not_before=not_before)
+
+
+async def show_again(store: Store, connection: AsyncConnection, correlation_id: str) -> None:
+    """The post of the alert row ``correlation_id`` must show something kept outside the row (its
+    follow-up issue): a new version of the row, and its ``alert_sync`` updates the post everywhere."""
+    alerts = tables.alerts
+    alert_id = await connection.scalar(
+        update(alerts)
+        .where(alerts.c.correlation_id == correlation_id)
+        .values(version=alerts.c.version + 1)
+        .returning(alerts.c.id)
+    )
+    if alert_id is not None:
+        await ensure_sync(store, connection, int(alert_id))
+
+
+async def alert_by_key(connection: AsyncConnection, key: str) -> Any:
+    """The alert row whose correlation id is ``key`` (None when there is none)."""
+    alerts = tables.alerts
+    return (await connection.execute(select(alerts).where(alerts.c.correlation_id == key))).first()
+
+
+async def incident_row(connection: AsyncConnection, key: str) -> Any:
+    """The row that holds the incident of the alert ``key``: its own, or its storm's when the group
+    joined a storm (such a group never gets an incident of its own)."""
+    row = await alert_by_key(connection, key)
+    if row is not None and row.storm_id is not None:
+        alerts = tables.alerts
+        row = (await connection.execute(select(alerts).where(alerts.c.id == row.storm_id))).first()
+    return row
+
+
 async def storm_members(
     connection: AsyncConnection, row: Any, *, since: datetime | None = None, limit: int = STORM_LISTED
 ) -> list[Any]:
@@ -579,8 +620,12 @@ __all__ = [
     "AlertService",
     "AlertSettings",
     "StoredAlert",
+    "alert_by_key",
     "alert_of",
+    "ensure_sync",
+    "incident_row",
     "platforms_for",
+    "show_again",
     "stored_payload",
     "storm_members",
 ]

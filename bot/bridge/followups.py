@@ -21,9 +21,13 @@ The leader calls :meth:`FollowUps.refresh_states` every 15 minutes: the state of
 last 30 days is read again (oldest checked first, a bounded batch), and a card whose issue changed
 state (closed, moved in Jira) is refreshed.
 
-An incident is named by a card's data: ``{"inquiry": correlation id}`` on an inquiry's card (more
-kinds plug in as :class:`SubjectKind`, e.g. an alert card's ``{"alert": ...}``). A card is posted
-once its incident exists, so the job finds the incident's number (else it waits: ``RetryLater``).
+An incident is named by a card's data (each kind of card plugs in as a :class:`SubjectKind`):
+``{"inquiry": correlation id}`` on an inquiry's card (:data:`INQUIRY_SUBJECT`), ``{"alert":
+correlation id}`` on an alert's post (:data:`ALERT_SUBJECT`). An alert's follow-up belongs to its
+incident: a group's own, or its storm's for a group that joined a storm, so one storm has one
+follow-up. An alert posted on Teams and Slack has its link posted in both threads (and both posts
+show it). A card is posted once its incident exists, so the job finds the incident's number (else it
+waits: ``RetryLater``).
 
 Errors: the tracker's ``Transient`` passes to the outbox (retried, honouring its delay); its
 ``Permanent`` (a refused token, an unknown repository) is recorded on the row, told in the thread
@@ -43,8 +47,9 @@ from typing import Any, Protocol
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.bridge import alert_views, records
 from bot.bridge import jobkinds as kinds
-from bot.bridge import records
+from bot.bridge.alerts import incident_row, show_again
 from bot.bridge.jobs import Chats, post_once, short_description, thread_of
 from bot.bridge.outbox import GiveUp, Job, JobRegistry, RetryLater, enqueue
 from bot.bridge.people import actor_label, engineer_for
@@ -57,6 +62,7 @@ from bot.ports import (
     IncidentTracker,
     Message,
     Permanent,
+    Platform,
     PortError,
     ThreadRef,
     Transient,
@@ -67,6 +73,7 @@ from bot.storage.store import Store
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "ALERT_SUBJECT",
     "INQUIRY_SUBJECT",
     "FollowUpActions",
     "FollowUpSettings",
@@ -97,7 +104,9 @@ class FollowUpSettings:
 
 @dataclass(frozen=True)
 class FollowUpSubject:
-    """The incident a follow-up is about, whatever card named it."""
+    """The incident a follow-up is about, whatever card named it: ``thread`` is where its card is
+    (``thread_url`` its link when known), ``also_in`` other threads showing the same incident (an
+    alert's post on Slack besides Teams); ``about`` are lines the issue's body adds about it."""
 
     correlation_id: str
     inquiry_id: int | None
@@ -108,6 +117,12 @@ class FollowUpSubject:
     site: str = ""
     thread: ThreadRef | None = None
     thread_url: str | None = None
+    also_in: tuple[ThreadRef, ...] = ()
+    about: tuple[str, ...] = ()
+
+    @property
+    def threads(self) -> tuple[ThreadRef, ...]:
+        return () if self.thread is None else (self.thread, *self.also_in)
 
 
 @dataclass(frozen=True)
@@ -142,6 +157,49 @@ async def _refresh_inquiry_card(store: Store, connection: AsyncConnection, subje
 
 
 INQUIRY_SUBJECT = SubjectKind("inquiry", _inquiry_subject, _refresh_inquiry_card)
+
+_ALERT_PLATFORMS: tuple[Platform, ...] = ("teams", "slack")
+
+
+async def _alert_subject(connection: AsyncConnection, key: str) -> FollowUpSubject | None:
+    row = await incident_row(connection, key)
+    if row is None:
+        return None
+    threads = tuple(
+        ThreadRef(platform, channel, message)
+        for platform in _ALERT_PLATFORMS
+        if (channel := getattr(row, f"{platform}_channel_id"))
+        and (message := getattr(row, f"{platform}_message_id"))
+    )
+    if row.kind == "storm":
+        about = [f"Alert storm: {row.members} alert groups"]
+    else:
+        about = [f"Monitoring alert: {alert_views.source_name(row.source)} {row.group_key} ({row.level})"]
+        about += [
+            f"{label}: {value}"
+            for label, value in (("Environment", row.environment), ("Service", row.service))
+            if value
+        ]
+    return FollowUpSubject(
+        correlation_id=row.correlation_id,
+        inquiry_id=None,
+        number=row.number,
+        sys_id=row.sys_id,
+        incident_url=row.incident_url,
+        short_description=alert_views.short_description(row),
+        thread=threads[0] if threads else None,
+        also_in=threads[1:],
+        about=tuple(about),
+    )
+
+
+async def _refresh_alert_card(store: Store, connection: AsyncConnection, subject: FollowUpSubject) -> None:
+    await show_again(store, connection, subject.correlation_id)
+
+
+#: An alert's post (``{"alert": correlation id}``); the follow-up is its incident's (a storm's for a
+#: group in a storm), so the key the job and the state refresh load by is that incident's.
+ALERT_SUBJECT = SubjectKind("alert", _alert_subject, _refresh_alert_card)
 
 
 class FollowUpActions(Protocol):
@@ -262,8 +320,11 @@ class FollowUps:
         if not subject.number:
             raise RetryLater("the incident has no number yet")
         if not row.issue_key:
-            link = subject.thread_url or await self._thread_link(subject.thread)
-            request = self._request(subject, row, link)
+            links = [
+                (index == 0 and subject.thread_url) or await self._thread_link(thread)
+                for index, thread in enumerate(subject.threads)
+            ]
+            request = self._request(subject, row, links)
             try:
                 issue = await self._tracker.find(request.marker)
                 if issue is None:
@@ -283,8 +344,8 @@ class FollowUps:
                 last_error=None,
             )
             row = await self._reload(correlation_id)
-        if not row.thread_message_id and subject.thread is not None:
-            await self._post_link(job, subject.thread, row)
+        if not row.thread_message_id and subject.threads:
+            await self._post_link(job, subject.threads, row)
         if row.noted_at is None and subject.sys_id:
             await self._incidents.add_work_note(
                 subject.sys_id,
@@ -309,17 +370,18 @@ class FollowUps:
                 .where(tables.followups.c.correlation_id == subject.correlation_id)
                 .values(last_error=reason[:300], updated_at=self._clock.now())
             )
-            if subject.thread is not None:
-                text = (
-                    f"The follow-up issue could not be filed in {self._settings.tracker}: {reason}. "
-                    f"It is kept for an operator as dead letter job-{job.id}."
-                )
+            text = (
+                f"The follow-up issue could not be filed in {self._settings.tracker}: {reason}. "
+                f"It is kept for an operator as dead letter job-{job.id}."
+            )
+            for index, thread in enumerate(subject.threads):
+                where = "" if index == 0 else f":{thread.platform}"
                 await enqueue(
                     self._store,
                     connection,
                     kinds.REPLY,
-                    kinds.ThreadReply(subject.thread, text),
-                    dedupe_key=f"followup-refused:{job.id}",
+                    kinds.ThreadReply(thread, text),
+                    dedupe_key=f"followup-refused:{job.id}{where}",
                 )
             await kind.refresh_card(self._store, connection, subject)
         self._wake()
@@ -376,7 +438,8 @@ class FollowUps:
         except PortError:
             return None
 
-    def _request(self, subject: FollowUpSubject, row: Any, link: str | None) -> FollowUpRequest:
+    def _request(self, subject: FollowUpSubject, row: Any, links: list[str | None]) -> FollowUpRequest:
+        """The issue: ``links`` are the platforms' links to ``subject.threads`` (None: not known)."""
         number = subject.number or subject.correlation_id
         title = f"{number}: {subject.short_description}"
         if len(title) > TITLE_LIMIT:
@@ -384,10 +447,9 @@ class FollowUps:
         lines = [f"Follow-up of ServiceNow incident {number}: {subject.incident_url or '(no link)'}"]
         if subject.site:
             lines.append(f"Site: {subject.site}")
-        if link and subject.thread is not None:
-            lines.append(f"{subject.thread.platform.capitalize()} thread: {link}")
-        elif subject.thread is not None:
-            lines.append(f"{subject.thread.platform.capitalize()} thread: {subject.thread.key}")
+        lines += subject.about
+        for thread, link in zip(subject.threads, links, strict=True):
+            lines.append(f"{thread.platform.capitalize()} thread: {link or thread.key}")
         lines.append(f"Asked for by {row.requested_by} on {row.requested_at:%Y-%m-%d %H:%M} UTC.")
         lines += ["", followup_marker(number)]
         return FollowUpRequest(
@@ -398,14 +460,16 @@ class FollowUps:
             assignee=row.assignee,
         )
 
-    async def _post_link(self, job: Job[Any], thread: ThreadRef, row: Any) -> None:
+    async def _post_link(self, job: Job[Any], threads: tuple[ThreadRef, ...], row: Any) -> None:
+        """The issue's link in each thread of the incident, recorded once all are posted (a retry
+        after a partial run finds its earlier posts: ``post_once``)."""
         assigned = f", assigned to {row.assignee}" if row.assignee else ""
         message = Message(
             text=f"Follow-up issue {row.issue_key} ({self._tracker_name(row)}{assigned}): {row.issue_url}",
             key=f"followup:{row.correlation_id}",
         )
-        posted = await post_once(self._chats[thread.platform], job, thread, message) or "posted"
-        await self._save(row.correlation_id, thread_message_id=posted[:200])
+        posted = [await post_once(self._chats[thread.platform], job, thread, message) for thread in threads]
+        await self._save(row.correlation_id, thread_message_id=(posted[0] or "posted")[:200])
 
     def _tracker_name(self, row: Any) -> str:
         return {"github": "GitHub", "jira": "Jira"}.get(row.tracker, self._settings.tracker)

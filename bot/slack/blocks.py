@@ -26,9 +26,11 @@ from bot.views import (
     DATA_INQUIRY,
     DATA_PROPOSAL,
     DATA_STATION,
+    FOLLOWUP_TITLE,
     TRIAGE_INPUT,
     VERB_ACKNOWLEDGE,
     VERB_ASSIGN_ME,
+    VERB_FOLLOWUP,
     VERB_PLAN_CANCEL,
     VERB_PLAN_CONFIRM,
     VERB_ROUTE,
@@ -38,6 +40,7 @@ from bot.views import (
     AlertCardView,
     DutyPerson,
     DutyView,
+    FollowUpRef,
     HandoffView,
     HelpView,
     IncidentCardView,
@@ -177,6 +180,35 @@ def action_of(action_id: str, value: str | None) -> tuple[str, dict[str, Any]]:
     return verb, data if isinstance(data, dict) else {}
 
 
+def followup_text(followup: FollowUpRef | None) -> str | None:
+    """The "Follow-up" field (mrkdwn): the issue's link and state, or that it is being filed."""
+    if followup is None:
+        return None
+    if not followup.key:
+        if followup.failed:
+            return escape(f"Not filed in {followup.tracker} (see the thread)")
+        return escape(f"Filing in {followup.tracker}…")
+    state = f" ({escape(followup.state)})" if followup.state else ""
+    return f"{_link(followup.key, followup.url)}{state}"
+
+
+def _followup_blocks(tracker: str | None, followup: FollowUpRef | None, data: dict[str, Any]) -> list[Block]:
+    """The follow-up of a card's incident: its field once asked for, else (follow-ups on) the
+    "Follow-up issue" button carrying the card's data, as on the Teams card."""
+    if followup is not None:
+        field = _fields([("Follow-up", followup_text(followup))])
+        return [field] if field else []
+    if not tracker:
+        return []
+    return [
+        {
+            "type": "actions",
+            "block_id": "followup-actions",
+            "elements": [_button(FOLLOWUP_TITLE, VERB_FOLLOWUP, data)],
+        }
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # Views
 # --------------------------------------------------------------------------------------------------
@@ -187,6 +219,7 @@ def incident_blocks(view: IncidentCardView) -> tuple[list[Block], str]:
 
     Unresolved: Acknowledge, one button per assignment group labelled with its name, Assign to me,
     a triage select (when categories exist) and, when the site is not known, a site picker.
+    Resolved or not: "Follow-up issue" (follow-ups on, none asked for yet), then its "Follow-up" field.
     """
     if view.number:
         title = f"*Incident {_link(view.number, view.url)}*"
@@ -224,7 +257,10 @@ def incident_blocks(view: IncidentCardView) -> tuple[list[Block], str]:
     )
     if facts:
         blocks.append(facts)
+    inquiry = {DATA_INQUIRY: view.inquiry_key}
+    followup = _followup_blocks(view.followup_tracker, view.followup, inquiry)
     if view.resolved:
+        blocks += followup
         resolution = view.close_code or "Resolved"
         if view.close_notes:
             resolution += f": {view.close_notes}"
@@ -233,7 +269,6 @@ def incident_blocks(view: IncidentCardView) -> tuple[list[Block], str]:
         blocks.append(_context(escape(resolution)))
         return blocks, fallback
 
-    inquiry = {DATA_INQUIRY: view.inquiry_key}
     buttons = [_button("Acknowledge", VERB_ACKNOWLEDGE, inquiry, style="primary")]
     for number, group in enumerate(dict.fromkeys((view.tier2_group, view.product_group)), start=1):
         buttons.append(_button(group, f"{VERB_ROUTE}:{number}", {**inquiry, DATA_GROUP: group}))
@@ -259,6 +294,7 @@ def incident_blocks(view: IncidentCardView) -> tuple[list[Block], str]:
             selects.append(sites)
     if selects:
         blocks.append({"type": "actions", "block_id": "incident-choices", "elements": selects})
+    blocks += followup
     blocks.append(_context("To resolve, reply in this thread: `@golive resolve <close code> | <notes>`"))
     return blocks, fallback
 
@@ -429,8 +465,9 @@ ALERT_SOURCES: Final[dict[str, str]] = {
 
 
 def alert_blocks(view: AlertCardView) -> tuple[list[Block], str]:
-    """An alert group's (or an alert storm's) post in the alert channel: Acknowledge and one button
-    per assignment group, each carrying ``{"alert": <correlation id>}`` as the Teams card does."""
+    """An alert group's (or an alert storm's) post in the alert channel: Acknowledge, one button
+    per assignment group and "Follow-up issue" (or its field once asked for), each carrying
+    ``{"alert": <correlation id>}`` as the Teams card does."""
     source = ALERT_SOURCES.get(view.source, view.source)
     state = "Recovered" if view.recovered else view.state.capitalize()
     heading = f"Alert storm: {view.title}" if view.storm else f"{source}: {view.title}"
@@ -466,6 +503,7 @@ def alert_blocks(view: AlertCardView) -> tuple[list[Block], str]:
     for number, group in enumerate(dict.fromkeys((view.tier2_group, view.product_group)), start=1):
         buttons.append(_button(group, f"{VERB_ROUTE}:{number}", {**alert, DATA_GROUP: group}))
     blocks.append({"type": "actions", "block_id": "alert-actions", "elements": buttons})
+    blocks += _followup_blocks(view.followup_tracker, view.followup, alert)
     return blocks, f"{heading} ({state}, {view.count} alerts)"
 
 

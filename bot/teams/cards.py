@@ -260,8 +260,9 @@ _ALERT_SOURCES: Final[Mapping[str, str]] = {
 def alert_card(view: AlertCardView) -> dict:
     """An alert group's (or an alert storm's) post in the alert channel, updated in place.
 
-    Buttons: Acknowledge, and one per assignment group titled with the group's name; each carries
-    ``{"alert": <correlation id>}`` (a "Follow-up issue" button goes after them).
+    Buttons: Acknowledge, one per assignment group titled with the group's name, and "Follow-up
+    issue" (``followup_tracker`` set, no follow-up yet); each carries ``{"alert": <correlation id>}``.
+    Once a follow-up was asked for, a "Follow-up" fact shows it (being filed, not filed, its link).
     """
     source = _ALERT_SOURCES.get(view.source, view.source)
     state = "Recovered" if view.recovered else view.state.capitalize()
@@ -286,6 +287,7 @@ def alert_card(view: AlertCardView) -> dict:
                 ("Group", view.group),
                 ("Acknowledged", view.acknowledged_text or "Waiting"),
                 *view.details,
+                ("Follow-up", followup_text(view.followup)),
             ]
         ),
     ]
@@ -303,6 +305,8 @@ def alert_card(view: AlertCardView) -> dict:
     actions = [_execute("Acknowledge", VERB_ACKNOWLEDGE, alert, style="positive")]
     for group in dict.fromkeys((view.tier2_group, view.product_group)):
         actions.append(_execute(group, VERB_ROUTE, {**alert, DATA_GROUP: group}))
+    if view.followup_tracker and view.followup is None:
+        actions.append(_execute(FOLLOWUP_TITLE, VERB_FOLLOWUP, alert))
     return _card(body, actions, fallback_text=f"{heading} ({state}, {view.count} alerts)")
 
 

@@ -12,6 +12,7 @@ from bot.commands import CLOSE_CODES, COMMANDS, PERSONAL, TEAM
 from bot.teams.cards import (
     CARD_CONTENT_TYPE,
     add_week_form_card,
+    alert_card,
     card_attachment,
     duty_card,
     handoff_card,
@@ -32,6 +33,7 @@ from bot.views import (
     TRIAGE_INPUT,
     WEEK_START_INPUT,
     AddWeekFormView,
+    AlertCardView,
     DutyPerson,
     DutyView,
     FirstResponseStats,
@@ -52,6 +54,26 @@ from bot.views import (
 TIER2 = "Scheduling Support"
 PRODUCT = "eCheck-in Vet Facing Apps"
 SN = "https://example.service-now.com"
+
+
+def alert_view(**changes: Any) -> AlertCardView:
+    values: dict[str, Any] = {
+        "alert_key": "sentry:42",
+        "source": "sentry",
+        "title": "TypeError in check-in",
+        "level": "error",
+        "state": "triggered",
+        "count": 3,
+        "first_seen_text": "2022-05-03 15:00 UTC",
+        "last_seen_text": "2022-05-03 15:05 UTC",
+        "number": "INC0010009",
+        "url": f"{SN}/nav_to.do?uri=incident.do?sys_id=0999",
+        "group": PRODUCT,
+        "tier2_group": TIER2,
+        "product_group": PRODUCT,
+    }
+    values.update(changes)
+    return AlertCardView(**values)
 
 
 def incident_view(**changes: Any) -> IncidentCardView:
@@ -130,6 +152,14 @@ def all_cards() -> dict[str, dict]:
         "incident_resolved_followup_offered": incident_card(
             incident_view(
                 state_label="Resolved", resolved=True, close_code="Solution provided", followup_tracker="Jira"
+            )
+        ),
+        "alert": alert_card(alert_view()),
+        "alert_followup_offered": alert_card(alert_view(followup_tracker="GitHub")),
+        "alert_followup_filed": alert_card(
+            alert_view(
+                followup_tracker="Jira",
+                followup=FollowUpRef("Jira", "OPS-7", "https://jira.example/browse/OPS-7", "To Do"),
             )
         ),
         "welcome": welcome_card(
