@@ -18,12 +18,17 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
-from testkit.fakes import FakeChat, FakeTracker
+from testkit.fakes import FakeChat, FakeDirectory, FakeTracker
+from testkit.stack import SAMPLE_NOW
 
-from bot.app import Runtime
+from bot.app import RUNTIME, Overrides, Runtime, create_app
+from bot.bridge import records
+from bot.clock import FrozenClock
 from bot.ports import Person
 from bot.settings import Environment, Settings
 from bot.storage import tables
+from schedule.roster import export_roster_csv
+from schedule.sample import sample_plan, sample_roster
 
 SECRET = "slack-bot-test-secret"
 TOKEN = "xoxb-slack-bot-test"
@@ -176,3 +181,27 @@ class SlackBot:
             jobs = (await connection.execute(select(outbox).where(outbox.c.dead_at.is_not(None)))).all()
             events = (await connection.execute(select(received).where(received.c.dead_at.is_not(None)))).all()
             return [*jobs, *events]
+
+
+async def start_bot(aiohttp_client: Any, database_url: str, api_url: str, **settings: Any) -> SlackBot:
+    clock = FrozenClock(SAMPLE_NOW)
+    tracker, chat = FakeTracker(), FakeChat("slack")
+    app = create_app(
+        slack_settings(database_url, api_url, **settings),
+        Overrides(
+            clock=clock,
+            tracker=tracker,
+            teams=FakeChat(),
+            slack=chat,
+            directory=FakeDirectory(),
+            run_background=False,
+        ),
+    )
+    client = await aiohttp_client(app)
+    runtime = app[RUNTIME]
+    async with runtime.store.write() as connection:
+        await records.save_plan(connection, sample_plan(), SAMPLE_NOW)
+        await records.save_roster_csv(
+            runtime.store, connection, export_roster_csv(sample_roster()), SAMPLE_NOW
+        )
+    return SlackBot(client, runtime, tracker, chat)

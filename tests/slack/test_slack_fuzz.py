@@ -14,10 +14,9 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import pytest
-from conftest import start_bot  # type: ignore[import-not-found]
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_support import FORM, JSON, SECRET, SlackBot, fixture, message_event, signed
+from slack_support import FORM, JSON, SECRET, SlackBot, fixture, message_event, signed, start_bot
 from sqlalchemy import select
 
 from bot.storage import tables
