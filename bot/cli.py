@@ -19,9 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.logs import LogFormat, configure_logging
 
-if TYPE_CHECKING:
-    from bot.settings import Settings
-
 if TYPE_CHECKING:  # the settings module is imported lazily, so `golive --help` stays fast
     from bot.settings import Settings
 
@@ -308,14 +305,6 @@ def _delegate(module: str, function: str) -> Handler:
 
         handler: Handler = getattr(importlib.import_module(module), function)
         return handler(args)
-
-    return run
-
-
-def not_yet(name: str) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        print(f"golive {name}: not yet available", file=sys.stderr)
-        return 2
 
     return run
 

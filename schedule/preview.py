@@ -12,12 +12,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from schedule.localtime import require_aware
 from schedule.plan import RolloutPlan, WindowSettings, window_for
 
-PreviewKind = Literal["open", "retire"]
 _KIND_ORDER = {"retire": 0, "open": 1}
 
 

@@ -80,11 +80,6 @@ def place_of(activity: Activity) -> TeamsPlace:
     )
 
 
-def tenant_of(activity: Activity) -> str | None:
-    data = activity.channel_data
-    return data.tenant.id if data and data.tenant else None
-
-
 def is_channel_conversation(activity: Activity) -> bool:
     conversation = activity.conversation
     if conversation and conversation.conversation_type == "personal":
