@@ -1,4 +1,4 @@
-"""``golive``: the command line (DESIGN.md section 4 is its public contract).
+"""``golive``: the command line (docs/CONTRACTS.md section 2 is its public contract).
 
 Exit codes: 0 success, 1 a check or import found problems, 2 bad usage or configuration, a
 refused backup or restore, or a database schema newer than this release (``SchemaTooNew``).
