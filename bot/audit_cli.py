@@ -1,7 +1,8 @@
 """``golive audit [--since ISO] [--action A] [--site S] [--limit N] [--format table|json]``: the audit
 trail, newest first (``bot.bridge.audit_trail``), from ``--state-dir DIR`` or ``GOLIVE_DATABASE_URL``.
 
-``--format json`` prints ``[{"at", "actor", "action", "detail"}]`` (DESIGN.md section 4). Exit codes:
+``--format json`` prints ``[{"at", "actor", "action", "detail"}]`` (docs/CONTRACTS.md section 6).
+Exit codes:
 0 printed (an empty trail too), 2 a bad filter or settings.
 """
 

@@ -1,4 +1,4 @@
-"""``golive``: the command line (DESIGN.md section 4 is its public contract).
+"""``golive``: the command line (docs/CONTRACTS.md section 2 is its public contract).
 
 Exit codes: 0 success, 1 a check or import found problems, 2 bad usage or configuration, a
 refused backup or restore, or a database schema newer than this release (``SchemaTooNew``).
@@ -18,9 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.logs import LogFormat, configure_logging
-
-if TYPE_CHECKING:
-    from bot.settings import Settings
 
 if TYPE_CHECKING:  # the settings module is imported lazily, so `golive --help` stays fast
     from bot.settings import Settings
@@ -308,14 +305,6 @@ def _delegate(module: str, function: str) -> Handler:
 
         handler: Handler = getattr(importlib.import_module(module), function)
         return handler(args)
-
-    return run
-
-
-def not_yet(name: str) -> Handler:
-    def run(args: argparse.Namespace) -> int:
-        print(f"golive {name}: not yet available", file=sys.stderr)
-        return 2
 
     return run
 

@@ -1,4 +1,16 @@
-"""Clocks: the product never calls ``datetime.now()`` directly, so tests and the sandbox control time.
+"""Clocks: the product's time, which tests and the sandbox control.
+
+The rule: **domain time comes from a** :class:`Clock`. Whatever the go-live's rules are about (the
+rollout plan's week windows and channel opening and retiring instants, who is on duty, working
+hours, first-response and escalation deadlines, rotation-report weeks, retention deadlines, the time
+of a post, an action or an audit row) is read from the clock the composition root hands out
+(``SystemClock`` in production, a ``SimulatedClock`` in the sandbox and development, a
+``FrozenClock`` in tests), never from ``datetime.now()``.
+
+**Mechanics** use wall or monotonic time directly: timeouts, back-offs and pacing, outbox and
+inbox leases and retry times, leadership heartbeats and lease expiry, received-event bookkeeping,
+metrics, log timestamps, and the freshness windows of signed webhooks (Slack, Sentry, ServiceNow
+callbacks), which the sender stamps with its real clock.
 
 ``SimulatedClock`` starts at a chosen instant and runs ``speed`` times faster than real time; it can
 map a simulated instant back to the real instant it will occur at, so timers can be scheduled. The

@@ -33,7 +33,6 @@ SCOPES: Final[tuple[Scope, ...]] = (TEAM, PERSONAL)
 Place = Literal["thread", "channel", "personal"]
 THREAD: Final[Place] = "thread"
 CHANNEL: Final[Place] = "channel"
-PLACES: Final[tuple[Place, ...]] = (THREAD, CHANNEL, "personal")
 #: Who may run a command.
 Audience = Literal["anyone", "engineer", "manager"]
 

@@ -12,8 +12,8 @@ import sys
 
 from bot.bridge.deadletters import DeadLetters, UnknownDeadLetter
 from bot.cli import CliError, print_json
-from bot.clock import SystemClock
 from bot.plan_cli import _run, _table
+from bot.shared_clock import stored_clock
 from bot.storage.store import Store
 
 
@@ -26,7 +26,7 @@ def _operator() -> str:
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     async def work(store: Store):
-        return await DeadLetters(store, SystemClock()).list()
+        return await DeadLetters(store, await stored_clock(store)).list()
 
     letters = _run(args, work)
     if args.format == "json":
@@ -47,7 +47,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
         raise CliError("give a dead letter id (activity-N or job-N), or --all")
 
     async def work(store: Store) -> int:
-        letters = DeadLetters(store, SystemClock())
+        letters = DeadLetters(store, await stored_clock(store))
         if args.all:
             return await letters.retry_all(_operator())
         await letters.retry(args.id, _operator())
@@ -63,7 +63,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 def cmd_drop(args: argparse.Namespace) -> int:
     async def work(store: Store) -> None:
-        await DeadLetters(store, SystemClock()).drop(args.id, _operator())
+        await DeadLetters(store, await stored_clock(store)).drop(args.id, _operator())
 
     try:
         _run(args, work)

@@ -2,7 +2,8 @@
 
 It talks to the API directly with aiohttp: the official ``pagerduty`` client refuses any base URL
 that is not ``https://`` (so no emulator on loopback) and retries a 429 forever without reading
-``ratelimit-reset``. What it sends and reads (shared/reference/INTEGRATIONS.md section 5):
+``ratelimit-reset``. What it sends and reads (PagerDuty REST API v2,
+https://developer.pagerduty.com/api-reference/):
 
 - ``Authorization: Token token=<GOLIVE_PAGERDUTY_TOKEN>``, ``Accept:
   application/vnd.pagerduty+json;version=2``;

@@ -43,6 +43,7 @@ from bot.bridge.plan_changes import (
 )
 from bot.cli import CliError, _settings
 from bot.settings import Settings
+from bot.shared_clock import stored_clock
 from bot.storage.store import Store
 from schedule.csvio import export_rollout_csv, parse_rollout_csv
 from schedule.errors import CsvImportError
@@ -130,6 +131,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         print("golive: --force only matters with --replace (a merge never pulls a site)", file=sys.stderr)
 
     async def work(store: Store) -> ImportResult:
+        now = (await stored_clock(store)).now()
         return await import_plan(
             store,
             imported,
@@ -138,7 +140,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             dry_run=args.dry_run,
             actor=args.actor or "cli",
             source=Path(args.file).name,
-            now=datetime.now(UTC),
+            now=now,
             rules=PlanRules(window_settings(settings), settings.channel_name_template),
         )
 
@@ -316,11 +318,11 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     actor = args.actor or "cli"
 
     async def work(store: Store) -> list[str]:
+        now = (await stored_clock(store)).now()
         async with store.write() as connection:
             stored = await records.load_roster(store, connection)
             changes = roster_changes(stored, roster)
             if not args.dry_run:
-                now = datetime.now(UTC)
                 await records.save_roster_csv(store, connection, export_roster_csv(roster), now)
                 summary = (
                     f"imported {args.file}: {len(roster.engineers)} engineers, {len(roster.weeks)} weeks"
@@ -357,14 +359,15 @@ def cmd_roster_sync(args: argparse.Namespace) -> int:
             "PagerDuty is not configured: set GOLIVE_PAGERDUTY_TOKEN and GOLIVE_PAGERDUTY_SCHEDULE_IDS "
             "(the primary schedule id, then the backup schedule id)"
         )
-    clock: Clock = SystemClock()
-    if settings.development and settings.simulated_now is not None:
-        start = settings.simulated_now
-        clock = SimulatedClock(start if start.tzinfo else start.replace(tzinfo=UTC))
     primary, backup = settings.pagerduty_schedules
 
     async def work(store: Store):
         try:
+            # The clock the bot keeps in this database; else GOLIVE_SIMULATED_NOW (development).
+            clock: Clock = await stored_clock(store)
+            if isinstance(clock, SystemClock) and settings.development and settings.simulated_now is not None:
+                start = settings.simulated_now
+                clock = SimulatedClock(start if start.tzinfo else start.replace(tzinfo=UTC))
             sync = RosterSync(store, clock, source, (primary, backup))
             return await sync.run(since=args.since, until=args.until, dry_run=args.dry_run, actor=args.actor)
         finally:
@@ -448,10 +451,13 @@ def duty_json(roster: DutyRoster, at: datetime) -> dict[str, Any]:
 
 
 def cmd_roster_duty(args: argparse.Namespace) -> int:
-    roster = _run(args, _load_roster)
+    async def work(store: Store) -> tuple[DutyRoster | None, datetime]:
+        return await _load_roster(store), (await stored_clock(store)).now()
+
+    roster, now = _run(args, work)
     if roster is None:
         return _no_roster()
-    at = args.at or datetime.now(UTC)
+    at = args.at or now
     duty = duty_json(roster, at)
     if args.format == "json":
         print(json.dumps(duty, indent=2, ensure_ascii=False))

@@ -6,11 +6,11 @@ Prints what it erased (counts, never text); the run is audited as ``retention.pu
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime
 
 from bot.bridge.retention import PurgeResult, Retention
 from bot.cli import _settings
 from bot.inbox_cli import _operator, _run
+from bot.shared_clock import stored_clock
 from bot.storage.store import Store
 
 
@@ -19,7 +19,8 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
     async def work(store: Store) -> PurgeResult:
         retention = Retention(store, settings.retention_days)
-        return await retention.purge(datetime.now(UTC), actor=_operator(), dry_run=args.dry_run)
+        now = (await stored_clock(store)).now()
+        return await retention.purge(now, actor=_operator(), dry_run=args.dry_run)
 
     result = _run(args, work)
     verb = "would erase" if args.dry_run else "erased"

@@ -10,7 +10,6 @@ import re
 from datetime import datetime
 from enum import StrEnum
 from ipaddress import ip_address
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
@@ -306,11 +305,6 @@ class Settings(BaseSettings):
                 raise ConfigurationError(
                     "GOLIVE_MICROSOFT_APP_TENANT_ID is empty (required for SingleTenant)"
                 )
-
-    def sqlite_path(self) -> Path | None:
-        if self.database_url.startswith("sqlite"):
-            return Path(self.database_url.split(":///", 1)[1]) if ":///" in self.database_url else None
-        return None
 
 
 def secure_or_loopback(url: str) -> bool:

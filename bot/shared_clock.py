@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from bot.clock import ClockAnchor, SimulatedClock
+from bot.clock import Clock, ClockAnchor, SimulatedClock, SystemClock
 from bot.storage import tables
 from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
@@ -87,4 +87,14 @@ async def share_clock_at(database_url: str, clock: SimulatedClock) -> ClockAncho
         await engine.dispose()
 
 
-__all__ = ["CLOCK_DOCUMENT", "share_clock", "share_clock_at"]
+async def stored_clock(store: Store) -> Clock:
+    """The product's clock as the bot that keeps this database runs it, for a ``golive`` command:
+    the simulated clock stored there (a sandbox's or a development replica's), else the system
+    clock. A command that dates or judges anything by the plan, the roster or a deadline reads
+    ``now`` from it, so ``--state-dir .sandbox`` agrees with the running sandbox."""
+    async with store.read() as connection:
+        anchor = ClockAnchor.from_document(await store.get_document(connection, CLOCK_DOCUMENT))
+    return SystemClock() if anchor is None else SimulatedClock.from_anchor(anchor)
+
+
+__all__ = ["CLOCK_DOCUMENT", "share_clock", "share_clock_at", "stored_clock"]

@@ -234,7 +234,7 @@ class FirstResponseStats:
 
 @dataclass(frozen=True)
 class RotationReportView:
-    """The fields of ``golive report rotation --format json`` (DESIGN.md §4)."""
+    """The fields of ``golive report rotation --format json`` (docs/CONTRACTS.md section 6)."""
 
     week: str
     inquiries: int

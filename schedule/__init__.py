@@ -6,7 +6,7 @@ Modules
     ``changes``     merge or replace the plan with an imported file; ``plan_changes`` and its lines
     ``impact``      what a proposed plan does to the channels (via the reconciler); open sites pulled
     ``week_addition`` the add-week form checked in one pass, every problem at once
-    ``csvio``       rollout CSV import/export (the public format of DESIGN.md section 4)
+    ``csvio``       rollout CSV import/export (the public format of docs/CONTRACTS.md section 6)
     ``preview``     the channel actions a plan implies in ``[start, end)``; the Preview JSON
     ``reconciler``  (plan, channel states, now) -> channel actions, idempotent
     ``roster``      engineers, weekly pairs, fallback days, swaps, observers; who is on duty, who picks up

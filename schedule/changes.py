@@ -1,6 +1,6 @@
 """How a plan changes: merging or replacing it with an imported file, and what changed, site by site.
 
-Two ways to bring a rollout file into the plan (DESIGN.md, "Plan changes"):
+Two ways to bring a rollout file into the plan (docs/CONTRACTS.md section 2, ``schedule import``):
 
 ``merge_plan`` (the default)
     Sites in the file are added or updated (name, time zone, week, go-live date); a pulled site

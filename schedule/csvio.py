@@ -1,4 +1,4 @@
-"""Rollout CSV import and export (the public format of DESIGN.md section 4).
+"""Rollout CSV import and export (the public format of docs/CONTRACTS.md section 6).
 
 Format: UTF-8, a header row, then one row per site::
 

@@ -179,7 +179,7 @@ def diff(old: RolloutPlan, new: RolloutPlan) -> list[str]:
 
     The older wording ("added ...", "moved ... from ... to ..."), kept while callers move to
     ``schedule.changes.describe_changes`` (the ``add`` / ``move`` / ``pull`` / ``update`` lines of
-    DESIGN.md "Plan changes").
+    docs/CONTRACTS.md section 2).
     """
     before, after = old.by_station(), new.by_station()
     changes: list[tuple[date, str, str]] = []

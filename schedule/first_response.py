@@ -1,9 +1,9 @@
 """When the 5-minute first-response clock starts, and whom an escalation may @mention.
 
-DESIGN.md "Duty rules": an inquiry posted when no engineer is working gets the "picked up at ..."
-reply and no @mention; its timer starts at the earliest start of working hours among the day's
-primary, backup and fallback, and its escalation @mentions the person on duty who is working then.
-Nobody is @mentioned outside their working hours.
+The duty rules (docs/CONTRACTS.md section 7): an inquiry posted when no engineer is working gets the
+"picked up at ..." reply and no @mention; its timer starts at the earliest start of working hours
+among the day's primary, backup and fallback, and its escalation @mentions the person on duty who is
+working then. Nobody is @mentioned outside their working hours.
 
 - ``first_response_clock_start(duty, posted_at)``: ``posted_at`` when any of the duty's primary,
   backup or fallback is working then; otherwise the earliest start of their working hours after it

@@ -1,7 +1,7 @@
 """What the plan implies for a stretch of time: the channel actions due in ``[start, end)``.
 
 This is the data behind ``golive schedule preview``; its JSON form (``PlannedAction.as_json``) is
-the public Preview JSON of DESIGN.md section 4: ``{"at", "action", "station", "name"}`` with ``at``
+the public Preview JSON of docs/CONTRACTS.md section 6: ``{"at", "action", "station", "name"}`` with ``at``
 as ISO 8601 in UTC (``+00:00``), so the text order of ``at`` is also its time order.
 Pulled sites have no actions.
 """
@@ -12,12 +12,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
 
 from schedule.localtime import require_aware
 from schedule.plan import RolloutPlan, WindowSettings, window_for
 
-PreviewKind = Literal["open", "retire"]
 _KIND_ORDER = {"retire": 0, "open": 1}
 
 

@@ -23,7 +23,6 @@ from schedule.plan import PlannedSite, RolloutPlan, Site
 from schedule.roster import MONDAY_TO_FRIDAY, DutyRoster, Engineer, RosterWeek
 
 FIRST_WEEK = date(2022, 5, 2)
-LAST_WEEK = date(2022, 8, 22)
 
 NY, CHI, DEN, LA = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
 DET, IND, PHX = "America/Detroit", "America/Indiana/Indianapolis", "America/Phoenix"

@@ -1,6 +1,7 @@
 """Bugsnag webhook notifications (``POST /alerts/bugsnag?token=...``) read into ``Alert``.
 
-Bugsnag documents no signature (shared/reference/INTEGRATIONS.md section 4): the webhook URL carries
+Bugsnag documents no signature (https://docs.bugsnag.com/product/integrations/webhook/): the
+webhook URL carries
 ``?token=<GOLIVE_BUGSNAG_WEBHOOK_TOKEN>``, compared in constant time. Payload
 (docs.bugsnag.com/product/integrations/webhook): ``account``, ``project``, ``trigger{type, message,
 stateChange}`` and, for error triggers, ``error{id (the event), errorId (the error), exceptionClass,

@@ -1,6 +1,6 @@
 """Datadog monitor webhooks (``POST /alerts/datadog``) read into ``Alert``.
 
-Datadog signs nothing (shared/reference/INTEGRATIONS.md section 3 and trap 11): the webhook is set up
+Datadog signs nothing (https://docs.datadoghq.com/integrations/webhooks/): the webhook is set up
 with a custom header ``{"X-Golive-Token": "<GOLIVE_DATADOG_WEBHOOK_TOKEN>"}`` and the custom payload
 ``datadog_template()`` prints, because Datadog's default payload has no alert id, transition or cycle
 key. Every value in that template is a quoted Datadog variable, so every field arrives as a string;
@@ -50,7 +50,8 @@ from bot.alerts.model import (
 
 TOKEN_HEADER: Final = "X-Golive-Token"
 
-# The keys DESIGN requires first, each holding the Datadog variable of its name in capitals.
+# The keys the contract requires first (docs/CONTRACTS.md section 7), each holding the Datadog
+# variable of its name in capitals.
 _TEMPLATE_KEYS: Final = (
     "id",
     "alert_id",

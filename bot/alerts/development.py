@@ -1,6 +1,7 @@
 """The sandbox's alert secrets: known values so ``golive alerts send-sample`` and the sandbox agree
 without any set-up. Development only; ``golive serve`` never falls back to them, and a secret set in
-the environment always wins (DESIGN: the environment wins over the sandbox's own)."""
+the environment always wins (docs/CONTRACTS.md section 3: the environment wins over the sandbox's
+own)."""
 
 from __future__ import annotations
 

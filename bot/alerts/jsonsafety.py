@@ -1,6 +1,7 @@
 """Decode an inbound JSON body only if the product can keep and process it later.
 
-DESIGN's inbound-edge rule: a body the product could not process later is refused now, with a reason.
+The inbound-edge rule (docs/CONTRACTS.md section 5): a body the product could not process later is
+refused now, with a reason.
 ``load_json`` refuses, with ``UnsafeJson(reason)``:
 
 - a body over ``max_bytes`` (default 1 MiB), empty, or not UTF-8 (a byte-order mark included);

@@ -177,7 +177,8 @@ class Alert:
 
     @property
     def correlation_id(self) -> str:
-        """The ServiceNow correlation id of the group's incident (DESIGN: ``{source}:{group}``)."""
+        """The ServiceNow correlation id of the group's incident (``{source}:{group}``,
+        docs/CONTRACTS.md section 6)."""
         return f"{self.source}:{self.group_key}"
 
 

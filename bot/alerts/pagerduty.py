@@ -1,9 +1,9 @@
 """PagerDuty webhooks v3 (``POST /alerts/pagerduty``) read into ``Alert``.
 
-Transport (shared/reference/INTEGRATIONS.md 5.6; PagerDuty developer-docs webhooks 01-Overview,
-02-Behavior, 04-Signatures): one ``{"event": {...}}`` per request; ``X-PagerDuty-Signature`` holds one
-or more comma-separated ``v1=<hex HMAC-SHA256(secret, raw body)>`` (several while a secret rotates),
-and the delivery is authentic when any of them matches.
+Transport (PagerDuty webhooks v3, https://developer.pagerduty.com/docs/ : Overview, Behavior and
+Signatures, whose source is github.com/PagerDuty/developer-docs): one ``{"event": {...}}`` per
+request; ``X-PagerDuty-Signature`` holds one or more comma-separated ``v1=<hex HMAC-SHA256(secret,
+raw body)>`` (several while a secret rotates), and the delivery is authentic when any of them matches.
 
 - group_key: the incident id, ``event.data.id``; delivery_id: ``event.id``. PagerDuty also sends
   ``X-Webhook-Id``, unique per webhook and repeated on its retries; ``event.id`` serves the same

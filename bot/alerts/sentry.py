@@ -1,6 +1,7 @@
 """Sentry integration-platform webhooks (``POST /alerts/sentry``) read into ``Alert``.
 
-Transport (shared/reference/INTEGRATIONS.md section 2): ``Sentry-Hook-Signature`` is the hex
+Transport (https://docs.sentry.io/organization/integrations/integration-platform/webhooks/):
+``Sentry-Hook-Signature`` is the hex
 HMAC-SHA256 of the exact body bytes keyed with the integration's client secret;
 ``Sentry-Hook-Resource`` names the payload kind; ``Sentry-Hook-Timestamp`` is epoch seconds, unsigned.
 
@@ -110,7 +111,8 @@ def authenticate(
     The signature covers the body only, and the timestamp is not signed, so the 5-minute window is
     no defence against someone who captured a delivery (they can rewrite the header): it refuses
     stale captures replayed by accident (old fixtures, a proxy's retry queue, a copied curl) and
-    keeps DESIGN's "good, bad, stale and missing signatures" rule the same for every scheme. Sentry
+    keeps the "good, bad, stale and missing signatures" rule (docs/CONTRACTS.md section 5) the same
+    for every scheme. Sentry
     stamps the header at send time on every attempt, retries 5 minutes apart included, so a genuine
     delivery is never stale unless a clock is off by more than the window; a timestamp more than 5
     minutes in the future is refused too. ``now`` is the wall clock, never the simulated one.

@@ -1,7 +1,7 @@
 """The audit trail, read back: who changed what, newest first, for ``golive audit``, ``GET /api/audit``,
 the dashboard's "Changes" panel and the managers' ``audit`` command in Teams.
 
-Rows are written by ``records.audit`` with one of the action names of DESIGN.md section 4
+Rows are written by ``records.audit`` with one of the action names of docs/CONTRACTS.md section 6
 (``plan.import``, ``plan.week_add``, ``site.add``, ``site.move``, ``site.pull``, ``roster.import``,
 ``roster.sync``, ``duty.swap``, ``incident.*``, ``action.refused``). An :class:`AuditQuery` filters
 them by instant, action and site:
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import tables
 
-#: The action names of DESIGN.md section 4.
+#: The action names the contract lists first (docs/CONTRACTS.md section 6); their families.
 ACTIONS: tuple[str, ...] = (
     "plan.import",
     "plan.week_add",

@@ -9,7 +9,6 @@ rendered when the job runs, from the state at that moment).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.bridge.outbox import JobKind
 from bot.ports import Mention, Platform, ThreadRef
@@ -185,29 +184,3 @@ ALERT_ACKNOWLEDGE = JobKind("alert_acknowledge", AlertAction)
 ALERT_ROUTE = JobKind("alert_route", AlertAction)
 ALERT_REPLY = JobKind("alert_reply", AlertReply)
 FILE_FOLLOWUP = JobKind("file_followup", FollowUpFiling)
-
-ALL_KINDS: tuple[JobKind[Any], ...] = (
-    CREATE_INCIDENT,
-    COMMENT,
-    WORK_NOTE,
-    ACKNOWLEDGE,
-    SET_GROUP,
-    ASSIGN,
-    RESOLVE,
-    REOPEN,
-    UPDATE_DESCRIPTION,
-    UPDATE_CARD,
-    REPLY,
-    REPLY_DIRECT,
-    DIRECT_MESSAGE,
-    CHANNEL_NOTICE,
-    CHANNEL_OPEN,
-    CHANNEL_RETIRE,
-    CHANNEL_RENAME,
-    CHANNEL_CANCEL,
-    ALERT_SYNC,
-    ALERT_ACKNOWLEDGE,
-    ALERT_ROUTE,
-    ALERT_REPLY,
-    FILE_FOLLOWUP,
-)

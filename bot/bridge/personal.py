@@ -67,14 +67,6 @@ __all__ = [
 ]
 
 
-def add_week_form(
-    week_start: date | str = "", sites_text: str = "", errors: tuple[str, ...] = ()
-) -> views.AddWeekFormView:
-    """The add-week form, prefilled with the week (and the sites text after a rejected submission)."""
-    week = week_start.isoformat() if isinstance(week_start, date) else week_start
-    return views.AddWeekFormView(week_start=week, sites_text=sites_text, errors=errors)
-
-
 class PersonalCommands:
     def __init__(
         self,

@@ -1,6 +1,6 @@
 """Plan changes, one way for every door: the CLI, the HTTP API and the chat commands all propose a new
-plan here, see what it would change, and apply it under the same rules (DESIGN.md section 4,
-"Plan changes").
+plan here, see what it would change, and apply it under the same rules (docs/CONTRACTS.md sections
+2 and 7, "Plan changes").
 
 The rules
 - An import merges by default (``schedule.changes.merge_plan``: the file's sites are added or
@@ -9,9 +9,9 @@ The rules
 - No change pulls a site whose go-live channel is open unless it is forced: ``OpenSitesPulled``
   names each such site and nothing is written. A dry run answers the same way, so it tells what the
   real run would do.
-- A change is saved together with one audit row (the action names of DESIGN: ``plan.import``,
-  ``plan.week_add``, ``site.add``, ``site.move``, ``site.pull``), its detail the summary and one
-  line per change, its stations the sites it touched.
+- A change is saved together with one audit row (the action names of docs/CONTRACTS.md section 6:
+  ``plan.import``, ``plan.week_add``, ``site.add``, ``site.move``, ``site.pull``), its detail the
+  summary and one line per change, its stations the sites it touched.
 
 Chat previews. A chat change is not applied when asked: :func:`store_proposal` keeps the proposed
 plan exactly as the preview card shows it (``plan_proposals``), keyed by an unguessable id that the

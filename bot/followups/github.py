@@ -1,6 +1,6 @@
 """Follow-ups as GitHub issues: the ``FollowUpTracker`` port over the REST API (aiohttp directly).
 
-What it sends and reads (shared/reference/INTEGRATIONS.md section 6.1):
+What it sends and reads (https://docs.github.com/rest/issues/issues):
 
 - ``Authorization: Bearer <GOLIVE_GITHUB_TOKEN>``, ``Accept: application/vnd.github+json``,
   ``X-GitHub-Api-Version: 2022-11-28``;

@@ -1,6 +1,7 @@
 """Follow-ups as Jira Cloud issues: the ``FollowUpTracker`` port over REST v3 (aiohttp directly).
 
-What it sends and reads (shared/reference/INTEGRATIONS.md section 6.2):
+What it sends and reads (Jira Cloud REST v3,
+https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issues/):
 
 - HTTP basic auth ``GOLIVE_JIRA_USER:GOLIVE_JIRA_TOKEN`` (an Atlassian account email and API token);
 - create: ``POST /rest/api/3/issue`` ``{"fields": {project, issuetype, summary, description,

@@ -273,7 +273,7 @@ class RotationReport:
     alerts: AlertsReport = field(default_factory=AlertsReport)
 
     def to_dict(self) -> dict[str, Any]:
-        """The public JSON shape (DESIGN.md §4): tuples become lists, nothing else changes."""
+        """The public JSON shape (docs/CONTRACTS.md section 6): tuples become lists, nothing else changes."""
         return _plain(asdict(self))
 
 

@@ -6,7 +6,7 @@ the same verbs and data as the Teams cards: a button's ``action_id`` is ``verb``
 verb appears twice on one message) and its ``value`` the action's data as compact JSON; a select's
 chosen option carries the data the same way. :func:`action_of` reads them back.
 
-Slack's limits (reference INTEGRATIONS.md section 1.11) are held here: at most 50 blocks, section
+Slack's limits (https://docs.slack.dev/reference/block-kit/blocks) are held here: at most 50 blocks, section
 text 3000 characters, fields 10 of 2000, button text 75 and value 2000, option text 75 and value
 150, 100 options, ids 255. Text from people or ServiceNow is escaped (``&``, ``<``, ``>``), so it can
 never become a link, a mention or ``<!channel>``. Resolving needs typed notes, which a message's

@@ -1,6 +1,7 @@
 """What the bot reads of Slack's requests, as typed msgspec models, and the checks that go with them.
 
-Three kinds arrive at ``POST /slack/events`` (reference INTEGRATIONS.md section 1): Events API JSON
+Three kinds arrive at ``POST /slack/events`` (https://api.slack.com/apis/events-api and Slack's
+interactivity and slash-command pages): Events API JSON
 (``url_verification``, ``event_callback``), interactivity (a form field ``payload`` holding JSON:
 ``block_actions``) and slash commands (plain form fields). Only the fields the bot reads are
 declared; anything else is ignored, so Slack may add fields freely. A field the bot reads with the

@@ -2,9 +2,10 @@
 
 Every builder returns a plain ``dict`` (Adaptive Card 1.5, valid against the published schema) and
 touches no I/O, clock or settings. Buttons are ``Action.Execute`` only (Universal Actions: Teams
-sends an ``adaptiveCard/action`` invoke, see PROTOCOLS.md §1.6); each carries a ``verb`` from
-:data:`bot.views.CARD_VERBS` and a ``data`` object. Inputs arrive merged into ``data`` under the ids
-in ``bot.views.*_INPUT``.
+sends an ``adaptiveCard/action`` invoke, see
+https://learn.microsoft.com/adaptive-cards/authoring-cards/universal-action-model); each carries a
+``verb`` from :data:`bot.views.CARD_VERBS` and a ``data`` object. Inputs arrive merged into ``data``
+under the ids in ``bot.views.*_INPUT``.
 
 Links are Markdown links inside ``TextBlock`` text rather than ``Action.OpenUrl`` buttons, so every
 button on a card is one the bot handles.
@@ -543,7 +544,8 @@ def invoke_response(
     message: str | None = None,
     error: str | Mapping[str, str] | None = None,
 ) -> dict:
-    """The body of an ``adaptiveCard/action`` invoke answer (sent with HTTP 200; PROTOCOLS.md §1.6).
+    """The body of an ``adaptiveCard/action`` invoke answer (sent with HTTP 200; Universal Actions,
+    https://learn.microsoft.com/adaptive-cards/authoring-cards/universal-action-model).
 
     Exactly one of ``card`` (a replacement card), ``message`` (a string Teams shows) or ``error``
     (a message, or a ``{"code", "message"}`` object) must be given.

@@ -1,4 +1,5 @@
-"""Microsoft Graph client for the Go Live team's channels (PROTOCOLS.md section 4).
+"""Microsoft Graph client for the Go Live team's channels (Graph v1.0 channel API:
+https://learn.microsoft.com/graph/api/resources/channel).
 
 Errors, translated once from Graph's `{"error": {"code", "message", "innerError"}}`:
 

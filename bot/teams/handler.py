@@ -62,18 +62,19 @@ class TeamsEvents:
 
     async def handle(self, activity: Activity) -> None:
         """A stored (non-invoke) activity: route it to its use case."""
-        await self._places.remember(parsing.place_of(activity), self._clock.now())
+        now = self._clock.now()
+        await self._places.remember(parsing.place_of(activity), now)
         kind = activity.type
         event_type = activity.channel_data.event_type if activity.channel_data else None
         if kind == "message":
             if parsing.is_channel_conversation(activity):
-                await self._use_cases.on_channel_post(parsing.parse_channel_post(activity))
+                await self._use_cases.on_channel_post(parsing.parse_channel_post(activity, now))
             else:
-                await self._use_cases.on_personal_message(parsing.parse_personal_message(activity))
+                await self._use_cases.on_personal_message(parsing.parse_personal_message(activity, now))
         elif kind == "messageUpdate" and event_type == "editMessage":
-            await self._use_cases.on_edit(parsing.parse_edit(activity))
+            await self._use_cases.on_edit(parsing.parse_edit(activity, now))
         elif kind == "messageDelete" and event_type == "softDeleteMessage":
-            await self._use_cases.on_delete(parsing.parse_delete(activity))
+            await self._use_cases.on_delete(parsing.parse_delete(activity, now))
         elif kind == "conversationUpdate":
             await self._conversation_update(activity, event_type)
         elif kind == "installationUpdate":
@@ -85,12 +86,13 @@ class TeamsEvents:
 
     async def invoke(self, activity: Activity) -> dict[str, Any]:
         """An invoke's answer (sent with HTTP 200, as Teams expects)."""
-        await self._places.remember(parsing.place_of(activity), self._clock.now())
+        now = self._clock.now()
+        await self._places.remember(parsing.place_of(activity), now)
         if activity.name != CARD_ACTION_INVOKE:
             return invoke_response(
                 400, error={"code": "NotSupported", "message": "This invoke is not supported."}
             )
-        action = parsing.parse_card_action(activity)
+        action = parsing.parse_card_action(activity, now)
         if action is None:
             return invoke_response(
                 400, error={"code": "NotSupported", "message": "Expected an Action.Execute."}
@@ -108,7 +110,7 @@ class TeamsEvents:
                         kind=CHANNEL_EVENTS[event_type],  # type: ignore[arg-type]
                         channel_id=channel.id,
                         channel_name=channel.name,
-                        at=parsing.timestamp_of(activity),
+                        at=parsing.timestamp_of(activity, self._clock.now()),
                     )
                 )
             return

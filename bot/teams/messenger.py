@@ -108,9 +108,8 @@ class Credentials:
 
 
 class TeamsMessenger:
-    def __init__(self, credentials: Credentials, bot_id: str = "") -> None:
+    def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
-        self._bot_id = bot_id
         self._clients: dict[str, ConnectorClient] = {}
         self._last_send: dict[str, float] = {}
         self._thread_locks: dict[str, asyncio.Lock] = {}

@@ -104,10 +104,6 @@ class OpenIdKeys:
         self._inflight: asyncio.Task[None] | None = None
         self.fetches = 0
 
-    @property
-    def has_keys(self) -> bool:
-        return self._keys is not None
-
     async def get(self, key_id: str | None) -> SigningKey:
         """The key a token names (botbuilder calls this once per token check)."""
         if self._fetched_at is None or self._age() >= self._policy.refresh_after_s:

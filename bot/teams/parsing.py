@@ -80,11 +80,6 @@ def place_of(activity: Activity) -> TeamsPlace:
     )
 
 
-def tenant_of(activity: Activity) -> str | None:
-    data = activity.channel_data
-    return data.tenant.id if data and data.tenant else None
-
-
 def is_channel_conversation(activity: Activity) -> bool:
     conversation = activity.conversation
     if conversation and conversation.conversation_type == "personal":
@@ -105,10 +100,12 @@ def _person(activity: Activity) -> Person:
     )
 
 
-def timestamp_of(activity: Activity) -> datetime:
+def timestamp_of(activity: Activity, now: datetime) -> datetime:
+    """When the activity happened: its ``timestamp``, else ``now`` (the product's clock, which may be
+    simulated), never the wall clock: a post's time starts its first-response timer."""
     stamp = activity.timestamp
     if stamp is None:
-        return datetime.now(UTC)
+        return now
     return stamp if stamp.tzinfo else stamp.replace(tzinfo=UTC)
 
 
@@ -151,7 +148,7 @@ def _message_text(activity: Activity) -> tuple[str, bool]:
     return html_to_text(raw), mentioned
 
 
-def parse_channel_post(activity: Activity) -> ChannelPost:
+def parse_channel_post(activity: Activity, now: datetime) -> ChannelPost:
     text, mentioned_in_text = _message_text(activity)
     sender = activity.from_
     bot_id = activity.recipient.id if activity.recipient else None
@@ -162,34 +159,34 @@ def parse_channel_post(activity: Activity) -> ChannelPost:
         message_id=message_id,
         author=author,
         text=text,
-        posted_at=timestamp_of(activity),
+        posted_at=timestamp_of(activity, now),
         mentions_bot=mentioned_in_text or _mentions_bot(activity),
         from_bot=from_bot,
     )
 
 
-def parse_personal_message(activity: Activity) -> PersonalMessage:
+def parse_personal_message(activity: Activity, now: datetime) -> PersonalMessage:
     return PersonalMessage(
         platform="teams",
         conversation_id=conversation_id(activity),
         message_id=activity.id or "",
         author=_person(activity),
         text=_message_text(activity)[0],
-        at=timestamp_of(activity),
+        at=timestamp_of(activity, now),
     )
 
 
-def parse_edit(activity: Activity) -> MessageEdited:
+def parse_edit(activity: Activity, now: datetime) -> MessageEdited:
     thread, message_id, author = _thread_message(activity)
-    return MessageEdited(thread, message_id, author, _message_text(activity)[0], timestamp_of(activity))
+    return MessageEdited(thread, message_id, author, _message_text(activity)[0], timestamp_of(activity, now))
 
 
-def parse_delete(activity: Activity) -> MessageDeleted:
+def parse_delete(activity: Activity, now: datetime) -> MessageDeleted:
     thread, message_id, author = _thread_message(activity)
-    return MessageDeleted(thread, message_id, author, timestamp_of(activity))
+    return MessageDeleted(thread, message_id, author, timestamp_of(activity, now))
 
 
-def parse_card_action(activity: Activity) -> CardAction | None:
+def parse_card_action(activity: Activity, now: datetime) -> CardAction | None:
     value: dict[str, Any] = activity.value if isinstance(activity.value, dict) else {}
     raw_action = value.get("action")
     action: dict[str, Any] = raw_action if isinstance(raw_action, dict) else {}
@@ -205,5 +202,5 @@ def parse_card_action(activity: Activity) -> CardAction | None:
         verb=verb,
         data=data,
         actor=_person(activity),
-        at=timestamp_of(activity),
+        at=timestamp_of(activity, now),
     )

@@ -103,14 +103,12 @@ class TabTokenValidator:
         config: TabSsoConfig,
         fetch_json: FetchJson = _fetch_json,
         monotonic: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         if not config.tenant_id or not config.audiences:
             raise ValueError("tab sign-in needs a tenant id and at least one audience")
         self._config = config
         self._fetch_json = fetch_json
         self._monotonic = monotonic
-        self._wall_clock = wall_clock
         self._keys: dict[str, Any] = {}
         self._issuer = ""
         self._fetched_at: float | None = None

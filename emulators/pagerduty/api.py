@@ -1,6 +1,6 @@
 """The emulated REST API v2: ``/oncalls``, ``/schedules[/{id}]``, ``/users[/{id}]``.
 
-Follows what PagerDuty documents (shared/reference/INTEGRATIONS.md section 5): ``Authorization:
+Follows what PagerDuty documents (https://developer.pagerduty.com/api-reference/): ``Authorization:
 Token token=<key>``, the ``{"error": {"message", "code", "errors"}}`` envelope, classic pagination
 (``limit`` at most 100, ``offset`` echoed, ``more``, ``total`` null unless ``total=true``, offset +
 limit at most 10 000), ``ratelimit-limit|remaining|reset`` headers and a 429 without

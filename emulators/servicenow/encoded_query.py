@@ -54,9 +54,6 @@ class ParsedQuery:
     groups: list[list[list[Condition]]] = field(default_factory=list)
     order: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
 
-    def conditions(self) -> list[Condition]:
-        return [c for group in self.groups for clause in group for c in clause]
-
 
 def _parse_condition(term: str) -> Condition | None:
     m = _FIELD.match(term)

@@ -1,5 +1,5 @@
 """A local stand-in for Slack: the Web API, signed event/interactivity/slash deliveries, a driver
-API and a console page, all on one port. See DESIGN.md section 4 ("Slack emulator").
+API and a console page, all on one port. See docs/CONTRACTS.md section 8 ("Slack").
 
 It imports nothing of the product; it is Slack's side of the wire.
 """

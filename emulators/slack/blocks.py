@@ -1,6 +1,6 @@
 """Block Kit as Slack treats it: the documented limits, ids Slack fills in, and what a press sends.
 
-Limits are those of reference/INTEGRATIONS.md section 1.11 (50 blocks; section text 3000; header
+Limits are those of https://docs.slack.dev/reference/block-kit/blocks (50 blocks; section text 3000; header
 150; button text 75, value 2000; block_id and action_id 255; 25 elements in an actions block).
 Validation fails with `ApiError("invalid_blocks")`; a press on a missing element with `DriverError`.
 """

@@ -1,4 +1,4 @@
-"""The driver API under /_emulator (DESIGN.md section 4), used by the console, tests and checks.
+"""The driver API under /_emulator (docs/CONTRACTS.md section 8), used by the console, tests and checks.
 
 Delivery answers carry the bot's HTTP status (`BOT_UNREACHABLE` 502 / `BOT_TIMEOUT` 504 when it
 did not answer); a message is kept whether or not the bot heard it. Every delivery endpoint takes

@@ -3,7 +3,7 @@
 Each method reads its arguments leniently, as Slack does (form fields arrive as strings, JSON
 bodies as any type), and fails with `ApiError(<Slack error code>)`, which the HTTP layer answers as
 HTTP 200 `{"ok": false, "error": ...}`. Errors and argument names follow Slack's method pages
-(reference/INTEGRATIONS.md section 1.9).
+(https://docs.slack.dev/reference/methods).
 """
 
 from __future__ import annotations

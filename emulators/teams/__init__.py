@@ -1,6 +1,6 @@
 """A local stand-in for Microsoft Teams: Bot Connector, Graph, a driver API and a console page.
 
-It never imports botbuilder: it is Microsoft's side of the wire. See DESIGN.md section 4.
+It never imports botbuilder: it is Microsoft's side of the wire. See docs/CONTRACTS.md section 8.
 """
 
 from emulators.teams.app import create_teams_emulator, run_teams_emulator

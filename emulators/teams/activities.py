@@ -1,4 +1,6 @@
-"""Builders for the activities Teams sends to a bot (PROTOCOLS.md section 1), as plain dicts."""
+"""Builders for the activities Teams sends to a bot, as plain dicts (shapes as Microsoft documents them:
+https://learn.microsoft.com/microsoftteams/platform/bots/how-to/conversations/subscribe-to-conversation-events
+and conversation-messages)."""
 
 from __future__ import annotations
 

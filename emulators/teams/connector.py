@@ -1,4 +1,5 @@
-"""Bot Connector REST API at /v3 (PROTOCOLS.md section 2), as Teams answers it.
+"""Bot Connector REST API at /v3, as Teams answers it
+(https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-rest-connector-api-reference).
 
 Conversation ids arrive percent-encoded; aiohttp hands them over decoded. Placement follows the
 conversation id only: "<channel>;messageid=<root>" is a reply in that thread, "<channel>" a new root

@@ -1,4 +1,4 @@
-"""The driver API under /_emulator (DESIGN.md section 4), used by the console, tests and checks.
+"""The driver API under /_emulator (docs/CONTRACTS.md section 8), used by the console, tests and checks.
 
 Delivery answers carry the bot's HTTP status; when the bot cannot be reached the status is 502 and
 the post is still recorded (people's posts exist in Teams whether or not a bot heard them).

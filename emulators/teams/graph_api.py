@@ -1,4 +1,4 @@
-"""Microsoft Graph v1.0 for the one emulated team (PROTOCOLS.md section 4).
+"""Microsoft Graph v1.0 for the one emulated team (https://learn.microsoft.com/graph/api/resources/channel).
 
 Errors are `{"error": {"code", "message", "innerError": {"request-id", "date", "client-request-id"}}}`;
 429 carries `Retry-After` (possibly fractional) and Graph's TooManyRequests body.

@@ -1,4 +1,4 @@
-"""The package boundaries of DESIGN.md section 3, enforced with import-linter (pyproject.toml)."""
+"""The package boundaries of docs/CONTRACTS.md section 9, enforced with import-linter (pyproject.toml)."""
 
 from __future__ import annotations
 

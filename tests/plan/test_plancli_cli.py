@@ -246,3 +246,24 @@ def test_roster_import_bad_rows_change_nothing(db, tmp_path, capsys):
     assert "Traceback" not in err
     assert main(["roster", "duty", "--at", "2022-05-03T15:00:00Z", "--format", "json"]) == 0
     assert json.loads(capsys.readouterr().out)["primary"]["time_zone"] == "America/New_York"
+
+
+def test_commands_on_a_database_with_a_simulated_clock_read_that_clock_not_the_wall_clock(
+    db, tmp_path, capsys
+):
+    # A sandbox keeps its simulated clock in its database; `--state-dir .sandbox` commands must
+    # judge duty and date their audit rows by it, as the running sandbox does.
+    from datetime import UTC, datetime
+
+    from bot.clock import SimulatedClock
+    from bot.shared_clock import share_clock_at
+
+    asyncio.run(share_clock_at(db, SimulatedClock(datetime(2022, 5, 3, 15, tzinfo=UTC))))
+    assert main(["roster", "import", write(tmp_path, "roster.csv", ROSTER), "--actor", "lead"]) == 0
+    capsys.readouterr()
+    assert main(["roster", "duty", "--format", "json"]) == 0
+    duty = json.loads(capsys.readouterr().out)
+    assert duty["at"].startswith("2022-05-03T15:0")
+    assert duty["week_start"] == "2022-05-02" and duty["assignee"] == "jane"
+    [audit] = [row for row in rows(db, tables.audit_log) if row.action == "roster.import"]
+    assert audit.at.date().isoformat() == "2022-05-03"

@@ -71,3 +71,36 @@ def test_purge_prints_counts_never_text_and_dry_run_changes_nothing(tmp_path, ca
     assert "would erase" in out and "inquiry texts erased: 0" in out and "123-45" not in out
     assert main(["purge", *state]) == 0
     assert "Retention 30 day(s); erased:" in capsys.readouterr().out
+
+
+def test_purge_judges_the_retention_period_by_the_clock_the_database_keeps(tmp_path, capsys):
+    # A sandbox's database keeps its simulated clock: an inquiry resolved a week ago on that clock
+    # is inside a 30-day retention period, however far the wall clock is ahead of it.
+    from bot.clock import SimulatedClock
+    from bot.shared_clock import share_clock_at
+
+    async def seed() -> None:
+        url = f"sqlite:///{tmp_path / 'golive.db'}"
+        await share_clock_at(url, SimulatedClock(datetime(2022, 5, 10, 15, tzinfo=UTC)))
+        engine = create_engine(url)
+        resolved = datetime(2022, 5, 3, 15, tzinfo=UTC)
+        async with engine.begin() as connection:
+            await connection.execute(
+                tables.inquiries.insert().values(
+                    correlation_id="slack:C1:1.1",
+                    platform="slack",
+                    channel_id="C1",
+                    root_message_id="1.1",
+                    conversation_id="C1;messageid=1.1",
+                    author_name="Pat",
+                    text="the kiosk is frozen",
+                    posted_at=resolved,
+                    received_at=resolved,
+                    resolved_at=resolved,
+                )
+            )
+        await engine.dispose()
+
+    asyncio.run(seed())
+    assert main(["purge", "--dry-run", "--state-dir", str(tmp_path)]) == 0
+    assert "inquiry texts erased: 0" in capsys.readouterr().out

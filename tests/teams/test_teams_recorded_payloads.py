@@ -99,6 +99,21 @@ async def test_an_edit_replaces_the_incident_text_and_a_soft_delete_becomes_a_wo
     assert "deleted" in note.payload["text"]
 
 
+async def test_a_post_without_a_timestamp_is_dated_by_the_product_clock_not_the_wall_clock(client):
+    # The first-response timer starts at the post's time, so a missing timestamp must not be the
+    # wall clock while the product runs on a simulated one.
+    clock = client.app[RUNTIME].clock
+    clock.set(datetime(2022, 5, 3, 16, 30, tzinfo=UTC))
+    activity = fixture("channel_message_root")
+    activity.pop("timestamp")
+    activity.pop("localTimestamp", None)
+    response = await client.post("/api/messages", json=activity)
+    assert response.status == 201
+    await client.app[RUNTIME].processor.drain()
+    [inquiry] = await rows(client, tables.inquiries)
+    assert inquiry.posted_at.replace(tzinfo=UTC) == datetime(2022, 5, 3, 16, 30, tzinfo=UTC)
+
+
 async def test_repeated_delivery_is_acknowledged_without_effect(client):
     for _ in range(3):
         assert (await send(client, "channel_message_root"))[0] == 201
