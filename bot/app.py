@@ -197,6 +197,12 @@ def servicenow_config(settings: Settings) -> ServiceNowConfig:
     )
 
 
+def build_retention(store: Store, settings: Settings) -> Retention:
+    """The retention rule with every feature's purge: the leader's daily run and ``golive purge``
+    must erase the same things."""
+    return Retention(store, settings.retention_days, purges=(AlertTextPurge(),))
+
+
 def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Application:
     overrides = overrides or Overrides()
     quiet_payload_loggers()
@@ -358,7 +364,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
         metrics=metrics,
         places=places,
         dead_letters=DeadLetters(store, clock),
-        retention=Retention(store, settings.retention_days, purges=(AlertTextPurge(),)),
+        retention=build_retention(store, settings),
         alerts=alerts,
         slack_api=slack_api,
         leadership=leadership,

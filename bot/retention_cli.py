@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-from bot.bridge.retention import PurgeResult, Retention
+from bot.app import build_retention
+from bot.bridge.retention import PurgeResult
 from bot.cli import _settings
 from bot.inbox_cli import _operator, _run
 from bot.shared_clock import stored_clock
@@ -18,7 +19,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     settings = _settings()
 
     async def work(store: Store) -> PurgeResult:
-        retention = Retention(store, settings.retention_days)
+        retention = build_retention(store, settings)
         now = (await stored_clock(store)).now()
         return await retention.purge(now, actor=_operator(), dry_run=args.dry_run)
 

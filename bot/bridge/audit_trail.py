@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.storage import tables
 
-#: The action names the contract lists first (docs/CONTRACTS.md section 6); their families.
+#: Every action the product audits (docs/CONTRACTS.md section 6); their families are filters too.
 ACTIONS: tuple[str, ...] = (
     "plan.import",
     "plan.week_add",
@@ -40,7 +40,13 @@ ACTIONS: tuple[str, ...] = (
     "incident.route",
     "incident.resolve",
     "incident.followup",
+    "incident.assign_me",
+    "incident.triage",
+    "incident.set_site",
     "action.refused",
+    "inbox.retry",
+    "inbox.drop",
+    "retention.purge",
 )
 FAMILIES: frozenset[str] = frozenset(action.split(".", 1)[0] for action in ACTIONS)
 #: How many rows the Teams ``audit`` command shows.

@@ -21,6 +21,9 @@ from bot.bridge.audit_trail import AuditFilterError, check_action, check_station
         (["plan."], ("plan.*", None)),
         (["508"], (None, "508")),
         (["528a7", "incident.*"], ("incident.*", "528A7")),
+        (["inbox"], ("inbox.*", None)),
+        (["retention"], ("retention.*", None)),
+        (["incident.triage"], ("incident.triage", None)),
     ],
 )
 def test_filters_are_normalised(words, expected):

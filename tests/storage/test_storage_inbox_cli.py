@@ -104,3 +104,34 @@ def test_purge_judges_the_retention_period_by_the_clock_the_database_keeps(tmp_p
     asyncio.run(seed())
     assert main(["purge", "--dry-run", "--state-dir", str(tmp_path)]) == 0
     assert "inquiry texts erased: 0" in capsys.readouterr().out
+
+
+def test_golive_purge_erases_alert_titles_as_the_leaders_daily_run_does(tmp_path, capsys):
+    long_ago = datetime(2022, 3, 1, 15, tzinfo=UTC)  # quiet far longer than 30 days before the wall clock
+
+    async def seed() -> None:
+        engine = create_engine(f"sqlite:///{tmp_path / 'golive.db'}")
+        await migrate(engine)
+        async with engine.begin() as connection:
+            await connection.execute(
+                tables.alerts.insert().values(
+                    kind="group", source="sentry", group_key="1", correlation_id="sentry:1",
+                    title="ValueError: patient Jane Roe", level="error", state="triggered", links=[],
+                    tags=[], count=1, first_seen=long_ago, last_seen=long_ago, received_at=long_ago,
+                    updated_at=long_ago,
+                )
+            )  # fmt: skip
+        await engine.dispose()
+
+    async def titles() -> list[str]:
+        engine = create_engine(f"sqlite:///{tmp_path / 'golive.db'}")
+        async with engine.connect() as connection:
+            found = (await connection.execute(tables.alerts.select())).all()
+        await engine.dispose()
+        return [row.title for row in found]
+
+    asyncio.run(seed())
+    assert main(["purge", "--state-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "alert titles erased: 1" in out and "Jane Roe" not in out
+    assert all("Jane Roe" not in title for title in asyncio.run(titles()))
