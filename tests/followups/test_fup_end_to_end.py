@@ -102,3 +102,64 @@ async def test_a_follow_up_pressed_three_times_is_one_github_issue_linked_in_thr
         assert sum("Follow-up issue #1" in (r.get("text") or "") for r in replies) == 1
     finally:
         await stack.close()
+
+
+async def test_an_alert_cards_follow_up_pressed_twice_at_once_is_one_issue_linked_in_the_alert_thread(
+    tmp_path, aiohttp_server
+):
+    from datetime import UTC, datetime
+
+    from bot.alerts.samples import sample_payload
+
+    hub = await aiohttp_server(github.create_github_emulator(github.GitHubEmulatorConfig()))
+    stack = await start_stack(
+        tmp_path,
+        github_api_url=str(hub.make_url("")).rstrip("/"),
+        github_token=github.DEFAULT_TOKEN,
+        github_repo=github.DEFAULT_REPO,
+        datadog_webhook_token="e2e-datadog-token",
+    )
+    try:
+        headers, body, query = sample_payload(
+            "datadog", secret="e2e-datadog-token", now=datetime.now(UTC), group="e2e-followup"
+        )
+        url = f"http://127.0.0.1:{stack.bot_port}/alerts/datadog"
+        async with stack.http.post(url, data=body, headers=headers, params=query) as response:
+            assert response.status == 202
+
+        async def alert_thread() -> tuple[str, dict] | None:
+            for channel in await stack.channels():
+                if channel["name"] == "APM Alerts":
+                    threads = await stack.threads(channel["id"])
+                    if threads and threads[0]["attachments"]:
+                        return channel["id"], threads[0]
+            return None
+
+        channel_id, thread = await wait_for(alert_thread)
+        [incident] = await stack.incidents("correlation_id=datadog:e2e-followup")
+        card = thread["attachments"][0]["content"]
+        button = next(a for a in card["actions"] if a["title"] == "Follow-up issue")
+        answers = await asyncio.gather(
+            *(stack.press(thread["id"], button["verb"], button["data"], ENGINEER) for _ in range(2))
+        )
+        assert [a["body"]["statusCode"] for a in answers] == [200, 200]
+
+        async def linked() -> list[str]:
+            current = await stack.thread(channel_id, thread["id"])
+            return [r["text"] for r in current["replies"] if "Follow-up issue #1" in (r.get("text") or "")]
+
+        assert len(await wait_for(linked)) == 1
+        [issue] = await drive(hub, "GET", "/_emulator/issues")
+        assert issue["title"].startswith(f"{incident['number']}: ")
+
+        async def card_shows_it() -> str | None:
+            current = await stack.thread(channel_id, thread["id"])
+            value = fact(current["attachments"][0]["content"], "Follow-up")
+            return value if value and "#1" in value else None
+
+        assert "(open)" in await wait_for(card_shows_it)
+        notes = [e["value"] for e in await stack.journal(incident["sys_id"]) if e["element"] == "work_notes"]
+        assert sum("Follow-up issue #1" in note for note in notes) == 1
+        assert len(await drive(hub, "GET", "/_emulator/issues")) == 1
+    finally:
+        await stack.close()
