@@ -417,6 +417,7 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
                     await adapter.close()
             await authentication.close()
             await signing_keys.close()
+            await store.close()
             await engine.dispose()
 
     app.cleanup_ctx.append(lifetime)

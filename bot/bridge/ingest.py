@@ -153,8 +153,7 @@ class ActivityInbox:
         # One row per dedupe key within the batch too (a burst of redeliveries).
         unique = list({row["dedupe_key"]: row for row in rows}.values())
         statement = insert(tables.received_activities).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        async with self._store.write() as connection:
-            await connection.execute(statement, unique)
+        await self._store.insert_many(statement, unique)
 
 
 TurnRunner = Callable[[dict[str, Any]], Awaitable[None]]

@@ -27,7 +27,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -97,6 +98,19 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if is_sqlite(engine):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def sqlite_sync_twin(engine: AsyncEngine) -> Engine | None:
+    """A synchronous engine on the same SQLite file, set up as ``create_engine``'s (pragmas, JSON),
+    for work that runs whole on a worker thread; None for anything but a SQLite file."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    twin = create_sync_engine(
+        url.set(drivername="sqlite"), json_serializer=_json_text, json_deserializer=msgspec.json.decode
+    )
+    event.listen(twin, "connect", _sqlite_pragmas)
+    return twin
 
 
 def _json_text(value: Any) -> str:

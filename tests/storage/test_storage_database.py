@@ -29,7 +29,9 @@ from bot.storage.store import Store
 async def store(database_url):
     engine = create_engine(database_url)
     await migrate(engine)
-    yield Store(engine)
+    store = Store(engine)
+    yield store
+    await store.close()
     await engine.dispose()
 
 
@@ -65,6 +67,54 @@ async def test_concurrent_inserts_of_one_key_record_it_once(store):
     assert results.count(True) == 1
     async with store.read() as connection:
         assert await connection.scalar(select(func.count()).select_from(tables.inbox)) == 1
+
+
+def _activity_rows(count: int, *, first: int = 1) -> list[dict]:
+    now = datetime(2022, 5, 3, 15, tzinfo=UTC)
+    return [
+        {"dedupe_key": f"k{n}", "source": "teams", "payload": {"id": str(n), "text": "é \u2603"},
+         "received_at": now, "attempts": 0}
+        for n in range(first, first + count)
+    ]  # fmt: skip
+
+
+def _insert_activities():
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    def statement(store: Store):
+        insert = sqlite_insert if store.dialect == "sqlite" else pg_insert
+        return insert(tables.received_activities).on_conflict_do_nothing(index_elements=["dedupe_key"])
+
+    return statement
+
+
+async def test_insert_many_commits_every_row_readable_at_once_and_the_same_as_a_plain_insert(store):
+    statement = _insert_activities()(store)
+    await asyncio.gather(
+        *(store.insert_many(statement, _activity_rows(10, first=1 + 10 * i)) for i in range(5))
+    )
+    await store.insert_many(statement, _activity_rows(3))  # redeliveries: kept once
+    async with store.read() as connection:
+        rows = (await connection.execute(select(tables.received_activities))).all()
+    assert sorted(int(r.dedupe_key[1:]) for r in rows) == list(range(1, 51))
+    assert {r.payload["text"] for r in rows} == {"é \u2603"}
+    assert all(r.received_at == datetime(2022, 5, 3, 15, tzinfo=UTC) for r in rows)
+    await store.close()
+    await store.insert_many(statement, _activity_rows(1, first=51))  # usable again after close
+    async with store.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(tables.received_activities)) == 51
+
+
+async def test_insert_many_with_one_bad_row_writes_none_of_the_batch(store):
+    statement = _insert_activities()(store)
+    rows = _activity_rows(4)
+    rows[2] = {**rows[2], "received_at": None}  # NOT NULL
+    with pytest.raises(Exception, match=r"(?i)null"):
+        await store.insert_many(statement, rows)
+    async with store.read() as connection:
+        assert await connection.scalar(select(func.count()).select_from(tables.received_activities)) == 0
+    await store.close()
 
 
 async def test_datetimes_come_back_aware_in_utc(store):
