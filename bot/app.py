@@ -379,9 +379,9 @@ def create_app(settings: Settings, overrides: Overrides | None = None) -> web.Ap
             await share_clock(store, clock)  # every replica on the stored clock; a restart never rewinds
         # botbuilder's token checks take their keys from the ring: fetched off the event loop.
         signing_keys.install()
-        level, text = metadata_source(settings.openid_metadata_url, production=not settings.development)
-        log.log(level, text)
-        if not settings.auth_disabled:
+        if not settings.auth_disabled:  # else the DEVELOPMENT MODE line says tokens are not checked
+            level, text = metadata_source(settings.openid_metadata_url, production=not settings.development)
+            log.log(level, text)
             runtime.background.append(asyncio.create_task(_prewarm(signing_keys), name="openid-prewarm"))
         runner: ScheduleRunner | None = None
         if overrides.run_background:
