@@ -250,3 +250,16 @@ async def test_authenticated_activity_without_channel_id_is_refused(prod_client,
     body = activity()
     del body["channelId"]
     assert await post_with(prod_client, keyset.token(), body) == 403
+
+
+async def test_a_2000_deep_body_in_production_gets_a_4xx_before_and_after_authentication(prod_client, keyset):
+    deep = b'{"type": "message", "x": ' + b"[" * 2000 + b"]" * 2000 + b"}"
+    anonymous = await prod_client.post(
+        "/api/messages", data=deep, headers={"Content-Type": "application/json"}
+    )
+    signed = await prod_client.post(
+        "/api/messages",
+        data=deep,
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {keyset.token()}"},
+    )
+    assert (anonymous.status, signed.status) == (400, 400), (await anonymous.text(), await signed.text())
