@@ -201,8 +201,8 @@ def _snapshot_key(
     slack: bool,
     settings: dict[str, Any],
 ) -> Hashable | None:
-    if plan is not None or not open_channels:
-        return None
+    if plan is not None or not open_channels or "database_url" in settings:
+        return None  # a snapshot is a SQLite image of the default database file
     key = (now, roster, slack, tuple(sorted(settings.items())))
     try:
         hash(key)
