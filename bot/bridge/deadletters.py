@@ -107,26 +107,15 @@ class DeadLetters:
         return int(backlog or 0), int(dead_events or 0) + int(dead_jobs or 0)
 
     async def retry(self, letter_id: str, actor: str) -> None:
-        kind, number = _parse(letter_id)
         now = self._clock.now()
-        async with self._store.write() as connection:
-            if kind == "activity":
-                table = tables.received_activities
-                result = await connection.execute(
-                    update(table)
-                    .where(table.c.id == number, table.c.dead_at.is_not(None), table.c.processed_at.is_(None))
-                    .values(dead_at=None, attempts=0, lease_until=None)
-                )
-            else:
-                table = tables.outbox
-                result = await connection.execute(
-                    update(table)
-                    .where(table.c.id == number, table.c.dead_at.is_not(None), table.c.done_at.is_(None))
-                    .values(dead_at=None, attempts=0, next_attempt_at=now, lease_until=None)
-                )
-            if result.rowcount != 1:
-                raise UnknownDeadLetter(letter_id)
-            await records.audit(connection, now, actor, "inbox.retry", letter_id)
+        await self._settle(
+            letter_id,
+            actor,
+            "inbox.retry",
+            now,
+            activity={"dead_at": None, "attempts": 0, "lease_until": None},
+            job={"dead_at": None, "attempts": 0, "next_attempt_at": now, "lease_until": None},
+        )
 
     async def retry_all(self, actor: str) -> int:
         letters = await self.list()
@@ -135,26 +124,39 @@ class DeadLetters:
         return len(letters)
 
     async def drop(self, letter_id: str, actor: str) -> None:
-        kind, number = _parse(letter_id)
         now = self._clock.now()
+        await self._settle(
+            letter_id,
+            actor,
+            "inbox.drop",
+            now,
+            activity={"processed_at": now, "payload": None, "last_error": "dropped by an operator"},
+            job={"done_at": now, "last_error": "dropped by an operator"},
+        )
+
+    async def _settle(
+        self,
+        letter_id: str,
+        actor: str,
+        action: str,
+        now: datetime,
+        *,
+        activity: dict[str, Any],
+        job: dict[str, Any],
+    ) -> None:
+        """Apply ``activity`` or ``job`` values to a letter that is still dead, audited as ``action``."""
+        kind, number = _parse(letter_id)
+        table = tables.received_activities if kind == "activity" else tables.outbox
+        finished = table.c.processed_at if kind == "activity" else table.c.done_at
         async with self._store.write() as connection:
-            if kind == "activity":
-                table = tables.received_activities
-                result = await connection.execute(
-                    update(table)
-                    .where(table.c.id == number, table.c.dead_at.is_not(None), table.c.processed_at.is_(None))
-                    .values(processed_at=now, payload=None, last_error="dropped by an operator")
-                )
-            else:
-                table = tables.outbox
-                result = await connection.execute(
-                    update(table)
-                    .where(table.c.id == number, table.c.dead_at.is_not(None), table.c.done_at.is_(None))
-                    .values(done_at=now, last_error="dropped by an operator")
-                )
+            result = await connection.execute(
+                update(table)
+                .where(table.c.id == number, table.c.dead_at.is_not(None), finished.is_(None))
+                .values(**(activity if kind == "activity" else job))
+            )
             if result.rowcount != 1:
                 raise UnknownDeadLetter(letter_id)
-            await records.audit(connection, now, actor, "inbox.drop", letter_id)
+            await records.audit(connection, now, actor, action, letter_id)
 
 
 class DeadLetterNotices:
