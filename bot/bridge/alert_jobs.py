@@ -221,14 +221,7 @@ class AlertJobs:
         members = await self._members(row)
         async with self._store.read() as connection:
             followup = await records.followup_for(connection, row.correlation_id)
-        message = alert_views.card_message(
-            row,
-            members,
-            self._config.tier2_group,
-            self._config.product_group,
-            followup_tracker=self._config.followup_tracker,
-            followup=followup,
-        )
+        message = alert_views.card_message(row, members, self._config, followup)
         chat = self._chats[platform]
         if message_id is None:
             channel = getattr(row, f"{platform}_channel_id") or await self._channel(platform)

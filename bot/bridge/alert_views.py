@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from bot.bridge.config import BridgeConfig
 from bot.bridge.render import followup_ref
 from bot.ports import Message
 from bot.views import AlertCardView, AlertLink, StormMember
@@ -132,17 +133,10 @@ def note_text(row: Any, members: Sequence[Any], since: datetime | None) -> str |
     )
 
 
-def card_view(
-    row: Any,
-    members: Sequence[Any],
-    tier2_group: str,
-    product_group: str,
-    *,
-    followup_tracker: str = "",
-    followup: Any = None,
-) -> AlertCardView:
-    """The post of an alert row; ``followup_tracker`` ("GitHub", "Jira", "" when off) offers the
-    "Follow-up issue" button, ``followup`` is the incident's ``followups`` row once one was asked for."""
+def card_view(row: Any, members: Sequence[Any], config: BridgeConfig, followup: Any = None) -> AlertCardView:
+    """The post of an alert row: its buttons route between ``config``'s groups and offer the
+    follow-up tracker when one is set; ``followup`` is the incident's ``followups`` row once one was
+    asked for."""
     details = tuple(_names(row))
     if row.kind == "storm":
         details = (("Groups", str(row.members)),)
@@ -160,7 +154,7 @@ def card_view(
         last_seen_text=when(row.last_seen),
         number=row.number,
         url=row.incident_url,
-        group=row.assignment_group or product_group,
+        group=row.assignment_group or config.product_group,
         links=tuple(AlertLink(label, url) for label, url in row.links or ()),
         details=details,
         acknowledged_text=acknowledged,
@@ -168,25 +162,15 @@ def card_view(
         storm=row.kind == "storm",
         members=tuple(StormMember(m.source, m.title, m.count, m.state) for m in members[:STORM_LISTED]),
         more_members=max(0, row.members - len(members[:STORM_LISTED])) if row.kind == "storm" else 0,
-        tier2_group=tier2_group,
-        product_group=product_group,
-        followup_tracker=followup_tracker or None,
-        followup=followup_ref(followup, followup_tracker),
+        tier2_group=config.tier2_group,
+        product_group=config.product_group,
+        followup_tracker=config.followup_tracker or None,
+        followup=followup_ref(followup, config.followup_tracker),
     )
 
 
-def card_message(
-    row: Any,
-    members: Sequence[Any],
-    tier2_group: str,
-    product_group: str,
-    *,
-    followup_tracker: str = "",
-    followup: Any = None,
-) -> Message:
-    view = card_view(
-        row, members, tier2_group, product_group, followup_tracker=followup_tracker, followup=followup
-    )
+def card_message(row: Any, members: Sequence[Any], config: BridgeConfig, followup: Any = None) -> Message:
+    view = card_view(row, members, config, followup)
     state = "recovered" if view.recovered else row.state
     return Message(
         text=f"{short_description(row)} ({state}, {row.count} alerts)",

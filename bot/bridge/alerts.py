@@ -406,14 +406,7 @@ class AlertService:
         self._wake()
         if status != 200:
             return ActionOutcome(status, message)
-        view = alert_views.card_view(
-            row,
-            members,
-            self._config.tier2_group,
-            self._config.product_group,
-            followup_tracker=self._config.followup_tracker,
-            followup=followup,
-        )
+        view = alert_views.card_view(row, members, self._config, followup)
         return ActionOutcome(200, message, view)
 
     async def _by_key(self, connection: AsyncConnection, key: str) -> Any:
