@@ -16,23 +16,12 @@ from bot.storage import tables
 from bot.storage.database import (
     DatabaseUrlError,
     async_url,
-    create_engine,
     current_revision,
     head_revision,
     is_ready,
     migrate,
 )
 from bot.storage.store import Store
-
-
-@pytest.fixture
-async def store(database_url):
-    engine = create_engine(database_url)
-    await migrate(engine)
-    store = Store(engine)
-    yield store
-    await store.close()
-    await engine.dispose()
 
 
 def test_plain_urls_get_the_async_driver():

@@ -19,16 +19,7 @@ from bot.scheduling import (
     ScheduleRunner,
     SqliteLeadership,
 )
-from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
-
-
-@pytest.fixture
-async def store(database_url):
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield Store(engine)
-    await engine.dispose()
 
 
 def leadership_for(store: Store, database_url: str, identity: str):

@@ -8,7 +8,6 @@ import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from testkit.stack import wait_for
 
 from bot.leadership import LEADER_DOCUMENT, LeaderRecord, LeaderStatus
@@ -19,16 +18,7 @@ from bot.scheduling import (
     SlotClaims,
     SqliteLeadership,
 )
-from bot.storage.database import create_engine, migrate
 from bot.storage.store import Store
-
-
-@pytest.fixture
-async def store(database_url):
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield Store(engine)
-    await engine.dispose()
 
 
 def runner_for(store: Store, database_url: str, name: str, **options) -> ScheduleRunner:

@@ -10,19 +10,11 @@ import pytest
 
 from bot.clock import ClockAnchor, SimulatedClock
 from bot.shared_clock import CLOCK_DOCUMENT, share_clock, share_clock_at
-from bot.storage.database import create_engine, migrate
+from bot.storage.database import create_engine
 from bot.storage.store import Store
 
 START = datetime(2022, 5, 3, 15, 0, tzinfo=UTC)
 T0 = 1_700_000_000.0
-
-
-@pytest.fixture
-async def store(database_url):
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield Store(engine)
-    await engine.dispose()
 
 
 def replica_clock(start: datetime = START, speed: float = 60.0, wall: float = T0) -> SimulatedClock:
