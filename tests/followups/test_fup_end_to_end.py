@@ -18,13 +18,9 @@ ENGINEER = Person(JANE.name, JANE.aad_object_id, "engineer")
 
 
 def follow_up_button(card: dict) -> dict:
-    return next(
-        action
-        for element in card["body"]
-        if element.get("type") == "ActionSet"
-        for action in element["actions"]
-        if action["title"] == "Follow-up issue"
-    )
+    """The button in the card's own actions (alert posts) or in an ActionSet of its body (incidents)."""
+    in_body = (a for e in card["body"] if e.get("type") == "ActionSet" for a in e["actions"])
+    return next(a for a in (*card.get("actions", ()), *in_body) if a["title"] == "Follow-up issue")
 
 
 def fact(card: dict, title: str) -> str | None:
@@ -137,8 +133,7 @@ async def test_an_alert_cards_follow_up_pressed_twice_at_once_is_one_issue_linke
 
         channel_id, thread = await wait_for(alert_thread)
         [incident] = await stack.incidents("correlation_id=datadog:e2e-followup")
-        card = thread["attachments"][0]["content"]
-        button = next(a for a in card["actions"] if a["title"] == "Follow-up issue")
+        button = follow_up_button(thread["attachments"][0]["content"])
         answers = await asyncio.gather(
             *(stack.press(thread["id"], button["verb"], button["data"], ENGINEER) for _ in range(2))
         )
