@@ -219,6 +219,20 @@ class InquiryJobs:
             sites=sites,
         )
 
+    def _incident_card(
+        self, row: Any, context: CardContext, *, first_post: bool, followup: Any = None
+    ) -> Message:
+        return self._renderer.incident_message(
+            row,
+            context.duty,
+            self._clock.now(),
+            first_post=first_post,
+            zone=context.zone,
+            names=context.names,
+            sites=context.sites,
+            followup=followup,
+        )
+
     # --- creating the incident ----------------------------------------------------------------------
 
     async def create_incident(self, job: Job[kinds.Nothing]) -> None:
@@ -252,15 +266,7 @@ class InquiryJobs:
             )
             row = await self._inquiry(job)
         if row.card_activity_id is None:
-            message = self._renderer.incident_message(
-                row,
-                context.duty,
-                self._clock.now(),
-                first_post=True,
-                zone=context.zone,
-                names=context.names,
-                sites=context.sites,
-            )
+            message = self._incident_card(row, context, first_post=True)
             posted = await post_once(chat, job, thread, message)
             await self._save(row.id, card_activity_id=posted or "")
 
@@ -446,16 +452,7 @@ class InquiryJobs:
         context = await self._card_context(row)
         async with self._store.read() as connection:
             followup = await records.followup_for(connection, row.correlation_id)
-        message = self._renderer.incident_message(
-            row,
-            context.duty,
-            self._clock.now(),
-            first_post=False,
-            zone=context.zone,
-            names=context.names,
-            sites=context.sites,
-            followup=followup,
-        )
+        message = self._incident_card(row, context, first_post=False, followup=followup)
         await self._chats[row.platform].update_message(thread_of(row), row.card_activity_id, message)
 
     # --- replies ------------------------------------------------------------------------------------------
